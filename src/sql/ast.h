@@ -1,0 +1,296 @@
+// The abstract syntax tree the Lemon grammar builds (through AstBuilder, one call per action).
+//
+// Nodes are plain structs owned by an AstArena; children are raw pointers into the same arena, so
+// the parser's value stack holds only trivially-copyable pointers and a failed parse frees
+// everything at once. The binder (binder.h) turns a tree into owned, typed plans; the AST does not
+// outlive planning.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "types/types.h"
+#include "types/value.h"
+
+namespace surge::sql {
+
+/// 1-based line and column of a token in the statement text.
+struct SourcePos {  // trivial, so tokens can live in the Lemon parser's value union
+    uint32_t line;
+    uint32_t column;
+};
+
+struct SelectStmt;
+
+enum class ExprKind : uint8_t {
+    kLiteral,
+    kParam,
+    kColumnRef,
+    kStar,  ///< `*` or `t.*` in a select list, or the argument of COUNT(*)
+    kUnary,
+    kBinary,
+    kFunction,
+    kCase,
+    kCast,
+    kInList,
+    kInSubquery,
+    kExists,
+    kSubquery,  ///< scalar subquery
+    kBetween,
+    kLike,
+    kIsNull,
+    kIsDistinctFrom,
+};
+
+enum class BinaryOp : uint8_t { kAdd, kSub, kMul, kDiv, kMod, kConcat, kEq, kNe, kLt, kLe, kGt, kGe, kAnd, kOr };
+enum class UnaryOp : uint8_t { kNeg, kPlus, kNot };
+
+const char* BinaryOpText(BinaryOp op);
+
+struct Expr {
+    ExprKind kind = ExprKind::kLiteral;
+    SourcePos pos{};
+    Value literal;            ///< kLiteral
+    int param_index = -1;     ///< kParam: 0-based, in order of appearance
+    std::string table;        ///< kColumnRef / kStar qualifier (folded), may be empty
+    std::string name;         ///< kColumnRef column, kFunction name (folded)
+    BinaryOp binary_op = BinaryOp::kAdd;
+    UnaryOp unary_op = UnaryOp::kNeg;
+    /// Children. kUnary: [x]; kBinary: [l, r]; kFunction: args; kInList: [x, items...];
+    /// kInSubquery: [x]; kBetween: [x, lo, hi]; kLike: [x, pattern(, escape)]; kIsNull: [x];
+    /// kIsDistinctFrom: [l, r]; kCast: [x]; kCase: [operand?] then when/then pairs then [else?]
+    std::vector<Expr*> args;
+    bool distinct = false;     ///< kFunction: COUNT(DISTINCT x)
+    bool negated = false;      ///< NOT IN / NOT BETWEEN / NOT LIKE / IS NOT NULL / NOT EXISTS ...
+    bool case_has_operand = false;
+    bool case_has_else = false;
+    SqlType cast_type;         ///< kCast
+    SelectStmt* subquery = nullptr;  ///< kInSubquery, kExists, kSubquery
+};
+
+enum class JoinType : uint8_t { kInner, kLeft, kRight, kFull, kCross };
+
+struct TableRef {
+    enum class Kind : uint8_t { kTable, kJoin, kSubquery } kind = Kind::kTable;
+    SourcePos pos{};
+    std::string name;   ///< kTable (folded)
+    std::string alias;  ///< optional
+    JoinType join_type = JoinType::kInner;
+    TableRef* left = nullptr;  ///< kJoin
+    TableRef* right = nullptr;
+    Expr* on = nullptr;                 ///< kJoin condition (null for CROSS / comma)
+    std::vector<std::string> using_columns;
+    SelectStmt* subquery = nullptr;     ///< kSubquery
+};
+
+struct SelectItem {
+    Expr* expr = nullptr;  ///< kStar for `*` / `t.*`
+    std::string alias;
+};
+
+struct OrderItem {
+    Expr* expr = nullptr;
+    bool descending = false;
+    std::optional<bool> nulls_first;
+};
+
+enum class SetOp : uint8_t { kNone, kUnion, kUnionAll, kIntersect, kExcept };
+
+struct SelectStmt {
+    SourcePos pos{};
+    bool distinct = false;
+    std::vector<SelectItem> items;
+    std::vector<TableRef*> from;  ///< comma-separated list (each may be a join tree)
+    Expr* where = nullptr;
+    std::vector<Expr*> group_by;
+    Expr* having = nullptr;
+    std::vector<OrderItem> order_by;
+    Expr* limit = nullptr;
+    Expr* offset = nullptr;
+    /// Compound select: this SELECT <set_op> next. ORDER BY/LIMIT of the compound are on the
+    /// first SELECT of the chain once parsing is done.
+    SetOp set_op = SetOp::kNone;
+    SelectStmt* next = nullptr;
+};
+
+enum class StmtKind : uint8_t {
+    kSelect,
+    kInsert,
+    kUpdate,
+    kDelete,
+    kTruncate,
+    kCreateTable,
+    kDropTable,
+    kAlterTable,
+    kCreateIndex,
+    kDropIndex,
+    kPartitionTable,
+    kCreateView,
+    kCreateProcedure,
+    kDropProcedure,
+    kExplain,
+};
+
+struct Statement {
+    StmtKind kind;
+    SourcePos pos{};
+    std::string text;  ///< the statement's source text (set by the parser driver)
+    explicit Statement(StmtKind k) : kind(k) {}
+    virtual ~Statement() = default;
+};
+
+struct SelectStatement : Statement {
+    SelectStatement() : Statement(StmtKind::kSelect) {}
+    SelectStmt* select = nullptr;
+};
+
+struct InsertStatement : Statement {
+    InsertStatement() : Statement(StmtKind::kInsert) {}
+    std::string table;
+    std::vector<std::string> columns;       ///< empty = all, in table order
+    std::vector<std::vector<Expr*>> rows;   ///< VALUES rows
+    SelectStmt* select = nullptr;           ///< INSERT ... SELECT
+    bool upsert = false;
+};
+
+struct UpdateStatement : Statement {
+    UpdateStatement() : Statement(StmtKind::kUpdate) {}
+    std::string table;
+    std::vector<std::pair<std::string, Expr*>> assignments;
+    Expr* where = nullptr;
+};
+
+struct DeleteStatement : Statement {
+    DeleteStatement() : Statement(StmtKind::kDelete) {}
+    std::string table;
+    Expr* where = nullptr;
+};
+
+struct TruncateStatement : Statement {
+    TruncateStatement() : Statement(StmtKind::kTruncate) {}
+    std::string table;
+};
+
+struct ColumnSpec {
+    SourcePos pos{};
+    std::string name;
+    SqlType type;
+    bool not_null = false;
+    Expr* default_value = nullptr;
+    bool primary_key = false;
+    bool unique = false;
+    bool assume_unique = false;
+};
+
+/// PRIMARY KEY / UNIQUE / ASSUMEUNIQUE (cols) as a table constraint.
+struct TableConstraint {
+    std::string name;  ///< optional CONSTRAINT name
+    enum class Kind : uint8_t { kPrimaryKey, kUnique, kAssumeUnique } kind = Kind::kUnique;
+    std::vector<std::string> columns;
+};
+
+struct CreateTableStatement : Statement {
+    CreateTableStatement() : Statement(StmtKind::kCreateTable) {}
+    std::string name;
+    bool if_not_exists = false;
+    std::vector<ColumnSpec> columns;
+    std::vector<TableConstraint> constraints;
+};
+
+struct DropTableStatement : Statement {
+    DropTableStatement() : Statement(StmtKind::kDropTable) {}
+    std::string name;
+    bool if_exists = false;
+    bool is_view = false;  ///< DROP VIEW
+};
+
+struct AlterTableStatement : Statement {
+    AlterTableStatement() : Statement(StmtKind::kAlterTable) {}
+    std::string table;
+    bool add = true;  ///< ADD COLUMN (else DROP COLUMN)
+    ColumnSpec column;  ///< ADD
+    std::string drop_column;
+};
+
+struct CreateIndexStatement : Statement {
+    CreateIndexStatement() : Statement(StmtKind::kCreateIndex) {}
+    std::string name;
+    std::string table;
+    bool if_not_exists = false;
+    bool unique = false;
+    bool assume_unique = false;
+    bool hash = false;
+    std::vector<Expr*> keys;
+};
+
+struct DropIndexStatement : Statement {
+    DropIndexStatement() : Statement(StmtKind::kDropIndex) {}
+    std::string name;
+    bool if_exists = false;
+};
+
+struct PartitionTableStatement : Statement {
+    PartitionTableStatement() : Statement(StmtKind::kPartitionTable) {}
+    std::string table;
+    std::string column;
+};
+
+struct CreateViewStatement : Statement {
+    CreateViewStatement() : Statement(StmtKind::kCreateView) {}
+    std::string name;
+    std::vector<std::string> column_names;  ///< optional (a, b, c) list
+    SelectStmt* select = nullptr;
+};
+
+struct CreateProcedureStatement : Statement {
+    CreateProcedureStatement() : Statement(StmtKind::kCreateProcedure) {}
+    std::string name;
+    std::optional<std::string> partition_table;
+    std::optional<std::string> partition_column;
+    int partition_parameter = 0;
+    Statement* body = nullptr;
+    size_t body_offset = 0;  ///< byte offset of the body in text (for the catalog's copy)
+};
+
+struct DropProcedureStatement : Statement {
+    DropProcedureStatement() : Statement(StmtKind::kDropProcedure) {}
+    std::string name;
+    bool if_exists = false;
+};
+
+struct ExplainStatement : Statement {
+    ExplainStatement() : Statement(StmtKind::kExplain) {}
+    Statement* statement = nullptr;
+};
+
+/// Owns every node of one parse.
+class AstArena {
+public:
+    template <typename T, typename... Args>
+    T* New(Args&&... args) {
+        auto node = std::make_unique<Holder<T>>(std::forward<Args>(args)...);
+        T* p = &node->value;
+        nodes_.push_back(std::move(node));
+        return p;
+    }
+
+private:
+    struct HolderBase {
+        virtual ~HolderBase() = default;
+    };
+    template <typename T>
+    struct Holder : HolderBase {
+        template <typename... Args>
+        explicit Holder(Args&&... args) : value(std::forward<Args>(args)...) {}
+        T value;
+    };
+    std::vector<std::unique_ptr<HolderBase>> nodes_;
+};
+
+/// Renders an expression back to SQL (for expression index keys, view predicates and EXPLAIN).
+std::string ExprToSql(const Expr& e);
+
+}  // namespace surge::sql

@@ -1,0 +1,1026 @@
+// Query blocks, access paths and DML plans.
+//
+// A block's FROM tables are laid out in FROM order (left-deep nested loops). For each table the
+// planner gathers the conjuncts that can be evaluated once it is joined and picks the index that
+// matches the longest key prefix with equalities (then one range), preferring a unique full
+// match; key expressions may read earlier tables, which makes the join an index nested loop.
+// Conjuncts on one table become that scan's filter; the rest filter the join.
+#include <algorithm>
+#include <bit>
+
+#include "common/status.h"
+#include "sql/parser.h"
+#include "sql/planner_internal.h"
+#include "types/value_ops.h"
+
+namespace surge::sql {
+
+namespace {
+
+std::string At(SourcePos p) { return " at " + std::to_string(p.line) + ":" + std::to_string(p.column); }
+
+BoundExprPtr Clone(const BoundExpr& e) {
+    auto c = std::make_unique<BoundExpr>();
+    c->kind = e.kind;
+    c->type = e.type;
+    c->constant = e.constant;
+    c->index = e.index;
+    c->depth = e.depth;
+    c->binary_op = e.binary_op;
+    c->unary_op = e.unary_op;
+    c->func = e.func;
+    c->negated = e.negated;
+    c->case_has_operand = e.case_has_operand;
+    c->case_has_else = e.case_has_else;
+    c->subquery = e.subquery;
+    c->subquery_correlated = e.subquery_correlated;
+    c->text = e.text;
+    for (const auto& ch : e.children) c->children.push_back(Clone(*ch));
+    return c;
+}
+
+bool HasCorrelatedSubquery(const BoundExpr& e) {
+    if (e.subquery && e.subquery_correlated) return true;
+    for (const auto& c : e.children) {
+        if (HasCorrelatedSubquery(*c)) return true;
+    }
+    return false;
+}
+
+void MaskOf(const BoundExpr& e, const std::vector<ScopeTable>& tables, uint64_t* mask) {
+    if (e.kind == BoundKind::kColumn && e.depth == 0) {
+        for (size_t i = 0; i < tables.size(); ++i) {
+            if (e.index >= tables[i].offset &&
+                e.index < tables[i].offset + static_cast<int>(tables[i].columns.size())) {
+                *mask |= uint64_t{1} << i;
+            }
+        }
+    }
+    for (const auto& c : e.children) MaskOf(*c, tables, mask);
+}
+
+PlanPtr NewNode(PlanKind kind) {
+    auto n = std::make_unique<PlanNode>();
+    n->kind = kind;
+    return n;
+}
+
+std::vector<OutputColumn> TableColumns(const catalog::TableDef& t) {
+    std::vector<OutputColumn> out;
+    for (const auto& c : t.columns) out.push_back({c.name, c.type});
+    return out;
+}
+
+enum class CmpKind { kEq, kIsNull, kLower, kUpper };
+
+struct Candidate {
+    size_t conjunct;
+    int column;            // table column, or -1 when matched an expression part
+    const BoundExpr* lhs;  // the table side
+    int other;             // child index of the other side (-1 for IS NULL)
+    CmpKind cmp;
+    bool inclusive;
+};
+
+}  // namespace
+
+void SplitConjuncts(BoundExprPtr e, std::vector<BoundExprPtr>* out) {
+    if (!e) return;
+    if (e->kind == BoundKind::kBinary && e->binary_op == BinaryOp::kAnd) {
+        SplitConjuncts(std::move(e->children[0]), out);
+        SplitConjuncts(std::move(e->children[1]), out);
+        return;
+    }
+    out->push_back(std::move(e));
+}
+
+void RebaseSlots(BoundExpr& e, int delta, int depth) {
+    if (e.kind == BoundKind::kColumn && e.depth == depth) e.index += delta;
+    for (auto& c : e.children) RebaseSlots(*c, delta, depth);
+}
+
+uint64_t TableMask(const BoundExpr& e, const std::vector<ScopeTable>& tables) {
+    if (HasCorrelatedSubquery(e)) return tables.size() >= 64 ? ~uint64_t{0} : (uint64_t{1} << tables.size()) - 1;
+    uint64_t mask = 0;
+    MaskOf(e, tables, &mask);
+    return mask;
+}
+
+BoundExprPtr AndAll(std::vector<BoundExprPtr> conjuncts) {
+    BoundExprPtr result;
+    for (auto& c : conjuncts) {
+        if (!c) continue;
+        if (!result) {
+            result = std::move(c);
+            continue;
+        }
+        auto a = std::make_unique<BoundExpr>();
+        a->kind = BoundKind::kBinary;
+        a->binary_op = BinaryOp::kAnd;
+        a->type = SqlType::Of(TypeId::kBoolean);
+        a->text = result->text + " AND " + c->text;
+        a->children.push_back(std::move(result));
+        a->children.push_back(std::move(c));
+        result = std::move(a);
+    }
+    return result;
+}
+
+// ---------------------------------------------------------------- access paths
+
+namespace {
+
+/// Picks an index access for `table` (at `offset` in the block row, ordinal `ordinal`) from the
+/// conjuncts; used conjuncts are nulled out. Returns an IndexScan or SeqScan node.
+PlanPtr ChooseAccess(Planner& planner, Planner::Impl& impl, const std::shared_ptr<const catalog::TableDef>& table,
+                     int offset, size_t ordinal, const std::vector<ScopeTable>& tables,
+                     std::vector<BoundExprPtr>& conj) {
+    const uint64_t earlier = (uint64_t{1} << ordinal) - 1;
+    const int width = static_cast<int>(table->columns.size());
+    std::vector<Candidate> cands;
+    for (size_t k = 0; k < conj.size(); ++k) {
+        const BoundExpr* c = conj[k].get();
+        if (!c) continue;
+        auto table_col = [&](const BoundExpr& x) -> int {
+            if (x.kind == BoundKind::kColumn && x.depth == 0 && x.index >= offset && x.index < offset + width) {
+                return x.index - offset;
+            }
+            return -1;
+        };
+        if (c->kind == BoundKind::kIsNull && !c->negated) {
+            cands.push_back({k, table_col(*c->children[0]), c->children[0].get(), -1, CmpKind::kIsNull, true});
+            continue;
+        }
+        if (c->kind != BoundKind::kBinary) continue;
+        BinaryOp op = c->binary_op;
+        if (op != BinaryOp::kEq && op != BinaryOp::kLt && op != BinaryOp::kLe && op != BinaryOp::kGt &&
+            op != BinaryOp::kGe) {
+            continue;
+        }
+        for (int side = 0; side < 2; ++side) {
+            const BoundExpr& mine = *c->children[side];
+            const BoundExpr& other = *c->children[1 - side];
+            if ((TableMask(other, tables) & ~earlier) != 0) continue;
+            if (HasCorrelatedSubquery(other)) continue;
+            if ((TableMask(mine, tables) & ~(uint64_t{1} << ordinal)) != 0) continue;
+            BinaryOp o = op;
+            if (side == 1) {  // other <op> mine  ==  mine <flipped op> other
+                if (o == BinaryOp::kLt) o = BinaryOp::kGt;
+                else if (o == BinaryOp::kLe) o = BinaryOp::kGe;
+                else if (o == BinaryOp::kGt) o = BinaryOp::kLt;
+                else if (o == BinaryOp::kGe) o = BinaryOp::kLe;
+            }
+            Candidate cand{k, table_col(mine), &mine, 1 - side, CmpKind::kEq, true};
+            if (o == BinaryOp::kEq) cand.cmp = CmpKind::kEq;
+            if (o == BinaryOp::kGt || o == BinaryOp::kGe) cand.cmp = CmpKind::kLower;
+            if (o == BinaryOp::kLt || o == BinaryOp::kLe) cand.cmp = CmpKind::kUpper;
+            cand.inclusive = o == BinaryOp::kEq || o == BinaryOp::kGe || o == BinaryOp::kLe;
+            cands.push_back(cand);
+        }
+    }
+
+    struct Choice {
+        std::shared_ptr<const catalog::IndexDef> index;
+        std::vector<const Candidate*> eq;
+        const Candidate* lower = nullptr;
+        const Candidate* upper = nullptr;
+        int score = 0;
+    } best;
+    for (const auto& idx : impl.catalog.IndexesOf(*table)) {
+        // Expression key parts, bound over the table and moved to block slots for matching.
+        std::vector<BoundExprPtr> part_exprs(idx->key.size());
+        auto matches = [&](const Candidate& c, size_t part) {
+            const auto& kp = idx->key[part];
+            if (kp.column >= 0) return c.column == kp.column;
+            if (!part_exprs[part]) {
+                ParsedExpression parsed = ParseExpression(kp.expression);
+                auto parsed_expr = planner.BindTableExpression(*parsed.expr, *table, "index key");
+                RebaseSlots(*parsed_expr, offset);
+                part_exprs[part] = std::move(parsed_expr);
+            }
+            return SameExpr(*c.lhs, *part_exprs[part]);
+        };
+        Choice ch;
+        ch.index = idx;
+        size_t part = 0;
+        for (; part < idx->key.size(); ++part) {
+            const Candidate* found = nullptr;
+            for (const auto& c : cands) {
+                if ((c.cmp == CmpKind::kEq || c.cmp == CmpKind::kIsNull) && matches(c, part)) {
+                    found = &c;
+                    if (c.cmp == CmpKind::kEq) break;
+                }
+            }
+            if (!found) break;
+            ch.eq.push_back(found);
+        }
+        bool ordered = idx->kind == catalog::IndexKind::kOrdered;
+        if (!ordered && ch.eq.size() != idx->key.size()) continue;
+        if (ordered && part < idx->key.size()) {
+            for (const auto& c : cands) {
+                if (!matches(c, part)) continue;
+                if (c.cmp == CmpKind::kLower && !ch.lower) ch.lower = &c;
+                if (c.cmp == CmpKind::kUpper && !ch.upper) ch.upper = &c;
+            }
+        }
+        ch.score = static_cast<int>(ch.eq.size()) * 10 + (ch.lower ? 4 : 0) + (ch.upper ? 4 : 0);
+        if (ch.eq.size() == idx->key.size() && idx->unique()) ch.score += 1000;
+        if (!ordered) ch.score += 1;  // a hash probe beats a tree walk for the same match
+        if (ch.score > best.score) best = std::move(ch);
+    }
+
+    if (!best.index) {
+        auto scan = NewNode(PlanKind::kSeqScan);
+        scan->table = table;
+        scan->output = TableColumns(*table);
+        return scan;
+    }
+    auto scan = NewNode(PlanKind::kIndexScan);
+    scan->table = table;
+    scan->output = TableColumns(*table);
+    scan->access.index = best.index->name;
+    for (const Candidate* c : best.eq) {
+        BoundExpr& cj = *conj[c->conjunct];
+        if (c->cmp == CmpKind::kIsNull) {
+            scan->access.eq_keys.push_back(MakeConstant(Value()));
+            scan->access.eq_is_null.push_back(true);
+        } else {
+            scan->access.eq_keys.push_back(std::move(cj.children[c->other]));
+            scan->access.eq_is_null.push_back(false);
+        }
+        conj[c->conjunct].reset();
+    }
+    // Range bounds stay as residual filters too: they also cover values that do not convert
+    // exactly to the key type.
+    if (best.lower) {
+        scan->access.lower = Clone(*conj[best.lower->conjunct]->children[best.lower->other]);
+        scan->access.lower_inclusive = best.lower->inclusive;
+    }
+    if (best.upper) {
+        scan->access.upper = Clone(*conj[best.upper->conjunct]->children[best.upper->other]);
+        scan->access.upper_inclusive = best.upper->inclusive;
+    }
+    return scan;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- SELECT
+
+namespace {
+
+struct Leaf {
+    const TableRef* ref;
+    JoinType join = JoinType::kInner;
+    const Expr* on = nullptr;
+    const std::vector<std::string>* using_columns = nullptr;
+};
+
+bool HasOuterJoin(const TableRef* r) {
+    if (r->kind != TableRef::Kind::kJoin) return false;
+    if (r->join_type != JoinType::kInner && r->join_type != JoinType::kCross) return true;
+    return HasOuterJoin(r->left) || HasOuterJoin(r->right);
+}
+
+void Flatten(const TableRef* r, std::vector<Leaf>* leaves) {
+    if (r->kind != TableRef::Kind::kJoin) {
+        leaves->push_back(Leaf{r});
+        return;
+    }
+    if (r->join_type == JoinType::kRight || r->join_type == JoinType::kFull) {
+        ThrowSqlError(ErrorCode::kFeatureNotSupported,
+                      std::string(r->join_type == JoinType::kRight ? "RIGHT" : "FULL") +
+                          " OUTER JOIN is not supported yet; rewrite it as a LEFT JOIN" + At(r->pos));
+    }
+    Flatten(r->left, leaves);
+    if (r->right->kind == TableRef::Kind::kJoin) {
+        if (r->join_type == JoinType::kLeft || HasOuterJoin(r->right)) {
+            ThrowSqlError(ErrorCode::kFeatureNotSupported,
+                          "an outer join whose right side is a parenthesized join is not supported yet" + At(r->pos));
+        }
+        size_t first = leaves->size();
+        Flatten(r->right, leaves);
+        (*leaves)[first].on = r->on;  // inner joins: every ON condition joins the WHERE pool
+        return;
+    }
+    Leaf leaf{r->right, r->join_type, r->on, r->using_columns.empty() ? nullptr : &r->using_columns};
+    leaves->push_back(leaf);
+}
+
+}  // namespace
+
+PlanPtr Planner::Impl::PlanSelect(const SelectStmt& s, Scope* parent) {
+    if (!s.next) return PlanBlock(s, parent, true);
+    bool correlated = false;
+    PlanPtr left = PlanBlock(s, parent, false);
+    correlated |= last_plan_correlated;
+    for (const SelectStmt* b = &s; b->next; b = b->next) {
+        PlanPtr right = PlanBlock(*b->next, parent, false);
+        correlated |= last_plan_correlated;
+        if (right->output.size() != left->output.size()) {
+            ThrowSqlError(ErrorCode::kSyntaxError, "each side of a set operation must have the same number of "
+                                                   "columns (" +
+                                                       std::to_string(left->output.size()) + " vs " +
+                                                       std::to_string(right->output.size()) + ")" + At(b->next->pos));
+        }
+        auto node = NewNode(PlanKind::kSetOp);
+        node->set_op = b->set_op;
+        node->output = left->output;
+        for (size_t i = 0; i < node->output.size(); ++i) {
+            TypeId a = node->output[i].type.id, c = right->output[i].type.id;
+            if (a == TypeId::kNull) node->output[i].type = right->output[i].type;
+            else if (IsNumeric(a) && IsNumeric(c) && a != c) node->output[i].type = SqlType::Of(ArithmeticResultType(a, c));
+        }
+        node->children.push_back(std::move(left));
+        node->children.push_back(std::move(right));
+        left = std::move(node);
+    }
+    // ORDER BY / LIMIT of the compound: by ordinal or output column name.
+    if (!s.order_by.empty()) {
+        auto sort = NewNode(PlanKind::kSort);
+        sort->output = left->output;
+        for (const auto& item : s.order_by) {
+            int slot = -1;
+            const Expr& e = *item.expr;
+            if (e.kind == ExprKind::kLiteral && IsIntegral(e.literal.type())) {
+                int64_t n = e.literal.AsInt();
+                if (n < 1 || n > static_cast<int64_t>(left->output.size())) {
+                    ThrowSqlError(ErrorCode::kSyntaxError, "ORDER BY position " + std::to_string(n) +
+                                                               " is not in select list" + At(e.pos));
+                }
+                slot = static_cast<int>(n - 1);
+            } else if (e.kind == ExprKind::kColumnRef && e.table.empty()) {
+                for (size_t i = 0; i < left->output.size(); ++i) {
+                    if (left->output[i].name == e.name) slot = static_cast<int>(i);
+                }
+            }
+            if (slot < 0) {
+                ThrowSqlError(ErrorCode::kFeatureNotSupported,
+                              "ORDER BY of a set operation must name an output column or position" + At(e.pos));
+            }
+            sort->sort_keys.push_back(
+                SortKey{slot, item.descending, item.nulls_first.value_or(!item.descending)});
+        }
+        sort->children.push_back(std::move(left));
+        left = std::move(sort);
+    }
+    if (s.limit || s.offset) {
+        Scope empty;
+        auto lim = NewNode(PlanKind::kLimit);
+        lim->output = left->output;
+        if (s.limit) lim->limit = Bind(*s.limit, empty, BindMode::kRow);
+        if (s.offset) lim->offset = Bind(*s.offset, empty, BindMode::kRow);
+        lim->children.push_back(std::move(left));
+        left = std::move(lim);
+    }
+    last_plan_correlated = correlated;
+    return left;
+}
+
+PlanPtr Planner::Impl::PlanBlock(const SelectStmt& s, Scope* parent, bool apply_order_limit) {
+    Scope scope;
+    scope.parent = parent;
+
+    // FROM: flatten joins into leaves laid out left to right.
+    std::vector<Leaf> leaves;
+    for (const TableRef* r : s.from) {
+        size_t first = leaves.size();
+        Flatten(r, &leaves);
+        if (first > 0) leaves[first].join = JoinType::kCross;
+    }
+    if (leaves.size() > 32) {
+        ThrowSqlError(ErrorCode::kLimitExceeded, "a query block may join at most 32 tables" + At(s.pos));
+    }
+    std::vector<PlanPtr> derived(leaves.size());
+    for (size_t i = 0; i < leaves.size(); ++i) {
+        const TableRef* r = leaves[i].ref;
+        ScopeTable t;
+        if (r->kind == TableRef::Kind::kTable) {
+            t.def = catalog.FindTable(r->name);
+            if (!t.def) ThrowSqlError(ErrorCode::kUndefinedTable, "table \"" + r->name + "\" does not exist" + At(r->pos));
+            t.name = r->alias.empty() ? r->name : r->alias;
+            t.columns = TableColumns(*t.def);
+        } else {
+            if (r->alias.empty()) {
+                ThrowSqlError(ErrorCode::kSyntaxError, "a subquery in FROM must have an alias" + At(r->pos));
+            }
+            derived[i] = PlanSelect(*r->subquery, parent);
+            t.name = r->alias;
+            size_t visible = derived[i]->visible_columns ? derived[i]->visible_columns : derived[i]->output.size();
+            if (visible < derived[i]->output.size()) {  // drop hidden ORDER BY columns
+                auto trim = NewNode(PlanKind::kProject);
+                for (size_t c = 0; c < visible; ++c) {
+                    trim->exprs.push_back(MakeColumn(static_cast<int>(c), derived[i]->output[c].type,
+                                                     derived[i]->output[c].name));
+                }
+                trim->output.assign(derived[i]->output.begin(), derived[i]->output.begin() + visible);
+                trim->children.push_back(std::move(derived[i]));
+                derived[i] = std::move(trim);
+            }
+            t.columns.assign(derived[i]->output.begin(), derived[i]->output.begin() + visible);
+        }
+        for (const auto& other : scope.tables) {
+            if (other.name == t.name) {
+                ThrowSqlError(ErrorCode::kDuplicateObject,
+                              "table name \"" + t.name + "\" specified more than once" + At(r->pos));
+            }
+        }
+        t.offset = scope.width;
+        t.nullable_side = leaves[i].join == JoinType::kLeft;
+        scope.width += static_cast<int>(t.columns.size());
+        scope.tables.push_back(std::move(t));
+    }
+
+    // WHERE and ON.
+    std::vector<BoundExprPtr> where;
+    if (s.where) {
+        if (ContainsAggregate(*s.where)) {
+            ThrowSqlError(ErrorCode::kGroupingError, "aggregate functions are not allowed in WHERE" + At(s.where->pos));
+        }
+        auto w = Bind(*s.where, scope, BindMode::kRow);
+        if (w->type.id != TypeId::kBoolean && w->type.id != TypeId::kNull) {
+            ThrowSqlError(ErrorCode::kTypeMismatch, "WHERE requires a boolean expression, got " + TypeName(w->type) +
+                                                        At(s.where->pos));
+        }
+        SplitConjuncts(std::move(w), &where);
+    }
+    std::vector<std::pair<int, std::vector<BoundExprPtr>>> on_conjuncts;
+    for (size_t i = 0; i < leaves.size(); ++i) {
+        std::vector<BoundExprPtr> on;
+        if (leaves[i].on) {
+            auto b = Bind(*leaves[i].on, scope, BindMode::kRow);
+            if (b->type.id != TypeId::kBoolean && b->type.id != TypeId::kNull) {
+                ThrowSqlError(ErrorCode::kTypeMismatch, "ON requires a boolean expression" + At(leaves[i].on->pos));
+            }
+            SplitConjuncts(std::move(b), &on);
+        }
+        if (leaves[i].using_columns) {
+            for (const auto& col : *leaves[i].using_columns) {
+                Expr right_ref;
+                right_ref.kind = ExprKind::kColumnRef;
+                right_ref.table = scope.tables[i].name;
+                right_ref.name = col;
+                auto r = Bind(right_ref, scope, BindMode::kRow);
+                int left_slot = -1;
+                SqlType left_type;
+                for (size_t k = 0; k < i; ++k) {
+                    const auto& t = scope.tables[k];
+                    for (size_t c = 0; c < t.columns.size(); ++c) {
+                        if (t.columns[c].name != col) continue;
+                        if (left_slot >= 0) {
+                            ThrowSqlError(ErrorCode::kAmbiguousColumn, "USING column \"" + col + "\" is ambiguous");
+                        }
+                        left_slot = t.offset + static_cast<int>(c);
+                        left_type = t.columns[c].type;
+                    }
+                }
+                if (left_slot < 0) {
+                    ThrowSqlError(ErrorCode::kUndefinedColumn, "USING column \"" + col + "\" not found on the left");
+                }
+                auto eq = std::make_unique<BoundExpr>();
+                eq->kind = BoundKind::kBinary;
+                eq->binary_op = BinaryOp::kEq;
+                eq->type = SqlType::Of(TypeId::kBoolean);
+                eq->text = col + " = " + col;
+                eq->children.push_back(MakeColumn(left_slot, left_type, col));
+                eq->children.push_back(std::move(r));
+                on.push_back(std::move(eq));
+            }
+        }
+        if (leaves[i].join == JoinType::kLeft) {
+            on_conjuncts.emplace_back(static_cast<int>(i), std::move(on));
+        } else {
+            for (auto& c : on) where.push_back(std::move(c));
+        }
+    }
+
+    PlanPtr node;
+    if (leaves.empty()) {
+        node = NewNode(PlanKind::kOneRow);
+        if (!where.empty()) {
+            auto f = NewNode(PlanKind::kFilter);
+            f->filter = AndAll(std::move(where));
+            f->children.push_back(std::move(node));
+            node = std::move(f);
+        }
+    } else {
+        node = PlanFromLeaves(scope, std::move(derived), std::move(where), std::move(on_conjuncts));
+    }
+
+    // Aggregation.
+    bool aggregated = !s.group_by.empty() || s.having != nullptr;
+    for (const auto& item : s.items) aggregated |= item.expr->kind != ExprKind::kStar && ContainsAggregate(*item.expr);
+    for (const auto& item : s.order_by) aggregated |= ContainsAggregate(*item.expr);
+    std::vector<AggSpec> aggs;
+    std::vector<BoundExprPtr> group_exprs;
+    if (aggregated) {
+        for (const Expr* g : s.group_by) {
+            if (ContainsAggregate(*g)) {
+                ThrowSqlError(ErrorCode::kGroupingError, "aggregate functions are not allowed in GROUP BY" + At(g->pos));
+            }
+            // GROUP BY may name a select-list alias or position.
+            const Expr* target = g;
+            if (g->kind == ExprKind::kLiteral && IsIntegral(g->literal.type())) {
+                int64_t n = g->literal.AsInt();
+                if (n < 1 || n > static_cast<int64_t>(s.items.size()) || s.items[n - 1].expr->kind == ExprKind::kStar) {
+                    ThrowSqlError(ErrorCode::kSyntaxError, "GROUP BY position " + std::to_string(n) +
+                                                               " is not in select list" + At(g->pos));
+                }
+                target = s.items[n - 1].expr;
+            }
+            auto b = Bind(*target, scope, BindMode::kRow);
+            scope.group_text.push_back(ExprToSql(*target));
+            scope.group_types.push_back(b->type);
+            group_exprs.push_back(std::move(b));
+        }
+        scope.aggregated = true;
+        scope.aggs = &aggs;
+    }
+    const BindMode mode = aggregated ? BindMode::kPostAggregate : BindMode::kRow;
+
+    // Select list.
+    std::vector<BoundExprPtr> exprs;
+    std::vector<OutputColumn> cols;
+    for (const auto& item : s.items) {
+        const Expr& e = *item.expr;
+        if (e.kind == ExprKind::kStar) {
+            if (aggregated) ThrowSqlError(ErrorCode::kGroupingError, "SELECT * is not allowed with GROUP BY" + At(e.pos));
+            bool any = false;
+            for (const auto& t : scope.tables) {
+                if (!e.table.empty() && t.name != e.table) continue;
+                any = true;
+                for (size_t c = 0; c < t.columns.size(); ++c) {
+                    exprs.push_back(MakeColumn(t.offset + static_cast<int>(c), t.columns[c].type, t.columns[c].name));
+                    cols.push_back(t.columns[c]);
+                }
+            }
+            if (!any) {
+                ThrowSqlError(e.table.empty() ? ErrorCode::kSyntaxError : ErrorCode::kUndefinedTable,
+                              e.table.empty() ? "SELECT * requires a FROM clause" + At(e.pos)
+                                              : "missing FROM entry for table \"" + e.table + "\"" + At(e.pos));
+            }
+            continue;
+        }
+        auto b = Bind(e, scope, mode);
+        std::string name = item.alias;
+        if (name.empty()) name = e.kind == ExprKind::kColumnRef ? e.name : ExprToSql(e);
+        cols.push_back({name, b->type});
+        exprs.push_back(std::move(b));
+    }
+    const size_t visible = exprs.size();
+
+    // HAVING.
+    BoundExprPtr having;
+    if (s.having) {
+        having = Bind(*s.having, scope, BindMode::kPostAggregate);
+        if (having->type.id != TypeId::kBoolean && having->type.id != TypeId::kNull) {
+            ThrowSqlError(ErrorCode::kTypeMismatch, "HAVING requires a boolean expression" + At(s.having->pos));
+        }
+    }
+
+    // ORDER BY: positions, output names, select expressions, or hidden extra columns.
+    std::vector<SortKey> sort_keys;
+    if (apply_order_limit) {
+        for (const auto& item : s.order_by) {
+            const Expr& e = *item.expr;
+            int slot = -1;
+            if (e.kind == ExprKind::kLiteral && IsIntegral(e.literal.type())) {
+                int64_t n = e.literal.AsInt();
+                if (n < 1 || n > static_cast<int64_t>(visible)) {
+                    ThrowSqlError(ErrorCode::kSyntaxError,
+                                  "ORDER BY position " + std::to_string(n) + " is not in select list" + At(e.pos));
+                }
+                slot = static_cast<int>(n - 1);
+            } else if (e.kind == ExprKind::kColumnRef && e.table.empty()) {
+                for (size_t i = 0; i < s.items.size() && i < visible; ++i) {
+                    if (!s.items[i].alias.empty() && s.items[i].alias == e.name) {
+                        slot = static_cast<int>(i);
+                        break;
+                    }
+                }
+            }
+            if (slot < 0) {
+                auto b = Bind(e, scope, mode);
+                for (size_t i = 0; i < exprs.size(); ++i) {
+                    if (SameExpr(*exprs[i], *b)) {
+                        slot = static_cast<int>(i);
+                        break;
+                    }
+                }
+                if (slot < 0) {
+                    if (s.distinct) {
+                        ThrowSqlError(ErrorCode::kSyntaxError,
+                                      "for SELECT DISTINCT, ORDER BY expressions must appear in the select list" +
+                                          At(e.pos));
+                    }
+                    slot = static_cast<int>(exprs.size());
+                    cols.push_back({ExprToSql(e), b->type});
+                    exprs.push_back(std::move(b));
+                }
+            }
+            sort_keys.push_back(SortKey{slot, item.descending, item.nulls_first.value_or(!item.descending)});
+        }
+    }
+
+    if (aggregated) {
+        auto agg = NewNode(PlanKind::kAggregate);
+        for (size_t i = 0; i < group_exprs.size(); ++i) agg->output.push_back({scope.group_text[i], group_exprs[i]->type});
+        for (size_t i = 0; i < aggs.size(); ++i) agg->output.push_back({scope.agg_text[i], aggs[i].type});
+        agg->group_by = std::move(group_exprs);
+        agg->aggs = std::move(aggs);
+        agg->children.push_back(std::move(node));
+        node = std::move(agg);
+        if (having) {
+            auto f = NewNode(PlanKind::kFilter);
+            f->output = node->output;
+            f->filter = std::move(having);
+            f->children.push_back(std::move(node));
+            node = std::move(f);
+        }
+    }
+
+    // Projection (skipped when it would copy the input row unchanged).
+    bool identity = exprs.size() == static_cast<size_t>(scope.width) && !aggregated && !leaves.empty();
+    for (size_t i = 0; identity && i < exprs.size(); ++i) {
+        identity = exprs[i]->kind == BoundKind::kColumn && exprs[i]->depth == 0 && exprs[i]->index == static_cast<int>(i);
+    }
+    if (!identity) {
+        auto proj = NewNode(PlanKind::kProject);
+        proj->exprs = std::move(exprs);
+        proj->children.push_back(std::move(node));
+        node = std::move(proj);
+    }
+    node->output = cols;
+
+    if (s.distinct) {
+        auto d = NewNode(PlanKind::kDistinct);
+        d->output = cols;
+        d->children.push_back(std::move(node));
+        node = std::move(d);
+    }
+    if (!sort_keys.empty() && !TryIndexOrder(*node, sort_keys, aggregated || s.distinct)) {
+        auto sort = NewNode(PlanKind::kSort);
+        sort->output = cols;
+        sort->sort_keys = std::move(sort_keys);
+        sort->children.push_back(std::move(node));
+        node = std::move(sort);
+    }
+    if (apply_order_limit && (s.limit || s.offset)) {
+        Scope empty;
+        auto lim = NewNode(PlanKind::kLimit);
+        lim->output = cols;
+        auto bind_count = [&](const Expr* e) {
+            auto b = Bind(*e, empty, BindMode::kRow);
+            NoteParamType(*b, SqlType::Of(TypeId::kBigInt));
+            if (!IsIntegral(b->type.id) && b->type.id != TypeId::kNull) {
+                ThrowSqlError(ErrorCode::kTypeMismatch, "LIMIT and OFFSET require integers" + At(e->pos));
+            }
+            return b;
+        };
+        if (s.limit) lim->limit = bind_count(s.limit);
+        if (s.offset) lim->offset = bind_count(s.offset);
+        lim->children.push_back(std::move(node));
+        node = std::move(lim);
+    }
+    node->visible_columns = visible;
+    last_plan_correlated = scope.correlated;
+    return node;
+}
+
+PlanPtr Planner::Impl::PlanFromLeaves(Scope& scope, std::vector<PlanPtr> derived, std::vector<BoundExprPtr> where,
+                                      std::vector<std::pair<int, std::vector<BoundExprPtr>>> on_conjuncts) {
+    const auto& tables = scope.tables;
+    const size_t n = tables.size();
+    auto highest = [](uint64_t mask) { return mask == 0 ? 0 : 63 - std::countl_zero(mask); };
+    uint64_t nullable = 0;
+    for (size_t i = 0; i < n; ++i) {
+        if (tables[i].nullable_side) nullable |= uint64_t{1} << i;
+    }
+    // Assign WHERE conjuncts to the step where their last table joins.
+    std::vector<std::vector<BoundExprPtr>> pool(n), post(n);
+    for (auto& c : where) {
+        uint64_t mask = TableMask(*c, tables);
+        size_t step = static_cast<size_t>(highest(mask));
+        if (step >= n) step = n - 1;
+        if (mask & nullable) {
+            post[step].push_back(std::move(c));
+        } else {
+            pool[step].push_back(std::move(c));
+        }
+    }
+    for (auto& [i, on] : on_conjuncts) {
+        for (auto& c : on) pool[i].push_back(std::move(c));
+    }
+
+    PlanPtr node;
+    for (size_t i = 0; i < n; ++i) {
+        const ScopeTable& t = tables[i];
+        const uint64_t self = uint64_t{1} << i;
+        PlanPtr scan;
+        if (t.def) {
+            scan = ChooseAccess(planner, *this, t.def, t.offset, i, tables, pool[i]);
+        } else {
+            scan = std::move(derived[i]);
+        }
+        std::vector<BoundExprPtr> local, join;
+        for (auto& c : pool[i]) {
+            if (!c) continue;
+            uint64_t mask = TableMask(*c, tables);
+            if ((mask & ~self) == 0 && !HasCorrelatedSubquery(*c)) {
+                RebaseSlots(*c, -t.offset);
+                local.push_back(std::move(c));
+            } else {
+                join.push_back(std::move(c));
+            }
+        }
+        if (!local.empty()) {
+            if (t.def) {
+                scan->filter = AndAll(std::move(local));
+            } else {
+                auto f = NewNode(PlanKind::kFilter);
+                f->output = scan->output;
+                f->filter = AndAll(std::move(local));
+                f->children.push_back(std::move(scan));
+                scan = std::move(f);
+            }
+        }
+        if (i == 0) {
+            node = std::move(scan);
+            if (!join.empty()) {  // constant-only conjuncts that stayed (e.g. correlated tests)
+                auto f = NewNode(PlanKind::kFilter);
+                f->output = node->output;
+                f->filter = AndAll(std::move(join));
+                f->children.push_back(std::move(node));
+                node = std::move(f);
+            }
+        } else {
+            auto j = NewNode(PlanKind::kNestedLoopJoin);
+            j->join_type = t.nullable_side ? JoinType::kLeft : JoinType::kInner;
+            j->output = node->output;
+            j->output.insert(j->output.end(), scan->output.begin(), scan->output.end());
+            j->filter = AndAll(std::move(join));
+            j->children.push_back(std::move(node));
+            j->children.push_back(std::move(scan));
+            node = std::move(j);
+        }
+        if (!post[i].empty()) {
+            auto f = NewNode(PlanKind::kFilter);
+            f->output = node->output;
+            f->filter = AndAll(std::move(post[i]));
+            f->children.push_back(std::move(node));
+            node = std::move(f);
+        }
+    }
+    return node;
+}
+
+bool Planner::Impl::TryIndexOrder(PlanNode& top, const std::vector<SortKey>& keys, bool disallow) {
+    if (disallow || keys.empty()) return false;
+    PlanNode* scan = &top;
+    if (top.kind == PlanKind::kProject) scan = top.children[0].get();
+    if (scan->kind != PlanKind::kSeqScan && scan->kind != PlanKind::kIndexScan) return false;
+    const bool desc = keys[0].descending;
+    std::vector<int> columns;
+    for (const auto& k : keys) {
+        if (k.descending != desc || k.nulls_first != !desc) return false;
+        if (&top == scan) {
+            columns.push_back(k.slot);
+        } else {
+            const BoundExpr& e = *top.exprs[k.slot];
+            if (e.kind != BoundKind::kColumn || e.depth != 0) return false;
+            columns.push_back(e.index);
+        }
+    }
+    auto serves = [&](const catalog::IndexDef& idx, size_t from) {
+        if (idx.kind != catalog::IndexKind::kOrdered || from + columns.size() > idx.key.size()) return false;
+        for (size_t i = 0; i < columns.size(); ++i) {
+            if (idx.key[from + i].column != columns[i]) return false;
+        }
+        return true;
+    };
+    if (scan->kind == PlanKind::kIndexScan) {
+        auto idx = catalog.FindIndex(scan->access.index);
+        if (!idx || !serves(*idx, scan->access.eq_keys.size())) return false;
+        scan->access.reverse = desc;
+        return true;
+    }
+    for (const auto& idx : catalog.IndexesOf(*scan->table)) {
+        if (serves(*idx, 0)) {
+            scan->kind = PlanKind::kIndexScan;
+            scan->access.index = idx->name;
+            scan->access.reverse = desc;
+            return true;
+        }
+    }
+    return false;
+}
+
+// ---------------------------------------------------------------- DML
+
+PlanPtr Planner::Impl::PlanInsert(const InsertStatement& s) {
+    auto table = catalog.FindTable(s.table);
+    if (!table) ThrowSqlError(ErrorCode::kUndefinedTable, "table \"" + s.table + "\" does not exist" + At(s.pos));
+    if (table->is_view()) {
+        ThrowSqlError(ErrorCode::kFeatureNotSupported,
+                      "cannot insert into materialized view \"" + s.table + "\"; it is maintained from its source table");
+    }
+    auto node = NewNode(PlanKind::kInsert);
+    node->table = table;
+    node->upsert = s.upsert;
+    if (s.upsert && (table->indexes.empty() || !catalog.FindIndex(table->indexes[0])->is_primary_key())) {
+        ThrowSqlError(ErrorCode::kInvalidDefinition, "UPSERT requires table \"" + s.table + "\" to have a primary key");
+    }
+    if (s.columns.empty()) {
+        for (size_t c = 0; c < table->columns.size(); ++c) node->target_columns.push_back(static_cast<int>(c));
+    } else {
+        for (const auto& name : s.columns) {
+            int c = table->FindColumn(name);
+            if (c < 0) {
+                ThrowSqlError(ErrorCode::kUndefinedColumn,
+                              "column \"" + name + "\" of table \"" + s.table + "\" does not exist" + At(s.pos));
+            }
+            if (std::find(node->target_columns.begin(), node->target_columns.end(), c) != node->target_columns.end()) {
+                ThrowSqlError(ErrorCode::kSyntaxError, "column \"" + name + "\" specified more than once" + At(s.pos));
+            }
+            node->target_columns.push_back(c);
+        }
+    }
+    const size_t width = node->target_columns.size();
+    if (s.select) {
+        PlanPtr src = PlanSelect(*s.select, nullptr);
+        size_t visible = src->visible_columns ? src->visible_columns : src->output.size();
+        if (visible != width) {
+            ThrowSqlError(ErrorCode::kSyntaxError, "INSERT has " + std::to_string(width) + " target columns but the "
+                                                   "SELECT returns " +
+                                                       std::to_string(visible) + At(s.pos));
+        }
+        node->children.push_back(std::move(src));
+    } else {
+        Scope empty;
+        for (const auto& row : s.rows) {
+            if (row.size() != width) {
+                ThrowSqlError(ErrorCode::kSyntaxError, "INSERT has " + std::to_string(width) + " target columns but " +
+                                                           std::to_string(row.size()) + " values" + At(s.pos));
+            }
+            std::vector<BoundExprPtr> values;
+            for (size_t i = 0; i < row.size(); ++i) {
+                if (ContainsAggregate(*row[i])) {
+                    ThrowSqlError(ErrorCode::kGroupingError, "aggregate functions are not allowed in VALUES" +
+                                                                 At(row[i]->pos));
+                }
+                auto b = Bind(*row[i], empty, BindMode::kRow);
+                NoteParamType(*b, table->columns[node->target_columns[i]].type);
+                values.push_back(std::move(b));
+            }
+            node->rows.push_back(std::move(values));
+        }
+    }
+    return node;
+}
+
+namespace {
+
+/// Single-table scope for UPDATE and DELETE.
+void TableScope(Scope& scope, const std::shared_ptr<const catalog::TableDef>& table) {
+    ScopeTable t;
+    t.name = table->name;
+    t.def = table;
+    t.columns = TableColumns(*table);
+    scope.width = static_cast<int>(t.columns.size());
+    scope.tables.push_back(std::move(t));
+}
+
+}  // namespace
+
+PlanPtr Planner::Impl::PlanUpdate(const UpdateStatement& s) {
+    auto table = catalog.FindTable(s.table);
+    if (!table) ThrowSqlError(ErrorCode::kUndefinedTable, "table \"" + s.table + "\" does not exist" + At(s.pos));
+    if (table->is_view()) {
+        ThrowSqlError(ErrorCode::kFeatureNotSupported, "cannot update materialized view \"" + s.table + "\"");
+    }
+    Scope scope;
+    TableScope(scope, table);
+    auto node = NewNode(PlanKind::kUpdate);
+    node->table = table;
+    for (const auto& [name, expr] : s.assignments) {
+        int c = table->FindColumn(name);
+        if (c < 0) {
+            ThrowSqlError(ErrorCode::kUndefinedColumn,
+                          "column \"" + name + "\" of table \"" + s.table + "\" does not exist" + At(s.pos));
+        }
+        if (std::find(node->target_columns.begin(), node->target_columns.end(), c) != node->target_columns.end()) {
+            ThrowSqlError(ErrorCode::kSyntaxError, "column \"" + name + "\" assigned more than once" + At(s.pos));
+        }
+        if (ContainsAggregate(*expr)) {
+            ThrowSqlError(ErrorCode::kGroupingError, "aggregate functions are not allowed in UPDATE" + At(expr->pos));
+        }
+        auto b = Bind(*expr, scope, BindMode::kRow);
+        NoteParamType(*b, table->columns[c].type);
+        node->target_columns.push_back(c);
+        node->exprs.push_back(std::move(b));
+    }
+    std::vector<BoundExprPtr> where;
+    if (s.where) {
+        if (ContainsAggregate(*s.where)) {
+            ThrowSqlError(ErrorCode::kGroupingError, "aggregate functions are not allowed in WHERE" + At(s.where->pos));
+        }
+        SplitConjuncts(Bind(*s.where, scope, BindMode::kRow), &where);
+    }
+    node->children.push_back(PlanFromLeaves(scope, std::vector<PlanPtr>(1), std::move(where), {}));
+    return node;
+}
+
+PlanPtr Planner::Impl::PlanDelete(const DeleteStatement& s) {
+    auto table = catalog.FindTable(s.table);
+    if (!table) ThrowSqlError(ErrorCode::kUndefinedTable, "table \"" + s.table + "\" does not exist" + At(s.pos));
+    if (table->is_view()) {
+        ThrowSqlError(ErrorCode::kFeatureNotSupported, "cannot delete from materialized view \"" + s.table + "\"");
+    }
+    Scope scope;
+    TableScope(scope, table);
+    auto node = NewNode(PlanKind::kDelete);
+    node->table = table;
+    std::vector<BoundExprPtr> where;
+    if (s.where) {
+        if (ContainsAggregate(*s.where)) {
+            ThrowSqlError(ErrorCode::kGroupingError, "aggregate functions are not allowed in WHERE" + At(s.where->pos));
+        }
+        SplitConjuncts(Bind(*s.where, scope, BindMode::kRow), &where);
+    }
+    node->children.push_back(PlanFromLeaves(scope, std::vector<PlanPtr>(1), std::move(where), {}));
+    return node;
+}
+
+// ---------------------------------------------------------------- entry points
+
+PlannedStatement Planner::Plan(const Statement& stmt) {
+    Impl impl(*this, catalog_);
+    PlannedStatement out;
+    out.kind = stmt.kind;
+    switch (stmt.kind) {
+        case StmtKind::kSelect: {
+            out.plan = impl.PlanSelect(*static_cast<const SelectStatement&>(stmt).select, nullptr);
+            size_t visible = out.plan->visible_columns ? out.plan->visible_columns : out.plan->output.size();
+            out.columns.assign(out.plan->output.begin(), out.plan->output.begin() + visible);
+            break;
+        }
+        case StmtKind::kInsert:
+            out.plan = impl.PlanInsert(static_cast<const InsertStatement&>(stmt));
+            out.read_only = false;
+            break;
+        case StmtKind::kUpdate:
+            out.plan = impl.PlanUpdate(static_cast<const UpdateStatement&>(stmt));
+            out.read_only = false;
+            break;
+        case StmtKind::kDelete:
+            out.plan = impl.PlanDelete(static_cast<const DeleteStatement&>(stmt));
+            out.read_only = false;
+            break;
+        case StmtKind::kTruncate: {
+            const auto& t = static_cast<const TruncateStatement&>(stmt);
+            auto table = catalog_.FindTable(t.table);
+            if (!table) ThrowSqlError(ErrorCode::kUndefinedTable, "table \"" + t.table + "\" does not exist");
+            if (table->is_view()) {
+                ThrowSqlError(ErrorCode::kFeatureNotSupported, "cannot truncate materialized view \"" + t.table + "\"");
+            }
+            out.plan = NewNode(PlanKind::kTruncate);
+            out.plan->table = table;
+            out.read_only = false;
+            break;
+        }
+        default:
+            ThrowSqlError(ErrorCode::kInternal, "Planner::Plan called with a DDL statement");
+    }
+    out.param_count = impl.param_count;
+    out.param_types = impl.param_types;
+    if (!out.read_only) out.columns = {{"modified_tuples", SqlType::Of(TypeId::kBigInt)}};
+    return out;
+}
+
+BoundExprPtr Planner::BindTableExpression(const Expr& expr, const catalog::TableDef& table, const char* what) {
+    Impl impl(*this, catalog_);
+    Scope scope;
+    auto def = std::make_shared<const catalog::TableDef>(table);
+    TableScope(scope, def);
+    if (Impl::ContainsAggregate(expr)) {
+        ThrowSqlError(ErrorCode::kInvalidDefinition, std::string("aggregate functions are not allowed in ") + what);
+    }
+    auto b = impl.Bind(expr, scope, BindMode::kRow);
+    if (impl.param_count > 0) {
+        ThrowSqlError(ErrorCode::kInvalidDefinition, std::string("parameters are not allowed in ") + what);
+    }
+    std::vector<const BoundExpr*> stack{b.get()};
+    while (!stack.empty()) {
+        const BoundExpr* e = stack.back();
+        stack.pop_back();
+        if (e->subquery) ThrowSqlError(ErrorCode::kInvalidDefinition, std::string("subqueries are not allowed in ") + what);
+        if (e->kind == BoundKind::kFunction && e->func == ScalarFunc::kNow) {
+            ThrowSqlError(ErrorCode::kInvalidDefinition,
+                          std::string("CURRENT_TIMESTAMP is not allowed in ") + what + " (it is not deterministic)");
+        }
+        for (const auto& c : e->children) stack.push_back(c.get());
+    }
+    return b;
+}
+
+}  // namespace surge::sql

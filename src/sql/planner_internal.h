@@ -1,0 +1,86 @@
+// Private to the planner: scopes and the binding state shared by bind.cc (expressions) and
+// planner.cc (query blocks, access paths, DML).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "sql/planner.h"
+
+namespace surge::sql {
+
+/// One FROM item visible in a query block.
+struct ScopeTable {
+    std::string name;  ///< alias, or the table name
+    std::shared_ptr<const catalog::TableDef> def;  ///< null for derived tables
+    std::vector<OutputColumn> columns;
+    int offset = 0;           ///< first slot in the block's row
+    bool nullable_side = false;  ///< right side of a LEFT JOIN
+};
+
+/// Name resolution context of one query block; parent is the enclosing block.
+struct Scope {
+    Scope* parent = nullptr;
+    std::vector<ScopeTable> tables;
+    int width = 0;
+    bool correlated = false;  ///< something inside referenced a block outside this one
+
+    // Post-aggregation binding (select list, HAVING, ORDER BY of an aggregate query).
+    bool aggregated = false;
+    std::vector<std::string> group_text;  ///< SQL text of each GROUP BY expression
+    std::vector<SqlType> group_types;
+    std::vector<AggSpec>* aggs = nullptr;
+    std::vector<std::string> agg_text;
+};
+
+enum class BindMode : uint8_t {
+    kRow,           ///< plain row expression (WHERE, ON, GROUP BY, non-aggregate select list)
+    kPostAggregate, ///< over the aggregate's output: group keys and aggregate results only
+};
+
+struct Planner::Impl {
+    Impl(Planner& p, const catalog::Catalog& c) : planner(p), catalog(c) {}
+
+    Planner& planner;
+
+    const catalog::Catalog& catalog;
+    int param_count = 0;
+    std::vector<SqlType> param_types;
+    int depth_guard = 0;
+    bool last_plan_correlated = false;  ///< set by PlanSelect: the block read an outer block
+
+    // bind.cc
+    BoundExprPtr Bind(const Expr& e, Scope& scope, BindMode mode);
+    BoundExprPtr BindColumn(const Expr& e, Scope& scope);
+    BoundExprPtr BindFunction(const Expr& e, Scope& scope, BindMode mode);
+    BoundExprPtr BindAggregate(const Expr& e, Scope& scope);
+    BoundExprPtr BindSubquery(const Expr& e, Scope& scope, BindMode mode);
+    void NoteParamType(const BoundExpr& maybe_param, SqlType type);
+    static bool IsAggregateName(const std::string& name);
+    static bool ContainsAggregate(const Expr& e);
+
+    // planner.cc
+    PlanPtr PlanSelect(const SelectStmt& s, Scope* parent);
+    PlanPtr PlanBlock(const SelectStmt& s, Scope* parent, bool apply_order_limit);
+    PlanPtr PlanFromLeaves(Scope& scope, std::vector<PlanPtr> derived, std::vector<BoundExprPtr> where,
+                           std::vector<std::pair<int, std::vector<BoundExprPtr>>> on_conjuncts);
+    /// Drops a sort that an ordered index can provide; true if it did.
+    bool TryIndexOrder(PlanNode& top, const std::vector<SortKey>& keys, bool disallow);
+    PlanPtr PlanInsert(const InsertStatement& s);
+    PlanPtr PlanUpdate(const UpdateStatement& s);
+    PlanPtr PlanDelete(const DeleteStatement& s);
+};
+
+/// Splits a predicate on AND into conjuncts (BETWEEN becomes two comparisons).
+void SplitConjuncts(BoundExprPtr e, std::vector<BoundExprPtr>* out);
+/// Adds delta to every depth-0 column slot.
+void RebaseSlots(BoundExpr& e, int delta, int depth = 0);
+/// Bitmask of FROM tables (by offset ranges) a depth-0 expression reads; all bits if it holds a
+/// correlated subquery.
+uint64_t TableMask(const BoundExpr& e, const std::vector<ScopeTable>& tables);
+/// Combines conjuncts with AND (null if empty).
+BoundExprPtr AndAll(std::vector<BoundExprPtr> conjuncts);
+BoundExprPtr MakeConstant(Value v);
+BoundExprPtr MakeColumn(int slot, SqlType type, std::string text);
+
+}  // namespace surge::sql

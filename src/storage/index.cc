@@ -1,0 +1,284 @@
+// Index maintenance and lookups over memcomparable keys (see index.h and key_encoding.h).
+//
+// Ordered indexes keep one B-tree entry per tuple: the key itself for a unique key without NULLs,
+// else the key + 0x00 + the tuple address, so equal keys stay distinct and Erase finds the exact
+// entry. Hash indexes map the full key to the tuples that have it (one for a unique key; any
+// number for non-unique keys and for NULL-containing keys of a unique index).
+#include "storage/index.h"
+
+#include <absl/strings/string_view.h>
+
+#include <algorithm>
+
+#include "common/status.h"
+#include "storage/key_encoding.h"
+
+namespace surge::storage {
+namespace {
+
+// Approximate container cost per entry beyond the key bytes: the std::string and pointer stored
+// in a B-tree node, plus the node's share of its header and unused slots.
+constexpr size_t kOrderedEntryOverhead = sizeof(std::string) + sizeof(TuplePtr) + 16;
+// A Swiss-table slot (key + inlined vector) plus its control byte.
+constexpr size_t kHashEntryOverhead = sizeof(std::string) + sizeof(absl::InlinedVector<TuplePtr, 1>) + 1;
+
+// Debian's Abseil has its own string_view type (not std::string_view), and its containers' string
+// lookups take that one.
+absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+void AppendAddressSuffix(const char* tuple, std::string* out) {
+    // Big-endian so entries with equal keys sort by address, a stable order.
+    auto addr = reinterpret_cast<uintptr_t>(tuple);
+    char buf[9];
+    buf[0] = '\0';
+    for (int i = 8; i >= 1; --i) {
+        buf[i] = static_cast<char>(addr & 0xFF);
+        addr >>= 8;
+    }
+    out->append(buf, 9);
+}
+
+}  // namespace
+
+TuplePtr IndexCursor::Next() {
+    switch (mode_) {
+        case Mode::kEmpty:
+            return nullptr;
+        case Mode::kSingle:
+            mode_ = Mode::kEmpty;
+            return single_;
+        case Mode::kVector:
+            if (vec_pos_ < vec_->size()) return (*vec_)[vec_pos_++];
+            mode_ = Mode::kEmpty;
+            return nullptr;
+        case Mode::kForward:
+            if (it_ == end_) {
+                mode_ = Mode::kEmpty;
+                return nullptr;
+            } else {
+                TuplePtr t = it_->second;
+                ++it_;
+                return t;
+            }
+        case Mode::kReverse:
+            if (end_ == it_) {
+                mode_ = Mode::kEmpty;
+                return nullptr;
+            }
+            --end_;
+            return end_->second;
+    }
+    return nullptr;
+}
+
+Index::Index(std::shared_ptr<const catalog::IndexDef> def, const TupleLayout& layout,
+             std::unique_ptr<KeyExtractor> extractor)
+    : def_(std::move(def)), layout_(layout), extractor_(std::move(extractor)) {
+    for (const auto& part : def_->key) {
+        if (part.column < 0 && extractor_ == nullptr) {
+            ThrowSqlError(ErrorCode::kInternal,
+                          "storage: index \"" + def_->name + "\" has an expression key part but no extractor");
+        }
+        if (part.column >= static_cast<int>(layout_.column_count())) {
+            ThrowSqlError(ErrorCode::kInternal,
+                          "storage: index \"" + def_->name + "\" names a column the table does not have");
+        }
+    }
+}
+
+size_t Index::size() const { return ordered() ? tree_.size() : hash_entries_; }
+
+size_t Index::memory_bytes() const {
+    if (ordered()) return key_bytes_ + tree_.size() * kOrderedEntryOverhead;
+    return key_bytes_ + hash_.size() * kHashEntryOverhead + (hash_entries_ - hash_.size()) * sizeof(TuplePtr);
+}
+
+void Index::BuildKey(const char* tuple, std::string* out, bool* has_null) const {
+    out->clear();
+    *has_null = false;
+    const auto& key = def_->key;
+    for (size_t i = 0; i < key.size(); ++i) {
+        const auto& part = key[i];
+        if (part.column >= 0) {
+            layout_.Read(tuple, part.column, &scratch_value_);
+        } else {
+            extractor_->Extract(tuple, static_cast<int>(i), &scratch_value_);
+        }
+        if (scratch_value_.is_null()) *has_null = true;
+        EncodeKeyPart(scratch_value_, part.type.id, out);
+    }
+}
+
+void Index::EntryKey(const char* tuple, std::string* out, bool* has_null) const {
+    BuildKey(tuple, out, has_null);
+    if (ordered() && (!unique() || *has_null)) AppendAddressSuffix(tuple, out);
+}
+
+TuplePtr Index::FindUnique(std::string_view key) const {
+    if (ordered()) {
+        auto it = tree_.find(AbslView(key));
+        return it == tree_.end() ? nullptr : it->second;
+    }
+    auto it = hash_.find(AbslView(key));
+    return it == hash_.end() || it->second.empty() ? nullptr : it->second.front();
+}
+
+void Index::ScanPrefix(std::string_view prefix, IndexCursor* cursor) const {
+    cursor->mode_ = IndexCursor::Mode::kEmpty;
+    if (!ordered()) {
+        auto it = hash_.find(AbslView(prefix));
+        if (it == hash_.end() || it->second.empty()) return;
+        if (it->second.size() == 1) {
+            cursor->mode_ = IndexCursor::Mode::kSingle;
+            cursor->single_ = it->second.front();
+        } else {
+            cursor->mode_ = IndexCursor::Mode::kVector;
+            cursor->vec_ = &it->second;
+            cursor->vec_pos_ = 0;
+        }
+        return;
+    }
+    auto it = tree_.lower_bound(AbslView(prefix));
+    if (it == tree_.end() || !std::string_view(it->first).starts_with(prefix)) return;
+    if (unique() && it->first.size() == prefix.size()) {
+        // A full key without NULLs is stored bare in a unique index, and parts are
+        // self-delimiting, so no other entry can start with it: a point lookup, one search.
+        cursor->mode_ = IndexCursor::Mode::kSingle;
+        cursor->single_ = it->second;
+        return;
+    }
+    scratch_.assign(prefix);
+    scratch_.push_back('\xFF');  // PrefixSuccessor without a fresh string
+    cursor->mode_ = IndexCursor::Mode::kForward;
+    cursor->it_ = it;
+    cursor->end_ = tree_.lower_bound(scratch_);
+}
+
+void Index::ScanRange(const KeyRange& range, bool reverse, IndexCursor* cursor) const {
+    if (!ordered()) ThrowSqlError(ErrorCode::kInternal, "storage: range scan on hash index \"" + name() + "\"");
+    cursor->mode_ = IndexCursor::Mode::kEmpty;
+    auto begin = tree_.begin();
+    if (range.has_lower) {
+        if (range.lower_inclusive) {
+            begin = tree_.lower_bound(range.lower);
+        } else {
+            scratch_.assign(range.lower);
+            scratch_.push_back('\xFF');
+            begin = tree_.lower_bound(scratch_);
+        }
+    }
+    auto end = tree_.end();
+    if (range.has_upper) {
+        if (range.upper_inclusive) {
+            scratch_.assign(range.upper);
+            scratch_.push_back('\xFF');
+            end = tree_.lower_bound(scratch_);
+        } else {
+            end = tree_.lower_bound(range.upper);
+        }
+    }
+    // An empty range (lower above upper) would leave begin past end; walking it would run off.
+    if (begin == tree_.end() || (end != tree_.end() && !(begin->first < end->first))) return;
+    cursor->mode_ = reverse ? IndexCursor::Mode::kReverse : IndexCursor::Mode::kForward;
+    cursor->it_ = begin;
+    cursor->end_ = end;
+}
+
+void Index::ScanAll(bool reverse, IndexCursor* cursor) const {
+    if (!ordered()) ThrowSqlError(ErrorCode::kInternal, "storage: ordered scan on hash index \"" + name() + "\"");
+    cursor->mode_ = reverse ? IndexCursor::Mode::kReverse : IndexCursor::Mode::kForward;
+    cursor->it_ = tree_.begin();
+    cursor->end_ = tree_.end();
+}
+
+void Index::Insert(TuplePtr tuple) {
+    bool has_null;
+    EntryKey(tuple, &scratch_, &has_null);
+    const bool must_be_unique = unique() && !has_null;
+    if (ordered()) {
+        auto [it, inserted] = tree_.try_emplace(scratch_, tuple);
+        if (!inserted) {
+            if (must_be_unique) ThrowDuplicate(tuple);
+            ThrowSqlError(ErrorCode::kInternal, "storage: tuple inserted twice into index \"" + name() + "\"");
+        }
+        key_bytes_ += scratch_.size();
+        return;
+    }
+    auto [it, inserted] = hash_.try_emplace(scratch_);
+    if (inserted) {
+        key_bytes_ += scratch_.size();
+    } else if (must_be_unique) {
+        ThrowDuplicate(tuple);  // never-empty vectors: the key is taken
+    }
+    it->second.push_back(tuple);
+    ++hash_entries_;
+}
+
+void Index::Erase(TuplePtr tuple) {
+    bool has_null;
+    EntryKey(tuple, &scratch_, &has_null);
+    if (ordered()) {
+        auto it = tree_.find(scratch_);
+        if (it == tree_.end() || it->second != tuple) {
+            ThrowSqlError(ErrorCode::kInternal, "storage: erasing a missing entry from index \"" + name() + "\"");
+        }
+        key_bytes_ -= it->first.size();
+        tree_.erase(it);
+        return;
+    }
+    auto it = hash_.find(scratch_);
+    if (it != hash_.end()) {
+        auto& vec = it->second;
+        auto pos = std::find(vec.begin(), vec.end(), tuple);
+        if (pos != vec.end()) {
+            *pos = vec.back();
+            vec.pop_back();
+            --hash_entries_;
+            if (vec.empty()) {
+                key_bytes_ -= it->first.size();
+                hash_.erase(it);
+            }
+            return;
+        }
+    }
+    ThrowSqlError(ErrorCode::kInternal, "storage: erasing a missing entry from index \"" + name() + "\"");
+}
+
+void Index::Clear() {
+    tree_.clear();
+    hash_.clear();
+    hash_entries_ = 0;
+    key_bytes_ = 0;
+}
+
+bool Index::WouldConflict(const char* tuple, TuplePtr ignore) const {
+    if (!unique()) return false;
+    bool has_null;
+    BuildKey(tuple, &scratch_, &has_null);
+    if (has_null) return false;  // NULLs never equal each other
+    TuplePtr found = FindUnique(scratch_);
+    return found != nullptr && found != ignore;
+}
+
+void Index::ThrowDuplicate(const char* tuple) const {
+    std::string values;
+    Value v;
+    for (size_t i = 0; i < def_->key.size(); ++i) {
+        const auto& part = def_->key[i];
+        if (part.column >= 0) {
+            layout_.Read(tuple, part.column, &v);
+        } else {
+            extractor_->Extract(tuple, static_cast<int>(i), &v);
+        }
+        if (i > 0) values += ", ";
+        if (!v.is_null() && v.type() == TypeId::kVarchar) {
+            values += "'" + std::string(v.AsString()) + "'";
+        } else {
+            values += v.ToString();
+        }
+    }
+    ThrowSqlError(ErrorCode::kUniqueViolation, "duplicate key (" + values + ") violates unique index \"" + name() +
+                                                   "\" on table \"" + def_->table + "\"");
+}
+
+}  // namespace surge::storage

@@ -1,0 +1,149 @@
+// Table: one partition's rows of one table, their indexes, and the hooks that keep materialized
+// views current.
+//
+// Rows live in fixed-size blocks (tuple slots of layout().size() bytes); freed slots go on a free
+// list and are reused. Var-length values live out of line (VarData, malloc'd) and are counted in
+// memory_bytes(). A TuplePtr stays valid while its row lives, so indexes point straight at slots.
+// Only the partition's thread touches a Table: there are no locks.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "storage/index.h"
+#include "storage/tuple.h"
+#include "storage/undo_log.h"
+
+namespace surge::storage {
+
+class Table;
+
+/// Observes committed-or-pending writes to a table, inside the writing transaction (view
+/// maintenance). Called after the write is applied; a listener's own writes go through Table too,
+/// so they are undone with the transaction. Throwing aborts the statement.
+class TableListener {
+  public:
+    virtual ~TableListener() = default;
+    virtual void OnInsert(Table& table, const char* tuple, UndoLog& undo) = 0;
+    /// The tuple is already invisible to scans and indexes; its bytes are still readable.
+    virtual void OnDelete(Table& table, const char* tuple, UndoLog& undo) = 0;
+    /// before: the row's bytes before the update; after: the live row.
+    virtual void OnUpdate(Table& table, const char* before, const char* after, UndoLog& undo) = 0;
+};
+
+/// An index to create with the table: its definition and, for expression keys, its extractor.
+struct IndexSpec {
+    std::shared_ptr<const catalog::IndexDef> def;
+    std::unique_ptr<KeyExtractor> extractor;
+};
+
+/// Position of a sequential scan. Valid across reads; after writes, rescan.
+struct ScanCursor {
+    size_t block = 0;
+    size_t slot = 0;
+};
+
+class Table {
+  public:
+    Table(std::shared_ptr<const catalog::TableDef> def, std::vector<IndexSpec> indexes);
+    ~Table();
+    Table(const Table&) = delete;
+    Table& operator=(const Table&) = delete;
+
+    const catalog::TableDef& def() const { return *def_; }
+    const std::shared_ptr<const catalog::TableDef>& def_ptr() const { return def_; }
+    const TupleLayout& layout() const { return layout_; }
+    size_t row_count() const { return live_rows_; }
+    /// Bytes held by blocks, var data and index entries.
+    size_t memory_bytes() const;
+
+    size_t index_count() const { return indexes_.size(); }
+    Index& index(size_t i) { return *indexes_[i]; }
+    const Index& index(size_t i) const { return *indexes_[i]; }
+    Index* FindIndex(std::string_view name);  ///< nullptr if absent
+    /// The primary key index if the table has one, else nullptr.
+    Index* primary_key();
+
+    /// Inserts a row. values: one per column, already coerced to the column types. Checks NOT
+    /// NULL (kNotNullViolation, message names table and column) and every unique index
+    /// (kUniqueViolation) before changing anything, so a failed insert leaves no trace.
+    TuplePtr Insert(const Value* values, UndoLog& undo);
+    /// Replaces a live row's values (all columns, already coerced). Same checks as Insert; the
+    /// row keeps its slot. Indexes whose key did not change are not touched.
+    void Update(TuplePtr tuple, const Value* values, UndoLog& undo);
+    /// Deletes a live row: invisible at once, its slot freed when the undo log is released.
+    void Delete(TuplePtr tuple, UndoLog& undo);
+    /// Deletes every row (undoably).
+    void Truncate(UndoLog& undo);
+
+    /// Next live tuple at or after cursor, advancing it; nullptr at the end.
+    TuplePtr NextLive(ScanCursor* cursor) const;
+    /// Reads a column of a tuple.
+    void Read(const char* tuple, int col, Value* out) const { layout_.Read(tuple, col, out); }
+    Value Get(const char* tuple, int col) const {
+        Value v;
+        layout_.Read(tuple, col, &v);
+        return v;
+    }
+
+    void AddListener(TableListener* listener) { listeners_.push_back(listener); }
+    void RemoveListener(TableListener* listener);
+
+    // Used by UndoLog only.
+    void UndoInsert(TuplePtr tuple);
+    void UndoDelete(TuplePtr tuple);
+    void UndoUpdate(TuplePtr tuple, const char* before);
+    void ReleaseDelete(TuplePtr tuple);
+    void ReleaseUpdate(TuplePtr tuple, const char* before);
+
+  private:
+    TuplePtr AllocateSlot();
+    void FreeSlot(TuplePtr tuple);
+    /// Writes values into tuple's null bitmap and slots; flags untouched. Var columns get fresh
+    /// VarData, except that when share_from is given, a var column whose bytes equal share_from's
+    /// keeps share_from's pointer. If it throws, every VarData it allocated is freed (var slots it
+    /// had not reached keep the pointers they held).
+    void WriteValues(TuplePtr tuple, const Value* values, const char* share_from = nullptr);
+    void FreeVarData(const char* tuple);
+    /// Frees the VarData of `owner` that `other` does not point to as well.
+    void FreeVarDiff(const char* owner, const char* other);
+    void CheckNotNull(const Value* values) const;
+    VarData* NewVar(std::string_view bytes);
+    void FreeVar(VarData* v);
+
+    std::shared_ptr<const catalog::TableDef> def_;
+    TupleLayout layout_;
+    std::vector<std::unique_ptr<Index>> indexes_;
+    std::vector<TableListener*> listeners_;
+
+    static constexpr size_t kBlockBytes = 256 * 1024;
+    size_t block_bytes_;  // kBlockBytes, or one tuple if a tuple is larger
+    size_t tuples_per_block_;
+    std::vector<std::unique_ptr<char[]>> blocks_;
+    size_t used_in_last_block_ = 0;  // slots handed out in blocks_.back()
+    std::vector<TuplePtr> free_slots_;
+    size_t live_rows_ = 0;
+    size_t var_bytes_ = 0;
+
+    std::vector<int> not_null_columns_;
+    std::vector<int> var_columns_;
+    std::vector<uint8_t> index_has_expression_;
+    // An update's before-image is the tuple bytes followed by a bitmap over var_columns_: bit set
+    // when the update replaced that column's VarData, so the image owns the old pointer. Release
+    // frees exactly those; comparing pointers at release time instead would free twice a pointer
+    // that one update kept and a later update in the same transaction replaced.
+    uint32_t image_size_;
+
+    // Scratch reused by every write (single-threaded), so a warm table does not allocate.
+    std::unique_ptr<char[]> staging_;  // the new image, built before anything changes
+    std::vector<std::string> old_keys_;
+    std::vector<std::string> new_keys_;
+    std::vector<uint8_t> key_changed_;
+    std::string key_scratch_;
+};
+
+}  // namespace surge::storage

@@ -1,0 +1,69 @@
+// Tuple layout: how one row of a table is packed in a storage block.
+//
+//   [flags: 1 byte][null bitmap: ceil(n/8) bytes][fixed-width slot per column]
+//
+// Slot widths: TINYINT 1, SMALLINT 2, INTEGER 4, BIGINT/TIMESTAMP/FLOAT 8, DECIMAL 16,
+// VARCHAR/VARBINARY 8 (a VarData* to out-of-line bytes, or nullptr when the value is NULL).
+// Slots are aligned to their width (DECIMAL to 8) so reads are plain loads.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "types/value.h"
+
+namespace surge::storage {
+
+using TuplePtr = char*;
+
+/// Tuple flags (first byte).
+enum TupleFlags : uint8_t {
+    kTupleFree = 0,           ///< slot unused (on the free list or above the high-water mark)
+    kTupleLive = 1,           ///< visible to scans and present in every index
+    kTuplePendingDelete = 2,  ///< deleted by an open transaction: invisible, bytes still readable
+};
+
+/// Out-of-line variable-length value: a length and the bytes.
+struct VarData {
+    uint32_t size;
+    char* bytes() { return reinterpret_cast<char*>(this + 1); }
+    const char* bytes() const { return reinterpret_cast<const char*>(this + 1); }
+};
+
+class TupleLayout {
+  public:
+    explicit TupleLayout(const std::vector<catalog::ColumnDef>& columns);
+
+    uint32_t size() const { return size_; }
+    size_t column_count() const { return types_.size(); }
+    TypeId type(int col) const { return types_[col]; }
+    uint32_t offset(int col) const { return offsets_[col]; }
+    bool has_var_columns() const { return has_var_; }
+    bool is_var(int col) const { return types_[col] == TypeId::kVarchar || types_[col] == TypeId::kVarbinary; }
+
+    static uint8_t Flags(const char* t) { return static_cast<uint8_t>(t[0]); }
+    bool IsNull(const char* t, int col) const { return (t[1 + col / 8] >> (col % 8)) & 1; }
+    int64_t GetInt(const char* t, int col) const;  ///< integral and TIMESTAMP columns
+    double GetDouble(const char* t, int col) const {
+        double d;
+        std::memcpy(&d, t + offsets_[col], 8);
+        return d;
+    }
+    const VarData* GetVar(const char* t, int col) const {
+        const VarData* p;
+        std::memcpy(&p, t + offsets_[col], sizeof p);
+        return p;
+    }
+    /// Reads column col into *out, reusing out's string buffer.
+    void Read(const char* t, int col, Value* out) const;
+
+  private:
+    std::vector<TypeId> types_;
+    std::vector<uint32_t> offsets_;
+    uint32_t size_ = 0;
+    bool has_var_ = false;
+};
+
+}  // namespace surge::storage
