@@ -43,7 +43,7 @@ using surge::SqlType;
 
 input ::= cmdlist.
 cmdlist ::= cmdlist ecmd.
-cmdlist ::= ecmd.
+cmdlist ::= .
 ecmd ::= SEMI.
 ecmd ::= cmd(X) SEMI. { b->AddStatement(X); }
 

@@ -37,13 +37,13 @@ ParseResult Parse(std::string_view sql) {
     LemonParser parser;
     Tokenizer tokenizer(sql);
 
-    std::vector<std::pair<uint32_t, uint32_t>> spans;  // [begin, end) of each statement's text
+    // [begin, end) of each non-empty statement's text. Lemon reduces a statement one token after
+    // its `;`, so spans are recorded here, in order, and matched to statements by position.
+    std::vector<std::pair<uint32_t, uint32_t>> spans;
     bool in_statement = false;
     uint32_t begin = 0;
     uint32_t last_end = 0;
-    int last_type = TK_SEMI;
     Token tok;
-    size_t statements_before = 0;
     while (true) {
         tok = tokenizer.Next();
         if (tok.type == kTokenSpace) continue;
@@ -58,27 +58,20 @@ ParseResult Parse(std::string_view sql) {
         }
         if (tok.type == 0) break;
         if (tok.type == TK_SEMI) {
-            SurgeParse(parser.p, TK_SEMI, tok, &builder);
-            if (builder.statements().size() > statements_before) {
-                spans.emplace_back(begin, last_end);
-                statements_before = builder.statements().size();
-            }
+            if (in_statement) spans.emplace_back(begin, last_end);
             in_statement = false;
         } else {
-            if (!in_statement) {
-                begin = tok.offset;
-                in_statement = true;
-            }
+            if (!in_statement) begin = tok.offset;
+            in_statement = true;
             last_end = tok.offset + static_cast<uint32_t>(tok.text.size());
-            SurgeParse(parser.p, tok.type, tok, &builder);
         }
-        last_type = tok.type;
+        SurgeParse(parser.p, tok.type, tok, &builder);
     }
-    if (last_type != TK_SEMI) {
+    if (in_statement) {
         // The final `;` is optional: supply one with empty text (so errors say "end of input").
+        spans.emplace_back(begin, last_end);
         Token end{TK_SEMI, {}, static_cast<uint32_t>(sql.size()), tok.pos};
         SurgeParse(parser.p, TK_SEMI, end, &builder);
-        if (builder.statements().size() > statements_before) spans.emplace_back(begin, last_end);
     }
     Token eof{0, {}, static_cast<uint32_t>(sql.size()), tok.pos};
     SurgeParse(parser.p, 0, eof, &builder);

@@ -1,0 +1,605 @@
+// Schema changes. Each DDL statement builds the next catalog version and any new storage off to
+// the side, and publishes both only when everything succeeded: a failed DDL changes nothing.
+// Index and column changes rebuild the table's storage by copying its rows.
+#include <algorithm>
+
+#include "exec/engine_state.h"
+#include "exec/view_maintainer.h"
+#include "types/value_ops.h"
+
+namespace surge::exec {
+
+namespace {
+
+std::string At(sql::SourcePos p) { return " at " + std::to_string(p.line) + ":" + std::to_string(p.column); }
+
+/// Computes expression key parts by evaluating bound expressions over the tuple's columns.
+class ExpressionKeyExtractor : public storage::KeyExtractor {
+public:
+    ExpressionKeyExtractor(const std::vector<catalog::ColumnDef>& columns, std::vector<sql::BoundExprPtr> parts)
+        : layout_(columns), parts_(std::move(parts)), row_(columns.size()) {}
+    void Extract(const char* tuple, int part, Value* out) const override {
+        for (size_t c = 0; c < row_.size(); ++c) layout_.Read(tuple, static_cast<int>(c), &row_[c]);
+        ExecContext ctx;
+        Value v = Eval(*parts_[part], EvalRow{row_.data(), nullptr}, ctx);
+        const SqlType& t = parts_[part]->type;
+        *out = (v.is_null() || v.type() == t.id) ? v : CastValue(v, SqlType::Of(t.id));
+    }
+
+private:
+    storage::TupleLayout layout_;
+    std::vector<sql::BoundExprPtr> parts_;
+    mutable std::vector<Value> row_;
+};
+
+void CheckPartitionUniqueness(const catalog::TableDef& t, const catalog::IndexDef& idx) {
+    if (!t.partition_column || idx.uniqueness != catalog::Uniqueness::kUnique) return;
+    for (const auto& p : idx.key) {
+        if (p.column == *t.partition_column) return;
+    }
+    ThrowSqlError(ErrorCode::kInvalidDefinition,
+                  "unique index \"" + idx.name + "\" on partitioned table \"" + t.name +
+                      "\" must include the partition column \"" + t.columns[*t.partition_column].name +
+                      "\" (use ASSUMEUNIQUE to enforce uniqueness per partition only)");
+}
+
+catalog::ColumnDef MakeColumn(const sql::ColumnSpec& spec, const catalog::Catalog& cat) {
+    catalog::ColumnDef c;
+    c.name = spec.name;
+    c.type = spec.type;
+    c.nullable = !spec.not_null && !spec.primary_key;
+    if (spec.default_value) {
+        catalog::TableDef empty;
+        sql::Planner planner(cat);
+        auto bound = planner.BindTableExpression(*spec.default_value, empty, "a DEFAULT");
+        ExecContext ctx;
+        Value v = Eval(*bound, EvalRow{}, ctx);
+        c.default_value = CoerceForColumn(v, c.type, c.name);
+        if (c.default_value->is_null() && !c.nullable) {
+            ThrowSqlError(ErrorCode::kInvalidDefinition,
+                          "column \"" + c.name + "\" is NOT NULL but its DEFAULT is NULL" + At(spec.pos));
+        }
+    }
+    return c;
+}
+
+}  // namespace
+
+std::unique_ptr<storage::Table> EngineState::BuildStorage(const catalog::Catalog& cat, const catalog::TableDef& def,
+                                                          storage::Table* from, const std::vector<int>& column_map) {
+    std::vector<storage::IndexSpec> specs;
+    sql::Planner planner(cat);
+    for (const auto& idx : cat.IndexesOf(def)) {
+        storage::IndexSpec spec;
+        spec.def = idx;
+        if (!idx->columns_only()) {
+            std::vector<sql::BoundExprPtr> parts(idx->key.size());
+            for (size_t i = 0; i < idx->key.size(); ++i) {
+                if (idx->key[i].column >= 0) continue;
+                sql::ParsedExpression parsed = sql::ParseExpression(idx->key[i].expression);
+                parts[i] = planner.BindTableExpression(*parsed.expr, def, "an index key");
+            }
+            spec.extractor = std::make_unique<ExpressionKeyExtractor>(def.columns, std::move(parts));
+        }
+        specs.push_back(std::move(spec));
+    }
+    auto table = std::make_unique<storage::Table>(cat.FindTable(def.name), std::move(specs));
+    if (from) {
+        // Copy with a private undo log: the copy is not part of any user transaction.
+        storage::UndoLog copy_log;
+        std::vector<Value> values(def.columns.size());
+        Value scratch;
+        storage::ScanCursor cursor;
+        while (storage::TuplePtr t = from->NextLive(&cursor)) {
+            for (size_t c = 0; c < def.columns.size(); ++c) {
+                const auto& col = def.columns[c];
+                if (column_map[c] >= 0) {
+                    from->Read(t, column_map[c], &scratch);
+                    values[c] = CoerceForColumn(scratch, col.type, col.name);
+                } else {
+                    values[c] = col.default_value ? *col.default_value : Value::Null(col.type.id);
+                    if (values[c].is_null() && !col.nullable) {
+                        ThrowSqlError(ErrorCode::kNotNullViolation,
+                                      "column \"" + col.name + "\" is NOT NULL without a DEFAULT, and table \"" +
+                                          def.name + "\" has rows");
+                    }
+                }
+            }
+            table->Insert(values.data(), copy_log);
+        }
+        copy_log.Release();
+    }
+    return table;
+}
+
+void EngineState::Publish(catalog::CatalogPtr next) {
+    catalog_ = std::move(next);
+    RewireViews();
+}
+
+void EngineState::RewireViews() {
+    for (auto& [id, entry] : tables_) {
+        for (auto& m : entry.maintainers) entry.table->RemoveListener(m.get());
+        entry.maintainers.clear();
+    }
+    for (const auto& [name, def] : catalog_->tables()) {
+        if (!def->view) continue;
+        auto source = catalog_->FindTable(def->view->source_table);
+        auto& src_entry = tables_.at(source->id);
+        sql::BoundExprPtr where;
+        if (!def->view->where_sql.empty()) {
+            sql::ParsedExpression parsed = sql::ParseExpression(def->view->where_sql);
+            where = sql::Planner(*catalog_).BindTableExpression(*parsed.expr, *source, "a view's WHERE");
+        }
+        auto m = std::make_unique<ViewMaintainer>(def, src_entry.table.get(), tables_.at(def->id).table.get(),
+                                                  std::move(where));
+        src_entry.table->AddListener(m.get());
+        src_entry.maintainers.push_back(std::move(m));
+    }
+}
+
+void EngineState::RunDdl(const sql::Statement& stmt, ResultSet* out) {
+    out->Clear();
+    plan_cache_.clear();
+    switch (stmt.kind) {
+        case sql::StmtKind::kCreateTable: CreateTable(static_cast<const sql::CreateTableStatement&>(stmt)); break;
+        case sql::StmtKind::kDropTable: DropTable(static_cast<const sql::DropTableStatement&>(stmt)); break;
+        case sql::StmtKind::kCreateIndex: CreateIndex(static_cast<const sql::CreateIndexStatement&>(stmt)); break;
+        case sql::StmtKind::kDropIndex: DropIndex(static_cast<const sql::DropIndexStatement&>(stmt)); break;
+        case sql::StmtKind::kAlterTable: AlterTable(static_cast<const sql::AlterTableStatement&>(stmt)); break;
+        case sql::StmtKind::kPartitionTable:
+            PartitionTable(static_cast<const sql::PartitionTableStatement&>(stmt));
+            break;
+        case sql::StmtKind::kCreateView: CreateView(static_cast<const sql::CreateViewStatement&>(stmt)); break;
+        case sql::StmtKind::kCreateProcedure:
+            CreateProcedure(static_cast<const sql::CreateProcedureStatement&>(stmt));
+            break;
+        case sql::StmtKind::kDropProcedure:
+            DropProcedure(static_cast<const sql::DropProcedureStatement&>(stmt));
+            break;
+        default: ThrowSqlError(ErrorCode::kInternal, "RunDdl: not a DDL statement");
+    }
+}
+
+void EngineState::CreateTable(const sql::CreateTableStatement& s) {
+    if (catalog_->FindTable(s.name)) {
+        if (s.if_not_exists) return;
+        ThrowSqlError(ErrorCode::kDuplicateObject, "table \"" + s.name + "\" already exists" + At(s.pos));
+    }
+    if (s.columns.empty()) ThrowSqlError(ErrorCode::kInvalidDefinition, "a table needs at least one column" + At(s.pos));
+    if (s.columns.size() > 1024) {
+        ThrowSqlError(ErrorCode::kLimitExceeded, "a table may have at most 1024 columns" + At(s.pos));
+    }
+    catalog::TableDef def;
+    def.name = s.name;
+    for (const auto& spec : s.columns) {
+        if (def.FindColumn(spec.name) >= 0) {
+            ThrowSqlError(ErrorCode::kDuplicateObject, "column \"" + spec.name + "\" specified more than once" +
+                                                           At(spec.pos));
+        }
+        def.columns.push_back(MakeColumn(spec, *catalog_));
+    }
+    // Key constraints become indexes: <table>_pkey, <table>_<cols>_key.
+    std::vector<catalog::IndexDef> indexes;
+    auto add_index = [&](catalog::Uniqueness u, const std::vector<std::string>& cols, std::string name) {
+        catalog::IndexDef idx;
+        idx.table = def.name;
+        idx.uniqueness = u;
+        std::string suffix;
+        for (const auto& col : cols) {
+            int c = def.FindColumn(col);
+            if (c < 0) {
+                ThrowSqlError(ErrorCode::kUndefinedColumn, "key column \"" + col + "\" does not exist" + At(s.pos));
+            }
+            if (u == catalog::Uniqueness::kPrimaryKey) def.columns[c].nullable = false;
+            idx.key.push_back({c, {}, def.columns[c].type});
+            suffix += "_" + col;
+        }
+        if (name.empty()) name = def.name + (u == catalog::Uniqueness::kPrimaryKey ? "_pkey" : suffix + "_key");
+        idx.name = name;
+        indexes.push_back(std::move(idx));
+    };
+    bool has_pk = false;
+    for (const auto& spec : s.columns) {
+        if (spec.primary_key) {
+            if (has_pk) ThrowSqlError(ErrorCode::kInvalidDefinition, "multiple primary keys for table \"" + s.name + "\"");
+            has_pk = true;
+            add_index(catalog::Uniqueness::kPrimaryKey, {spec.name}, "");
+        }
+        if (spec.unique) add_index(catalog::Uniqueness::kUnique, {spec.name}, "");
+        if (spec.assume_unique) add_index(catalog::Uniqueness::kAssumeUnique, {spec.name}, "");
+    }
+    for (const auto& c : s.constraints) {
+        catalog::Uniqueness u = c.kind == sql::TableConstraint::Kind::kPrimaryKey ? catalog::Uniqueness::kPrimaryKey
+                                : c.kind == sql::TableConstraint::Kind::kUnique ? catalog::Uniqueness::kUnique
+                                                                                 : catalog::Uniqueness::kAssumeUnique;
+        if (u == catalog::Uniqueness::kPrimaryKey) {
+            if (has_pk) ThrowSqlError(ErrorCode::kInvalidDefinition, "multiple primary keys for table \"" + s.name + "\"");
+            has_pk = true;
+        }
+        add_index(u, c.columns, c.name);
+    }
+    auto b = catalog_->Edit();
+    b.AddTable(def);
+    for (auto& idx : indexes) b.AddIndex(std::move(idx));
+    auto next = b.Build();
+    auto final_def = next->FindTable(def.name);
+    auto storage = BuildStorage(*next, *final_def, nullptr, {});
+    tables_[final_def->id].table = std::move(storage);
+    Publish(std::move(next));
+}
+
+void EngineState::DropTable(const sql::DropTableStatement& s) {
+    auto def = catalog_->FindTable(s.name);
+    if (!def || (s.is_view && !def->is_view())) {
+        if (s.if_exists && !def) return;
+        ThrowSqlError(ErrorCode::kUndefinedTable,
+                      std::string(s.is_view ? "view \"" : "table \"") + s.name + "\" does not exist" + At(s.pos));
+    }
+    if (!s.is_view && def->is_view()) {
+        ThrowSqlError(ErrorCode::kInvalidDefinition, "\"" + s.name + "\" is a view; use DROP VIEW" + At(s.pos));
+    }
+    auto views = catalog_->ViewsOn(s.name);
+    if (!views.empty()) {
+        ThrowSqlError(ErrorCode::kInvalidDefinition, "cannot drop table \"" + s.name + "\": materialized view \"" +
+                                                         views[0]->name + "\" depends on it; drop the view first");
+    }
+    auto b = catalog_->Edit();
+    b.DropTable(s.name);
+    auto next = b.Build();
+    undo_.Release();  // nothing may point into the dropped storage
+    Publish(std::move(next));
+    tables_.erase(def->id);
+}
+
+void EngineState::CreateIndex(const sql::CreateIndexStatement& s) {
+    if (catalog_->FindIndex(s.name)) {
+        if (s.if_not_exists) return;
+        ThrowSqlError(ErrorCode::kDuplicateObject, "index \"" + s.name + "\" already exists" + At(s.pos));
+    }
+    auto table = catalog_->FindTable(s.table);
+    if (!table) ThrowSqlError(ErrorCode::kUndefinedTable, "table \"" + s.table + "\" does not exist" + At(s.pos));
+    catalog::IndexDef idx;
+    idx.name = s.name;
+    idx.table = s.table;
+    idx.kind = s.hash ? catalog::IndexKind::kHash : catalog::IndexKind::kOrdered;
+    idx.uniqueness = s.unique ? catalog::Uniqueness::kUnique
+                     : s.assume_unique ? catalog::Uniqueness::kAssumeUnique
+                                       : catalog::Uniqueness::kNone;
+    sql::Planner planner(*catalog_);
+    for (const sql::Expr* k : s.keys) {
+        if (k->kind == sql::ExprKind::kColumnRef && k->table.empty()) {
+            int c = table->FindColumn(k->name);
+            if (c < 0) {
+                ThrowSqlError(ErrorCode::kUndefinedColumn,
+                              "column \"" + k->name + "\" does not exist in table \"" + s.table + "\"" + At(k->pos));
+            }
+            idx.key.push_back({c, {}, table->columns[c].type});
+            continue;
+        }
+        auto bound = planner.BindTableExpression(*k, *table, "an index key");
+        if (bound->type.id == TypeId::kNull || bound->type.id == TypeId::kBoolean) {
+            ThrowSqlError(ErrorCode::kInvalidDefinition, "index expression " + sql::ExprToSql(*k) +
+                                                             " has no storable type" + At(k->pos));
+        }
+        idx.key.push_back({-1, sql::ExprToSql(*k), bound->type});
+    }
+    CheckPartitionUniqueness(*table, idx);
+    auto b = catalog_->Edit();
+    b.AddIndex(std::move(idx));
+    auto next = b.Build();
+    auto def = next->FindTable(s.table);
+    std::vector<int> map(def->columns.size());
+    for (size_t i = 0; i < map.size(); ++i) map[i] = static_cast<int>(i);
+    auto storage = BuildStorage(*next, *def, tables_.at(def->id).table.get(), map);
+    undo_.Release();
+    tables_.at(def->id).table = std::move(storage);
+    Publish(std::move(next));
+}
+
+void EngineState::DropIndex(const sql::DropIndexStatement& s) {
+    auto idx = catalog_->FindIndex(s.name);
+    if (!idx) {
+        if (s.if_exists) return;
+        ThrowSqlError(ErrorCode::kUndefinedTable, "index \"" + s.name + "\" does not exist" + At(s.pos));
+    }
+    if (idx->is_primary_key()) {
+        ThrowSqlError(ErrorCode::kInvalidDefinition, "cannot drop \"" + s.name + "\": it is the primary key of \"" +
+                                                         idx->table + "\"");
+    }
+    auto table = catalog_->FindTable(idx->table);
+    if (table->is_view()) {
+        ThrowSqlError(ErrorCode::kInvalidDefinition, "cannot drop \"" + s.name + "\": materialized view \"" +
+                                                         table->name + "\" needs it");
+    }
+    auto b = catalog_->Edit();
+    b.DropIndex(s.name);
+    auto next = b.Build();
+    auto def = next->FindTable(idx->table);
+    std::vector<int> map(def->columns.size());
+    for (size_t i = 0; i < map.size(); ++i) map[i] = static_cast<int>(i);
+    auto storage = BuildStorage(*next, *def, tables_.at(def->id).table.get(), map);
+    undo_.Release();
+    tables_.at(def->id).table = std::move(storage);
+    Publish(std::move(next));
+}
+
+void EngineState::AlterTable(const sql::AlterTableStatement& s) {
+    auto table = catalog_->FindTable(s.table);
+    if (!table) ThrowSqlError(ErrorCode::kUndefinedTable, "table \"" + s.table + "\" does not exist" + At(s.pos));
+    if (table->is_view()) ThrowSqlError(ErrorCode::kInvalidDefinition, "cannot alter materialized view \"" + s.table + "\"");
+    catalog::TableDef def = *table;
+    std::vector<int> map;
+    auto b = catalog_->Edit();
+    if (s.add) {
+        if (def.FindColumn(s.column.name) >= 0) {
+            ThrowSqlError(ErrorCode::kDuplicateObject, "column \"" + s.column.name + "\" already exists in \"" +
+                                                           s.table + "\"" + At(s.pos));
+        }
+        if (s.column.primary_key || s.column.unique || s.column.assume_unique) {
+            ThrowSqlError(ErrorCode::kFeatureNotSupported,
+                          "ALTER TABLE ADD COLUMN cannot declare a key; add the column, then CREATE UNIQUE INDEX");
+        }
+        for (size_t i = 0; i < def.columns.size(); ++i) map.push_back(static_cast<int>(i));
+        def.columns.push_back(MakeColumn(s.column, *catalog_));
+        map.push_back(-1);
+        b.ReplaceTable(def);
+    } else {
+        int drop = def.FindColumn(s.drop_column);
+        if (drop < 0) {
+            ThrowSqlError(ErrorCode::kUndefinedColumn, "column \"" + s.drop_column + "\" does not exist in \"" +
+                                                           s.table + "\"" + At(s.pos));
+        }
+        if (def.columns.size() == 1) {
+            ThrowSqlError(ErrorCode::kInvalidDefinition, "cannot drop the only column of \"" + s.table + "\"");
+        }
+        if (def.partition_column && *def.partition_column == drop) {
+            ThrowSqlError(ErrorCode::kInvalidDefinition, "cannot drop \"" + s.drop_column + "\": it is the partition "
+                                                         "column of \"" + s.table + "\"");
+        }
+        for (const auto& v : catalog_->ViewsOn(s.table)) {
+            ThrowSqlError(ErrorCode::kInvalidDefinition, "cannot drop a column of \"" + s.table +
+                                                             "\": materialized view \"" + v->name +
+                                                             "\" reads it; drop the view first");
+        }
+        // Indexes on the column must go first; shift the column numbers of the others.
+        std::vector<catalog::IndexDef> shifted;
+        for (const auto& idx : catalog_->IndexesOf(def)) {
+            catalog::IndexDef copy = *idx;
+            for (auto& part : copy.key) {
+                bool uses = part.column == drop ||
+                            (part.column < 0 && part.expression.find(s.drop_column) != std::string::npos);
+                if (uses) {
+                    ThrowSqlError(ErrorCode::kInvalidDefinition, "cannot drop \"" + s.drop_column + "\": index \"" +
+                                                                     idx->name + "\" uses it; drop the index first");
+                }
+                if (part.column > drop) --part.column;
+            }
+            shifted.push_back(std::move(copy));
+        }
+        for (const auto& idx : shifted) b.DropIndex(idx.name);
+        def.columns.erase(def.columns.begin() + drop);
+        if (def.partition_column && *def.partition_column > drop) --*def.partition_column;
+        def.indexes.clear();
+        b.ReplaceTable(def);
+        for (auto& idx : shifted) b.AddIndex(std::move(idx));
+        for (size_t i = 0; i < table->columns.size(); ++i) {
+            if (static_cast<int>(i) != drop) map.push_back(static_cast<int>(i));
+        }
+    }
+    auto next = b.Build();
+    auto new_def = next->FindTable(s.table);
+    auto storage = BuildStorage(*next, *new_def, tables_.at(table->id).table.get(), map);
+    undo_.Release();
+    tables_.at(table->id).table = std::move(storage);
+    Publish(std::move(next));
+}
+
+void EngineState::PartitionTable(const sql::PartitionTableStatement& s) {
+    auto table = catalog_->FindTable(s.table);
+    if (!table) ThrowSqlError(ErrorCode::kUndefinedTable, "table \"" + s.table + "\" does not exist" + At(s.pos));
+    if (table->partition_column) {
+        ThrowSqlError(ErrorCode::kInvalidDefinition, "table \"" + s.table + "\" is already partitioned on \"" +
+                                                         table->columns[*table->partition_column].name + "\"");
+    }
+    int c = table->FindColumn(s.column);
+    if (c < 0) {
+        ThrowSqlError(ErrorCode::kUndefinedColumn, "column \"" + s.column + "\" does not exist in \"" + s.table + "\"");
+    }
+    if (table->columns[c].nullable) {
+        ThrowSqlError(ErrorCode::kInvalidDefinition, "partition column \"" + s.column + "\" must be NOT NULL");
+    }
+    catalog::TableDef def = *table;
+    def.partition_column = c;
+    for (const auto& idx : catalog_->IndexesOf(def)) CheckPartitionUniqueness(def, *idx);
+    auto b = catalog_->Edit();
+    b.ReplaceTable(def);
+    auto next = b.Build();
+    // Same storage; only the definition pointer changes.
+    auto& entry = tables_.at(def.id);
+    std::vector<int> map(def.columns.size());
+    for (size_t i = 0; i < map.size(); ++i) map[i] = static_cast<int>(i);
+    auto storage = BuildStorage(*next, *next->FindTable(s.table), entry.table.get(), map);
+    undo_.Release();
+    entry.table = std::move(storage);
+    Publish(std::move(next));
+}
+
+void EngineState::CreateProcedure(const sql::CreateProcedureStatement& s) {
+    if (catalog_->FindProcedure(s.name)) {
+        ThrowSqlError(ErrorCode::kDuplicateObject, "procedure \"" + s.name + "\" already exists" + At(s.pos));
+    }
+    switch (s.body->kind) {
+        case sql::StmtKind::kSelect:
+        case sql::StmtKind::kInsert:
+        case sql::StmtKind::kUpdate:
+        case sql::StmtKind::kDelete: break;
+        default:
+            ThrowSqlError(ErrorCode::kInvalidDefinition,
+                          "a procedure body must be SELECT, INSERT, UPSERT, UPDATE or DELETE" + At(s.pos));
+    }
+    // Plan now so a broken body fails at definition time.
+    auto planned = sql::Planner(*catalog_).Plan(*s.body);
+    catalog::ProcedureDef def;
+    def.name = s.name;
+    def.sql = s.body->text;
+    if (s.partition_table) {
+        auto t = catalog_->FindTable(*s.partition_table);
+        if (!t) ThrowSqlError(ErrorCode::kUndefinedTable, "table \"" + *s.partition_table + "\" does not exist");
+        int c = t->FindColumn(*s.partition_column);
+        if (c < 0) {
+            ThrowSqlError(ErrorCode::kUndefinedColumn, "column \"" + *s.partition_column + "\" does not exist in \"" +
+                                                           t->name + "\"");
+        }
+        if (!t->partition_column || *t->partition_column != c) {
+            ThrowSqlError(ErrorCode::kInvalidDefinition, "procedure \"" + s.name + "\" is partitioned on " + t->name +
+                                                             "." + *s.partition_column +
+                                                             ", which is not the table's partition column");
+        }
+        if (s.partition_parameter < 0 || s.partition_parameter >= planned.param_count) {
+            ThrowSqlError(ErrorCode::kInvalidDefinition, "PARAMETER " + std::to_string(s.partition_parameter) +
+                                                             " is out of range: the body has " +
+                                                             std::to_string(planned.param_count) + " parameters");
+        }
+        def.partition_table = t->name;
+        def.partition_column = *s.partition_column;
+        def.partition_parameter = s.partition_parameter;
+    }
+    auto b = catalog_->Edit();
+    b.AddProcedure(std::move(def));
+    Publish(b.Build());
+}
+
+void EngineState::DropProcedure(const sql::DropProcedureStatement& s) {
+    if (!catalog_->FindProcedure(s.name)) {
+        if (s.if_exists) return;
+        ThrowSqlError(ErrorCode::kUndefinedFunction, "procedure \"" + s.name + "\" does not exist" + At(s.pos));
+    }
+    auto b = catalog_->Edit();
+    b.DropProcedure(s.name);
+    procedure_cache_.erase(s.name);
+    Publish(b.Build());
+}
+
+void EngineState::CreateView(const sql::CreateViewStatement& s) {
+    if (catalog_->FindTable(s.name)) {
+        ThrowSqlError(ErrorCode::kDuplicateObject, "table or view \"" + s.name + "\" already exists" + At(s.pos));
+    }
+    const sql::SelectStmt& q = *s.select;
+    auto shape = [&](const std::string& why) {
+        ThrowSqlError(ErrorCode::kFeatureNotSupported,
+                      "materialized view \"" + s.name + "\": " + why +
+                          " (supported: SELECT g1.., COUNT(*), COUNT/SUM/MIN/MAX(col).. FROM t [WHERE ..] "
+                          "[GROUP BY g1..])");
+    };
+    if (q.next || !q.order_by.empty() || q.limit || q.offset || q.distinct || q.having) {
+        shape("set operations, ORDER BY, LIMIT, DISTINCT and HAVING are not allowed");
+    }
+    if (q.from.size() != 1 || q.from[0]->kind != sql::TableRef::Kind::kTable) shape("it must read exactly one table");
+    auto source = catalog_->FindTable(q.from[0]->name);
+    if (!source) ThrowSqlError(ErrorCode::kUndefinedTable, "table \"" + q.from[0]->name + "\" does not exist");
+    if (source->is_view()) shape("its source must be a table, not another view");
+    auto source_alias = q.from[0]->alias.empty() ? source->name : q.from[0]->alias;
+    auto column_of = [&](const sql::Expr* e) -> int {
+        if (e->kind != sql::ExprKind::kColumnRef || (!e->table.empty() && e->table != source_alias)) return -1;
+        return source->FindColumn(e->name);
+    };
+    catalog::ViewDef vd;
+    vd.source_table = source->name;
+    vd.sql = s.text;
+    for (const sql::Expr* e : q.group_by) {
+        int c = column_of(e);
+        if (c < 0) shape("GROUP BY items must be columns of " + source->name);
+        vd.group_by.push_back(c);
+    }
+    catalog::TableDef def;
+    def.name = s.name;
+    const size_t g = vd.group_by.size();
+    if (q.items.size() < g) shape("the GROUP BY columns must come first in the select list");
+    if (!s.column_names.empty() && s.column_names.size() != q.items.size()) {
+        ThrowSqlError(ErrorCode::kSyntaxError, "view column list has " + std::to_string(s.column_names.size()) +
+                                                   " names for " + std::to_string(q.items.size()) + " columns");
+    }
+    bool has_count_star = false;
+    for (size_t i = 0; i < q.items.size(); ++i) {
+        const sql::Expr* e = q.items[i].expr;
+        catalog::ColumnDef col;
+        std::string auto_name;
+        if (i < g) {
+            if (column_of(e) != vd.group_by[i]) shape("the GROUP BY columns must come first, in GROUP BY order");
+            col = source->columns[vd.group_by[i]];
+            col.default_value.reset();
+            auto_name = col.name;
+        } else {
+            if (e->kind != sql::ExprKind::kFunction || e->distinct || e->args.size() != 1) {
+                shape("after the GROUP BY columns only aggregates may follow");
+            }
+            catalog::ViewDef::Agg agg;
+            bool star = e->args[0]->kind == sql::ExprKind::kStar;
+            int c = star ? -1 : column_of(e->args[0]);
+            if (!star && c < 0) shape("aggregate arguments must be columns of " + source->name);
+            if (e->name == "count") {
+                agg.kind = star ? catalog::ViewAggKind::kCountStar : catalog::ViewAggKind::kCount;
+                col.type = SqlType::Of(TypeId::kBigInt);
+                col.nullable = false;
+                auto_name = star ? "count_star" : "count_" + source->columns[c].name;
+                has_count_star |= star;
+            } else if (!star && (e->name == "sum" || e->name == "min" || e->name == "max")) {
+                TypeId t = source->columns[c].type.id;
+                agg.kind = e->name == "sum" ? catalog::ViewAggKind::kSum : e->name == "min" ? catalog::ViewAggKind::kMin : catalog::ViewAggKind::kMax;
+                if (agg.kind == catalog::ViewAggKind::kSum) {
+                    if (!IsNumeric(t)) shape("SUM needs a numeric column");
+                    col.type = SqlType::Of(IsIntegral(t) ? TypeId::kBigInt : t);
+                } else {
+                    col.type = source->columns[c].type;
+                }
+                col.nullable = true;
+                auto_name = e->name + "_" + source->columns[c].name;
+            } else {
+                shape(e->name + "() is not a maintainable aggregate");
+            }
+            agg.column = c;
+            vd.aggregates.push_back(agg);
+        }
+        col.name = !s.column_names.empty() ? s.column_names[i] : !q.items[i].alias.empty() ? q.items[i].alias : auto_name;
+        if (def.FindColumn(col.name) >= 0) {
+            ThrowSqlError(ErrorCode::kDuplicateObject, "view column \"" + col.name + "\" appears twice; name it with AS");
+        }
+        def.columns.push_back(std::move(col));
+    }
+    if (!has_count_star) shape("it must include COUNT(*), which tells when a group becomes empty");
+    if (q.where) {
+        sql::Planner(*catalog_).BindTableExpression(*q.where, *source, "a materialized view's WHERE");
+        vd.where_sql = sql::ExprToSql(*q.where);
+    }
+    def.view = std::make_shared<const catalog::ViewDef>(std::move(vd));
+    auto b = catalog_->Edit();
+    b.AddTable(def);
+    if (g > 0) {
+        catalog::IndexDef idx;
+        idx.name = s.name + "_group_key";
+        idx.table = s.name;
+        idx.uniqueness = catalog::Uniqueness::kUnique;
+        for (size_t i = 0; i < g; ++i) idx.key.push_back({static_cast<int>(i), {}, def.columns[i].type});
+        b.AddIndex(std::move(idx));
+    }
+    auto next = b.Build();
+    auto view_def = next->FindTable(s.name);
+    auto storage = BuildStorage(*next, *view_def, nullptr, {});
+    // Populate from the rows the source holds now.
+    storage::Table* src = tables_.at(source->id).table.get();
+    sql::BoundExprPtr where;
+    if (!view_def->view->where_sql.empty()) {
+        sql::ParsedExpression parsed = sql::ParseExpression(view_def->view->where_sql);
+        where = sql::Planner(*next).BindTableExpression(*parsed.expr, *source, "a view's WHERE");
+    }
+    ViewMaintainer loader(view_def, src, storage.get(), std::move(where));
+    storage::UndoLog load_log;
+    storage::ScanCursor cursor;
+    while (storage::TuplePtr t = src->NextLive(&cursor)) loader.OnInsert(*src, t, load_log);
+    load_log.Release();
+    tables_[view_def->id].table = std::move(storage);
+    Publish(std::move(next));
+}
+
+}  // namespace surge::exec

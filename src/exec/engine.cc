@@ -1,0 +1,444 @@
+// Engine: statement preparation, the plan cache, DML execution and transactions.
+#include "exec/engine.h"
+
+#include "exec/engine_state.h"
+#include "exec/view_maintainer.h"
+#include "storage/key_encoding.h"
+#include "types/value_ops.h"
+
+namespace surge::exec {
+
+namespace {
+
+/// Largest result a statement may return, in values.
+constexpr size_t kMaxResultValues = 10'000'000;
+
+bool IsDdl(sql::StmtKind k) {
+    switch (k) {
+        case sql::StmtKind::kSelect:
+        case sql::StmtKind::kInsert:
+        case sql::StmtKind::kUpdate:
+        case sql::StmtKind::kDelete:
+        case sql::StmtKind::kTruncate:
+        case sql::StmtKind::kExplain: return false;
+        default: return true;
+    }
+}
+
+template <typename F>
+Status Guard(F&& f) {
+    try {
+        f();
+        return Status::Ok();
+    } catch (const SqlError& e) {
+        return e.status();
+    } catch (const std::bad_alloc&) {
+        return Status(ErrorCode::kLimitExceeded, "out of memory while executing the statement");
+    } catch (const std::exception& e) {
+        return Status(ErrorCode::kInternal, std::string("unexpected error: ") + e.what());
+    }
+}
+
+}  // namespace
+
+int64_t ResultSet::modified_tuples() const {
+    if (columns.size() == 1 && columns[0].name == "modified_tuples" && values.size() == 1) return values[0].AsInt();
+    return -1;
+}
+
+PreparedStatement::~PreparedStatement() = default;
+int PreparedStatement::param_count() const { return impl_->planned.param_count; }
+const std::vector<SqlType>& PreparedStatement::param_types() const { return impl_->planned.param_types; }
+const std::vector<ResultColumn>& PreparedStatement::columns() const { return impl_->columns; }
+bool PreparedStatement::read_only() const { return !impl_->is_ddl && impl_->planned.read_only; }
+std::string PreparedStatement::Explain() const { return impl_->explain; }
+
+// ---------------------------------------------------------------- EngineState
+
+EngineState::EngineState() : catalog_(catalog::Catalog::Empty()) {}
+EngineState::~EngineState() {
+    // Release pending undo before tables go away (the log points into them).
+    undo_.UndoAll();
+    plan_cache_.clear();
+    procedure_cache_.clear();
+    tables_.clear();
+}
+
+storage::Table* EngineState::Resolve(const catalog::TableDef& def) {
+    auto it = tables_.find(def.id);
+    if (it == tables_.end()) {
+        ThrowSqlError(ErrorCode::kInternal, "no storage for table \"" + def.name + "\" (id " + std::to_string(def.id) + ")");
+    }
+    return it->second.table.get();
+}
+
+storage::Table* EngineState::FindTable(std::string_view name) {
+    auto def = catalog_->FindTable(name);
+    if (!def) return nullptr;
+    auto it = tables_.find(def->id);
+    return it == tables_.end() ? nullptr : it->second.table.get();
+}
+
+std::shared_ptr<PreparedStatement> EngineState::Build(std::string sql, sql::ParseResult parsed, size_t index) {
+    std::shared_ptr<PreparedStatement> stmt(new PreparedStatement());
+    stmt->sql_ = std::move(sql);
+    stmt->impl_ = std::make_unique<PreparedStatement::Impl>();
+    auto& p = *stmt->impl_;
+    const sql::Statement& s = *parsed.statements[index];
+    p.catalog_version = catalog_->version();
+    p.kind = s.kind;
+    if (IsDdl(s.kind)) {
+        p.is_ddl = true;
+        p.planned.kind = s.kind;
+        p.planned.read_only = false;
+        p.ddl = std::move(parsed);
+        p.ddl.statements = {p.ddl.statements[index]};
+        return stmt;
+    }
+    sql::Planner planner(*catalog_);
+    if (s.kind == sql::StmtKind::kExplain) {
+        const auto* inner = static_cast<const sql::ExplainStatement&>(s).statement;
+        if (IsDdl(inner->kind)) {
+            p.explain = "DDL: " + inner->text + "\n";
+        } else {
+            auto planned = planner.Plan(*inner);
+            p.explain = sql::ExplainPlan(*planned.plan);
+            p.planned.param_count = planned.param_count;
+            p.planned.param_types = planned.param_types;
+        }
+        p.planned.kind = s.kind;
+        p.columns = {{"plan", SqlType{TypeId::kVarchar, kDefaultVarLength}}};
+        return stmt;
+    }
+    p.planned = planner.Plan(s);
+    for (const auto& c : p.planned.columns) p.columns.push_back({c.name, c.type});
+    const sql::PlanNode& plan = *p.planned.plan;
+    switch (s.kind) {
+        case sql::StmtKind::kSelect: p.root = BuildOperator(plan, *this); break;
+        case sql::StmtKind::kInsert:
+        case sql::StmtKind::kUpdate:
+        case sql::StmtKind::kDelete:
+            if (!plan.children.empty()) p.root = BuildOperator(*plan.children[0], *this);
+            break;
+        default: break;
+    }
+    p.explain = sql::ExplainPlan(plan);
+    return stmt;
+}
+
+void EngineState::Replan(PreparedStatement& stmt) {
+    sql::ParseResult parsed = sql::Parse(stmt.sql_);
+    if (parsed.statements.size() != 1) {
+        ThrowSqlError(ErrorCode::kInternal, "re-planning found " + std::to_string(parsed.statements.size()) +
+                                                " statements in prepared text");
+    }
+    auto fresh = Build(stmt.sql_, std::move(parsed), 0);
+    stmt.impl_ = std::move(fresh->impl_);
+}
+
+Result<std::shared_ptr<PreparedStatement>> EngineState::Prepare(std::string_view sql) {
+    std::shared_ptr<PreparedStatement> out;
+    Status st = Guard([&] {
+        sql::ParseResult parsed = sql::Parse(sql);
+        if (parsed.statements.size() != 1) {
+            ThrowSqlError(ErrorCode::kSyntaxError, "Prepare takes exactly one statement, got " +
+                                                       std::to_string(parsed.statements.size()));
+        }
+        std::string text = parsed.statements[0]->text;
+        out = Build(std::move(text), std::move(parsed), 0);
+    });
+    if (!st.ok()) return st;
+    return out;
+}
+
+Status EngineState::ExecuteText(std::string_view sql, ResultSet* out, std::span<const Value> params) {
+    return Guard([&] {
+        sql::ParseResult parsed = sql::Parse(sql);
+        if (parsed.statements.empty()) {
+            out->Clear();
+            return;
+        }
+        if (parsed.statements.size() > 1 && !params.empty()) {
+            ThrowSqlError(ErrorCode::kInvalidParameter, "parameters are only allowed with a single statement");
+        }
+        for (size_t i = 0; i < parsed.statements.size(); ++i) {
+            std::string text = parsed.statements[i]->text;
+            std::shared_ptr<PreparedStatement> stmt;
+            auto it = plan_cache_.find(text);
+            if (it != plan_cache_.end() && it->second->impl_->catalog_version == catalog_->version()) {
+                stmt = it->second;
+            } else {
+                sql::ParseResult own = sql::Parse(text);
+                stmt = Build(text, std::move(own), 0);
+                if (!stmt->impl_->is_ddl) {
+                    if (plan_cache_.size() >= kPlanCacheCap) plan_cache_.clear();
+                    plan_cache_[text] = stmt;
+                }
+            }
+            Run(*stmt, params, out);
+        }
+    });
+}
+
+Status EngineState::ExecutePrepared(PreparedStatement& stmt, std::span<const Value> params, ResultSet* out) {
+    return Guard([&] { Run(stmt, params, out); });
+}
+
+Status EngineState::ExecuteProcedure(std::string_view name, std::span<const Value> params, ResultSet* out) {
+    return Guard([&] {
+        auto def = catalog_->FindProcedure(name);
+        if (!def) ThrowSqlError(ErrorCode::kUndefinedFunction, "procedure \"" + std::string(name) + "\" does not exist");
+        auto& cached = procedure_cache_[def->name];
+        if (!cached || cached->sql_ != def->sql) {
+            sql::ParseResult parsed = sql::Parse(def->sql);
+            cached = Build(def->sql, std::move(parsed), 0);
+        }
+        Run(*cached, params, out);
+    });
+}
+
+void EngineState::Run(PreparedStatement& stmt, std::span<const Value> params, ResultSet* out) {
+    if (stmt.impl_->catalog_version != catalog_->version()) Replan(stmt);
+    auto& p = *stmt.impl_;
+    if (p.is_ddl) {
+        if (in_txn_) {
+            ThrowSqlError(ErrorCode::kTransactionState, "schema changes cannot run inside transaction " +
+                                                            std::to_string(txn_token_) + "; commit or roll back first");
+        }
+        if (!params.empty()) ThrowSqlError(ErrorCode::kInvalidParameter, "DDL statements take no parameters");
+        RunDdl(*p.ddl.statements[0], out);
+        return;
+    }
+    if (params.size() != static_cast<size_t>(p.planned.param_count)) {
+        ThrowSqlError(ErrorCode::kInvalidParameter, "statement expects " + std::to_string(p.planned.param_count) +
+                                                        " parameters, got " + std::to_string(params.size()));
+    }
+    for (size_t i = 0; i < params.size(); ++i) {
+        if (params[i].type() == TypeId::kBoolean) {
+            ThrowSqlError(ErrorCode::kInvalidParameter, "parameter " + std::to_string(i + 1) + " is BOOLEAN; "
+                                                        "SurgeDB parameters are column types");
+        }
+    }
+    if (p.kind == sql::StmtKind::kExplain) {
+        out->columns = p.columns;
+        out->values.clear();
+        size_t start = 0;
+        while (start < p.explain.size()) {
+            size_t nl = p.explain.find('\n', start);
+            if (nl == std::string::npos) nl = p.explain.size();
+            out->values.push_back(Value::Varchar(std::string_view(p.explain).substr(start, nl - start)));
+            start = nl + 1;
+        }
+        return;
+    }
+    ExecContext ctx;
+    ctx.params = params;
+    ctx.undo = &undo_;
+    ctx.tables = this;
+    ctx.now_micros = now_micros_;
+    ctx.execution = ++executions_;
+    ctx.subqueries = &p.subqueries;
+    const size_t mark = undo_.Mark();
+    try {
+        int64_t modified = -1;
+        switch (p.kind) {
+            case sql::StmtKind::kSelect: RunQuery(p, ctx, out); break;
+            case sql::StmtKind::kInsert: modified = RunInsert(p, ctx); break;
+            case sql::StmtKind::kUpdate: modified = RunUpdate(p, ctx); break;
+            case sql::StmtKind::kDelete: modified = RunDelete(p, ctx); break;
+            case sql::StmtKind::kTruncate: {
+                storage::Table* t = Resolve(*p.planned.plan->table);
+                modified = static_cast<int64_t>(t->row_count());
+                t->Truncate(undo_);
+                break;
+            }
+            default: ThrowSqlError(ErrorCode::kInternal, "unexpected statement kind");
+        }
+        if (modified >= 0) {
+            if (out->columns.size() != 1 || out->columns[0].name != "modified_tuples") out->columns = p.columns;
+            out->values.clear();
+            out->values.push_back(Value::BigInt(modified));
+        }
+    } catch (...) {
+        undo_.UndoTo(mark);
+        throw;
+    }
+    if (!in_txn_) undo_.Release();
+}
+
+void EngineState::RunQuery(PreparedStatement::Impl& p, ExecContext& ctx, ResultSet* out) {
+    bool same = out->columns.size() == p.columns.size();
+    for (size_t i = 0; same && i < p.columns.size(); ++i) same = out->columns[i].name == p.columns[i].name;
+    if (!same) out->columns = p.columns;
+    out->values.clear();
+    const size_t visible = p.columns.size();
+    p.root->Open(ctx, EvalRow{});
+    while (p.root->Next(ctx, &p.row)) {
+        if (out->values.size() + visible > kMaxResultValues) {
+            ThrowSqlError(ErrorCode::kLimitExceeded, "result exceeds " + std::to_string(kMaxResultValues) +
+                                                         " values; add a LIMIT or narrow the query");
+        }
+        for (size_t i = 0; i < visible; ++i) out->values.push_back(p.row[i]);
+    }
+}
+
+int64_t EngineState::RunInsert(PreparedStatement::Impl& p, ExecContext& ctx) {
+    const sql::PlanNode& plan = *p.planned.plan;
+    storage::Table* table = Resolve(*plan.table);
+    const auto& cols = plan.table->columns;
+    std::vector<Value> values(cols.size());
+    std::vector<bool> targeted(cols.size(), false);
+    for (int c : plan.target_columns) targeted[c] = true;
+    auto defaults = [&] {
+        for (size_t c = 0; c < cols.size(); ++c) {
+            if (targeted[c]) continue;
+            values[c] = cols[c].default_value ? *cols[c].default_value : Value::Null(cols[c].type.id);
+        }
+    };
+    storage::Index* pk = plan.upsert ? table->primary_key() : nullptr;
+    std::string key;
+    std::vector<Value> merged;
+    auto write = [&] {
+        if (pk) {
+            key.clear();
+            bool has_null = false;
+            for (const auto& part : pk->def().key) {
+                if (values[part.column].is_null()) has_null = true;
+                storage::EncodeKeyPart(values[part.column], part.type.id, &key);
+            }
+            storage::TuplePtr existing = has_null ? nullptr : pk->FindUnique(key);
+            if (existing) {
+                merged.resize(cols.size());
+                for (size_t c = 0; c < cols.size(); ++c) {
+                    if (targeted[c]) {
+                        merged[c] = values[c];
+                    } else {
+                        table->Read(existing, static_cast<int>(c), &merged[c]);
+                    }
+                }
+                table->Update(existing, merged.data(), undo_);
+                return;
+            }
+        }
+        table->Insert(values.data(), undo_);
+    };
+    int64_t n = 0;
+    if (!plan.children.empty()) {
+        // Read the whole source first: INSERT INTO t SELECT ... FROM t must not see its own rows.
+        std::vector<std::vector<Value>> rows;
+        p.root->Open(ctx, EvalRow{});
+        while (p.root->Next(ctx, &p.row)) rows.push_back(p.row);
+        for (auto& row : rows) {
+            defaults();
+            for (size_t i = 0; i < plan.target_columns.size(); ++i) {
+                const auto& col = cols[plan.target_columns[i]];
+                values[plan.target_columns[i]] = CoerceForColumn(row[i], col.type, col.name);
+            }
+            write();
+            ++n;
+        }
+        return n;
+    }
+    EvalRow none;
+    for (const auto& row : plan.rows) {
+        defaults();
+        for (size_t i = 0; i < row.size(); ++i) {
+            const auto& col = cols[plan.target_columns[i]];
+            values[plan.target_columns[i]] = CoerceForColumn(Eval(*row[i], none, ctx), col.type, col.name);
+        }
+        write();
+        ++n;
+    }
+    return n;
+}
+
+int64_t EngineState::RunUpdate(PreparedStatement::Impl& p, ExecContext& ctx) {
+    const sql::PlanNode& plan = *p.planned.plan;
+    storage::Table* table = Resolve(*plan.table);
+    const auto& cols = plan.table->columns;
+    // Collect first, then apply: an index scan must not see rows it already moved.
+    std::vector<std::pair<storage::TuplePtr, std::vector<Value>>> changes;
+    p.root->Open(ctx, EvalRow{});
+    while (p.root->Next(ctx, &p.row)) {
+        std::vector<Value> next = p.row;
+        EvalRow r{p.row.data(), nullptr};
+        for (size_t i = 0; i < plan.target_columns.size(); ++i) {
+            const auto& col = cols[plan.target_columns[i]];
+            next[plan.target_columns[i]] = CoerceForColumn(Eval(*plan.exprs[i], r, ctx), col.type, col.name);
+        }
+        changes.emplace_back(p.root->current_tuple(), std::move(next));
+    }
+    for (auto& [tuple, values] : changes) table->Update(tuple, values.data(), undo_);
+    return static_cast<int64_t>(changes.size());
+}
+
+int64_t EngineState::RunDelete(PreparedStatement::Impl& p, ExecContext& ctx) {
+    storage::Table* table = Resolve(*p.planned.plan->table);
+    std::vector<storage::TuplePtr> victims;
+    p.root->Open(ctx, EvalRow{});
+    while (p.root->Next(ctx, &p.row)) victims.push_back(p.root->current_tuple());
+    for (storage::TuplePtr t : victims) table->Delete(t, undo_);
+    return static_cast<int64_t>(victims.size());
+}
+
+Status EngineState::Begin(uint64_t token) {
+    if (in_txn_) {
+        return Status(ErrorCode::kTransactionState, "transaction " + std::to_string(txn_token_) + " is already open");
+    }
+    if (token <= last_token_) {
+        return Status(ErrorCode::kTransactionState, "undo token " + std::to_string(token) +
+                                                        " must be greater than the last one (" +
+                                                        std::to_string(last_token_) + ")");
+    }
+    in_txn_ = true;
+    txn_token_ = last_token_ = token;
+    return Status::Ok();
+}
+
+Status EngineState::Commit(uint64_t token) {
+    if (!in_txn_ || token != txn_token_) {
+        return Status(ErrorCode::kTransactionState, "no open transaction with undo token " + std::to_string(token));
+    }
+    undo_.Release();
+    in_txn_ = false;
+    return Status::Ok();
+}
+
+Status EngineState::Rollback(uint64_t token) {
+    if (!in_txn_ || token != txn_token_) {
+        return Status(ErrorCode::kTransactionState, "no open transaction with undo token " + std::to_string(token));
+    }
+    undo_.UndoAll();
+    in_txn_ = false;
+    return Status::Ok();
+}
+
+// ---------------------------------------------------------------- Engine
+
+Engine::Engine() : state_(std::make_unique<EngineState>()) {}
+Engine::~Engine() = default;
+
+Status Engine::Execute(std::string_view sql, ResultSet* out, std::span<const Value> params) {
+    return state_->ExecuteText(sql, out, params);
+}
+Result<std::shared_ptr<PreparedStatement>> Engine::Prepare(std::string_view sql) { return state_->Prepare(sql); }
+Status Engine::Execute(PreparedStatement& stmt, std::span<const Value> params, ResultSet* out) {
+    return state_->ExecutePrepared(stmt, params, out);
+}
+Status Engine::ExecuteProcedure(std::string_view name, std::span<const Value> params, ResultSet* out) {
+    return state_->ExecuteProcedure(name, params, out);
+}
+Status Engine::Begin(uint64_t t) { return state_->Begin(t); }
+Status Engine::Commit(uint64_t t) { return state_->Commit(t); }
+Status Engine::Rollback(uint64_t t) { return state_->Rollback(t); }
+bool Engine::in_transaction() const { return state_->in_txn_; }
+void Engine::SetTimestamp(int64_t micros) { state_->now_micros_ = micros; }
+catalog::CatalogPtr Engine::catalog() const { return state_->catalog_; }
+storage::Table* Engine::FindTable(std::string_view name) { return state_->FindTable(name); }
+size_t Engine::memory_bytes() const {
+    size_t n = 0;
+    for (const auto& [id, e] : state_->tables_) n += e.table->memory_bytes();
+    return n;
+}
+
+}  // namespace surge::exec

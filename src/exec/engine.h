@@ -1,0 +1,113 @@
+// Engine: one partition's SQL engine. It owns the catalog version, the partition's tables, the
+// plan cache and the open transaction's undo log, and runs statements on the calling thread.
+//
+// Every statement is atomic: if it fails, its writes are undone and nothing else changes. Outside
+// an explicit transaction each statement commits on success (auto-commit). Inside Begin(token) ..
+// Commit(token) / Rollback(token), statements accumulate undo that the commit releases or the
+// rollback reverts (VoltDB's undo tokens). Only one thread may use an Engine.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "common/status.h"
+#include "sql/plan.h"
+#include "types/value.h"
+
+namespace surge::storage {
+class Table;
+}
+
+namespace surge::exec {
+
+struct ResultColumn {
+    std::string name;
+    SqlType type;
+};
+
+/// A statement's result: a table of values (row-major). DML returns one row with the number of
+/// modified tuples in column "modified_tuples"; DDL returns no columns.
+class ResultSet {
+public:
+    std::vector<ResultColumn> columns;
+    std::vector<Value> values;
+
+    size_t column_count() const { return columns.size(); }
+    size_t row_count() const { return columns.empty() ? 0 : values.size() / columns.size(); }
+    const Value& at(size_t row, size_t col) const { return values[row * columns.size() + col]; }
+    /// Tuples changed by a DML statement, or -1 for other statements.
+    int64_t modified_tuples() const;
+    void Clear() {
+        columns.clear();
+        values.clear();
+    }
+};
+
+class PreparedStatement;
+class EngineState;
+
+class Engine {
+public:
+    Engine();
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    /// Parses, plans (through the plan cache) and runs one or more `;`-separated statements;
+    /// out receives the last statement's result. Stops at the first error (earlier statements
+    /// of the text stay applied, as separate statements).
+    Status Execute(std::string_view sql, ResultSet* out, std::span<const Value> params = {});
+
+    /// Plans one statement for repeated execution. Re-plans by itself after a schema change.
+    Result<std::shared_ptr<PreparedStatement>> Prepare(std::string_view sql);
+    Status Execute(PreparedStatement& stmt, std::span<const Value> params, ResultSet* out);
+
+    /// Runs a procedure defined by CREATE PROCEDURE.
+    Status ExecuteProcedure(std::string_view name, std::span<const Value> params, ResultSet* out);
+
+    /// Explicit transactions. Tokens must increase; Commit/Rollback name the open one.
+    Status Begin(uint64_t undo_token);
+    Status Commit(uint64_t undo_token);
+    Status Rollback(uint64_t undo_token);
+    bool in_transaction() const;
+
+    /// The transaction timestamp NOW/CURRENT_TIMESTAMP return (microseconds since the epoch).
+    /// Set by the layer above per transaction; never read from the wall clock here.
+    void SetTimestamp(int64_t micros);
+
+    catalog::CatalogPtr catalog() const;
+    /// The partition's storage for a table or view, or nullptr.
+    storage::Table* FindTable(std::string_view name);
+    /// Bytes used by all tables (rows, var data, indexes).
+    size_t memory_bytes() const;
+
+private:
+    std::unique_ptr<EngineState> state_;
+};
+
+/// A planned statement. Holds its operator tree so repeated executions allocate nothing once warm.
+class PreparedStatement {
+public:
+    ~PreparedStatement();
+    const std::string& sql() const { return sql_; }
+    int param_count() const;
+    const std::vector<SqlType>& param_types() const;
+    const std::vector<ResultColumn>& columns() const;
+    bool read_only() const;
+    /// EXPLAIN text of the plan (empty for DDL).
+    std::string Explain() const;
+
+private:
+    friend class EngineState;
+    PreparedStatement() = default;
+    struct Impl;
+    std::string sql_;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace surge::exec

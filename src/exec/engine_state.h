@@ -1,0 +1,103 @@
+// EngineState: the engine's private state and the statement runners shared by engine.cc (DML,
+// transactions, plan cache) and ddl.cc (schema changes).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "exec/engine.h"
+#include "exec/eval.h"
+#include "exec/operators.h"
+#include "sql/parser.h"
+#include "sql/planner.h"
+#include "storage/table.h"
+
+namespace surge::exec {
+
+class ViewMaintainer;
+
+struct PreparedStatement::Impl {
+    uint64_t catalog_version = 0;
+    sql::StmtKind kind;
+    bool is_ddl = false;
+    sql::ParseResult ddl;  ///< DDL keeps its AST and runs it each time
+    sql::PlannedStatement planned;
+    std::vector<ResultColumn> columns;
+    std::unique_ptr<Operator> root;  ///< query operators (SELECT / INSERT ... SELECT source / DML scan)
+    std::unordered_map<const sql::PlanNode*, ExecContext::SubqueryState> subqueries;
+    uint64_t executions = 0;
+    std::vector<Value> row;
+    std::string explain;
+};
+
+/// One table's storage and its view maintainers.
+struct TableEntry {
+    std::unique_ptr<storage::Table> table;
+    std::vector<std::unique_ptr<ViewMaintainer>> maintainers;  ///< views whose source this is
+};
+
+class EngineState : public TableResolver {
+public:
+    EngineState();
+    ~EngineState() override;
+
+    storage::Table* Resolve(const catalog::TableDef& def) override;
+    storage::Table* FindTable(std::string_view name);
+
+    Status ExecuteText(std::string_view sql, ResultSet* out, std::span<const Value> params);
+    Result<std::shared_ptr<PreparedStatement>> Prepare(std::string_view sql);
+    Status ExecutePrepared(PreparedStatement& stmt, std::span<const Value> params, ResultSet* out);
+    Status ExecuteProcedure(std::string_view name, std::span<const Value> params, ResultSet* out);
+
+    Status Begin(uint64_t token);
+    Status Commit(uint64_t token);
+    Status Rollback(uint64_t token);
+
+    catalog::CatalogPtr catalog_;
+    std::unordered_map<uint64_t, TableEntry> tables_;  ///< by TableDef id
+    storage::UndoLog undo_;
+    bool in_txn_ = false;
+    uint64_t txn_token_ = 0;
+    uint64_t last_token_ = 0;
+    int64_t now_micros_ = 0;
+    uint64_t executions_ = 0;
+
+    // Plan cache of ad-hoc statements (text -> prepared), cleared when it grows past its cap.
+    std::unordered_map<std::string, std::shared_ptr<PreparedStatement>> plan_cache_;
+    static constexpr size_t kPlanCacheCap = 1000;
+    std::unordered_map<std::string, std::shared_ptr<PreparedStatement>> procedure_cache_;
+
+private:
+    friend class Engine;
+    /// Builds a prepared statement from one parsed statement.
+    std::shared_ptr<PreparedStatement> Build(std::string sql, sql::ParseResult parsed, size_t index);
+    void Replan(PreparedStatement& stmt);
+    void Run(PreparedStatement& stmt, std::span<const Value> params, ResultSet* out);
+    void RunQuery(PreparedStatement::Impl& p, ExecContext& ctx, ResultSet* out);
+    int64_t RunInsert(PreparedStatement::Impl& p, ExecContext& ctx);
+    int64_t RunUpdate(PreparedStatement::Impl& p, ExecContext& ctx);
+    int64_t RunDelete(PreparedStatement::Impl& p, ExecContext& ctx);
+
+public:
+    // ddl.cc
+    void RunDdl(const sql::Statement& stmt, ResultSet* out);
+    void CreateTable(const sql::CreateTableStatement& s);
+    void DropTable(const sql::DropTableStatement& s);
+    void CreateIndex(const sql::CreateIndexStatement& s);
+    void DropIndex(const sql::DropIndexStatement& s);
+    void AlterTable(const sql::AlterTableStatement& s);
+    void PartitionTable(const sql::PartitionTableStatement& s);
+    void CreateView(const sql::CreateViewStatement& s);
+    void CreateProcedure(const sql::CreateProcedureStatement& s);
+    void DropProcedure(const sql::DropProcedureStatement& s);
+    /// Creates storage for a table definition with its indexes, copying rows from `from` (which
+    /// may have other columns: column_map[i] = source column of new column i, or -1 for default).
+    std::unique_ptr<storage::Table> BuildStorage(const catalog::Catalog& cat, const catalog::TableDef& def,
+                                                 storage::Table* from, const std::vector<int>& column_map);
+    /// Re-creates view maintainers for every source table (after any DDL).
+    void RewireViews();
+    void Publish(catalog::CatalogPtr next);
+};
+
+}  // namespace surge::exec

@@ -1,0 +1,636 @@
+// Operator implementations: scans, joins, filters, projection, aggregation, sort, limit,
+// distinct and set operations.
+#include "exec/operators.h"
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "common/status.h"
+#include "storage/key_encoding.h"
+#include "types/value_ops.h"
+
+namespace surge::exec {
+
+using sql::PlanKind;
+using sql::PlanNode;
+
+namespace {
+
+struct RowHash {
+    size_t n;
+    size_t operator()(const std::vector<Value>& r) const {
+        uint64_t h = 0x9E3779B97F4A7C15ull;
+        for (size_t i = 0; i < n; ++i) h = (h ^ HashValue(r[i])) * 0x100000001B3ull;
+        return h;
+    }
+};
+struct RowEq {
+    size_t n;
+    bool operator()(const std::vector<Value>& a, const std::vector<Value>& b) const {
+        for (size_t i = 0; i < n; ++i) {
+            if (!GroupEquals(a[i], b[i])) return false;
+        }
+        return true;
+    }
+};
+using RowSet = std::unordered_set<std::vector<Value>, RowHash, RowEq>;
+
+class OneRowOp : public Operator {
+public:
+    using Operator::Operator;
+    void Open(ExecContext&, const EvalRow&) override { done_ = false; }
+    bool Next(ExecContext&, std::vector<Value>* row) override {
+        if (done_) return false;
+        row->resize(width_);
+        done_ = true;
+        return true;
+    }
+
+private:
+    bool done_ = false;
+};
+
+/// Base of the two table scans: reads tuples into rows and applies the residual filter.
+class ScanOp : public Operator {
+public:
+    ScanOp(const PlanNode& plan, TableResolver& tables) : Operator(plan), table_(tables.Resolve(*plan.table)) {}
+    storage::TuplePtr current_tuple() const override { return current_; }
+
+protected:
+    bool Emit(ExecContext& ctx, storage::TuplePtr t, std::vector<Value>* row) {
+        row->resize(width_);
+        const auto& layout = table_->layout();
+        for (size_t c = 0; c < width_; ++c) layout.Read(t, static_cast<int>(c), &(*row)[c]);
+        if (plan_.filter && !EvalPredicate(*plan_.filter, EvalRow{row->data(), outer_}, ctx)) return false;
+        current_ = t;
+        return true;
+    }
+
+    storage::Table* table_;
+    storage::TuplePtr current_ = nullptr;
+    const EvalRow* outer_ = nullptr;
+};
+
+class SeqScanOp : public ScanOp {
+public:
+    using ScanOp::ScanOp;
+    void Open(ExecContext&, const EvalRow& context) override {
+        cursor_ = {};
+        outer_ = context.outer;
+    }
+    bool Next(ExecContext& ctx, std::vector<Value>* row) override {
+        while (storage::TuplePtr t = table_->NextLive(&cursor_)) {
+            if (Emit(ctx, t, row)) return true;
+        }
+        return false;
+    }
+
+private:
+    storage::ScanCursor cursor_;
+};
+
+class IndexScanOp : public ScanOp {
+public:
+    IndexScanOp(const PlanNode& plan, TableResolver& tables) : ScanOp(plan, tables) {
+        index_ = table_->FindIndex(plan.access.index);
+        if (!index_) ThrowSqlError(ErrorCode::kInternal, "index \"" + plan.access.index + "\" missing in storage");
+    }
+
+    void Open(ExecContext& ctx, const EvalRow& context) override {
+        outer_ = context.outer;
+        single_ = nullptr;
+        single_pending_ = false;
+        cursor_ = storage::IndexCursor();
+        const auto& a = plan_.access;
+        prefix_.clear();
+        for (size_t i = 0; i < a.eq_keys.size(); ++i) {
+            if (a.eq_is_null[i]) {
+                storage::EncodeKeyPart(Value(), index_->part_type(i), &prefix_);
+                continue;
+            }
+            Value v = Eval(*a.eq_keys[i], context, ctx);
+            int oor = 0;
+            if (v.is_null() || !ToKeyValue(v, index_->part_type(i), 0, &key_value_, &oor)) return;  // no match
+            storage::EncodeKeyPart(key_value_, index_->part_type(i), &prefix_);
+        }
+        const size_t k = a.eq_keys.size();
+        const bool has_null_part = std::find(a.eq_is_null.begin(), a.eq_is_null.end(), true) != a.eq_is_null.end();
+        if (!a.lower && !a.upper) {
+            if (k == index_->part_count() && index_->unique() && !has_null_part) {
+                single_ = index_->FindUnique(prefix_);
+                single_pending_ = single_ != nullptr;
+                return;
+            }
+            if (!index_->ordered()) {
+                index_->ScanPrefix(prefix_, &cursor_);
+                return;
+            }
+            if (k == 0) {
+                index_->ScanAll(a.reverse, &cursor_);
+                return;
+            }
+            storage::KeyRange r;
+            r.has_lower = r.has_upper = true;
+            r.lower = r.upper = prefix_;
+            index_->ScanRange(r, a.reverse, &cursor_);
+            return;
+        }
+        storage::KeyRange r;
+        r.lower = prefix_;
+        r.upper = prefix_;
+        r.has_lower = true;
+        r.has_upper = k > 0;
+        TypeId t = index_->part_type(k);
+        if (a.lower) {
+            Value v = Eval(*a.lower, context, ctx);
+            if (v.is_null()) return;
+            int oor = 0;
+            if (ToKeyValue(v, t, +1, &key_value_, &oor)) {
+                storage::EncodeKeyPart(key_value_, t, &r.lower);
+                r.lower_inclusive = a.lower_inclusive || !SameNumber(v, key_value_);
+            } else if (oor > 0) {
+                return;  // above the type's range: nothing qualifies
+            } else {
+                r.lower.push_back('\x01');  // below the range: every non-NULL key
+            }
+        } else {
+            r.lower.push_back('\x01');  // a range never matches NULL keys
+        }
+        if (a.upper) {
+            Value v = Eval(*a.upper, context, ctx);
+            if (v.is_null()) return;
+            int oor = 0;
+            if (ToKeyValue(v, t, -1, &key_value_, &oor)) {
+                storage::EncodeKeyPart(key_value_, t, &r.upper);
+                r.has_upper = true;
+                r.upper_inclusive = a.upper_inclusive || !SameNumber(v, key_value_);
+            } else if (oor < 0) {
+                return;
+            }
+        }
+        index_->ScanRange(r, a.reverse, &cursor_);
+    }
+
+    bool Next(ExecContext& ctx, std::vector<Value>* row) override {
+        if (single_) {
+            if (!single_pending_) return false;
+            single_pending_ = false;
+            return Emit(ctx, single_, row);
+        }
+        while (storage::TuplePtr t = cursor_.Next()) {
+            if (Emit(ctx, t, row)) return true;
+        }
+        return false;
+    }
+
+private:
+    /// Whether the converted bound equals the original (else the bound was rounded and is
+    /// inclusive of the rounded value).
+    static bool SameNumber(const Value& a, const Value& b) { return CompareValues(a, b) == 0; }
+
+    storage::Index* index_;
+    storage::IndexCursor cursor_;
+    storage::TuplePtr single_ = nullptr;
+    bool single_pending_ = false;
+    std::string prefix_;
+    Value key_value_;
+};
+
+class FilterOp : public Operator {
+public:
+    FilterOp(const PlanNode& plan, TableResolver& tables) : Operator(plan), child_(BuildOperator(*plan.children[0], tables)) {
+        width_ = child_->width();
+    }
+    void Open(ExecContext& ctx, const EvalRow& context) override {
+        outer_ = context.outer;
+        child_->Open(ctx, context);
+    }
+    bool Next(ExecContext& ctx, std::vector<Value>* row) override {
+        while (child_->Next(ctx, row)) {
+            if (EvalPredicate(*plan_.filter, EvalRow{row->data(), outer_}, ctx)) return true;
+        }
+        return false;
+    }
+
+private:
+    std::unique_ptr<Operator> child_;
+    const EvalRow* outer_ = nullptr;
+};
+
+class ProjectOp : public Operator {
+public:
+    ProjectOp(const PlanNode& plan, TableResolver& tables) : Operator(plan), child_(BuildOperator(*plan.children[0], tables)) {
+        width_ = plan.exprs.size();
+    }
+    void Open(ExecContext& ctx, const EvalRow& context) override {
+        outer_ = context.outer;
+        child_->Open(ctx, context);
+    }
+    bool Next(ExecContext& ctx, std::vector<Value>* row) override {
+        if (!child_->Next(ctx, &in_)) return false;
+        row->resize(width_);
+        EvalRow r{in_.data(), outer_};
+        for (size_t i = 0; i < width_; ++i) (*row)[i] = Eval(*plan_.exprs[i], r, ctx);
+        return true;
+    }
+
+private:
+    std::unique_ptr<Operator> child_;
+    std::vector<Value> in_;
+    const EvalRow* outer_ = nullptr;
+};
+
+class NestedLoopJoinOp : public Operator {
+public:
+    NestedLoopJoinOp(const PlanNode& plan, TableResolver& tables)
+        : Operator(plan),
+          left_(BuildOperator(*plan.children[0], tables)),
+          right_(BuildOperator(*plan.children[1], tables)) {
+        width_ = left_->width() + right_->width();
+    }
+    void Open(ExecContext& ctx, const EvalRow& context) override {
+        outer_ = context.outer;
+        left_->Open(ctx, context);
+        have_left_ = false;
+    }
+    bool Next(ExecContext& ctx, std::vector<Value>* row) override {
+        const size_t lw = left_->width();
+        while (true) {
+            if (!have_left_) {
+                if (!left_->Next(ctx, &left_row_)) return false;
+                have_left_ = true;
+                matched_ = false;
+                right_->Open(ctx, EvalRow{left_row_.data(), outer_});
+            }
+            while (right_->Next(ctx, &right_row_)) {
+                row->resize(width_);
+                std::copy(left_row_.begin(), left_row_.begin() + lw, row->begin());
+                std::copy(right_row_.begin(), right_row_.end(), row->begin() + lw);
+                if (plan_.filter && !EvalPredicate(*plan_.filter, EvalRow{row->data(), outer_}, ctx)) continue;
+                matched_ = true;
+                return true;
+            }
+            have_left_ = false;
+            if (plan_.join_type == sql::JoinType::kLeft && !matched_) {
+                row->resize(width_);
+                std::copy(left_row_.begin(), left_row_.begin() + lw, row->begin());
+                for (size_t i = lw; i < width_; ++i) (*row)[i] = Value::Null(plan_.output[i].type.id);
+                return true;
+            }
+        }
+    }
+
+private:
+    std::unique_ptr<Operator> left_, right_;
+    std::vector<Value> left_row_, right_row_;
+    bool have_left_ = false;
+    bool matched_ = false;
+    const EvalRow* outer_ = nullptr;
+};
+
+/// Materializing operators collect rows at Open and replay them.
+class MaterializedOp : public Operator {
+public:
+    using Operator::Operator;
+    bool Next(ExecContext&, std::vector<Value>* row) override {
+        if (pos_ >= rows_.size()) return false;
+        *row = rows_[pos_++];
+        return true;
+    }
+
+protected:
+    std::vector<std::vector<Value>> rows_;
+    size_t pos_ = 0;
+};
+
+class AggregateOp : public MaterializedOp {
+public:
+    AggregateOp(const PlanNode& plan, TableResolver& tables)
+        : MaterializedOp(plan), child_(BuildOperator(*plan.children[0], tables)) {}
+
+    void Open(ExecContext& ctx, const EvalRow& context) override {
+        rows_.clear();
+        pos_ = 0;
+        const size_t ng = plan_.group_by.size();
+        const size_t na = plan_.aggs.size();
+        struct State {
+            std::vector<Value> acc;       // per aggregate: running value
+            std::vector<int64_t> counts;  // per aggregate: non-null inputs (COUNT, AVG)
+            std::vector<RowSet> distinct;
+        };
+        std::unordered_map<std::vector<Value>, size_t, RowHash, RowEq> groups(16, RowHash{ng}, RowEq{ng});
+        std::vector<std::vector<Value>> keys;
+        std::vector<State> states;
+        auto new_state = [&] {
+            State s;
+            s.acc.resize(na);
+            s.counts.assign(na, 0);
+            for (size_t i = 0; i < na; ++i) {
+                s.acc[i] = Value::Null(plan_.aggs[i].type.id);
+                s.distinct.emplace_back(4, RowHash{1}, RowEq{1});
+            }
+            return s;
+        };
+        child_->Open(ctx, context);
+        std::vector<Value> key(ng);
+        while (child_->Next(ctx, &in_)) {
+            EvalRow r{in_.data(), context.outer};
+            for (size_t i = 0; i < ng; ++i) key[i] = Eval(*plan_.group_by[i], r, ctx);
+            auto [it, inserted] = groups.try_emplace(key, states.size());
+            if (inserted) {
+                keys.push_back(key);
+                states.push_back(new_state());
+            }
+            State& st = states[it->second];
+            for (size_t a = 0; a < na; ++a) {
+                const auto& spec = plan_.aggs[a];
+                if (spec.func == sql::AggFunc::kCountStar) {
+                    ++st.counts[a];
+                    continue;
+                }
+                Value v = Eval(*spec.arg, r, ctx);
+                if (v.is_null()) continue;
+                if (spec.distinct && !st.distinct[a].insert(std::vector<Value>{v}).second) continue;
+                ++st.counts[a];
+                Value& acc = st.acc[a];
+                switch (spec.func) {
+                    case sql::AggFunc::kSum:
+                    case sql::AggFunc::kAvg: acc = acc.is_null() ? Promote(v, spec) : Add(acc, v); break;
+                    case sql::AggFunc::kMin:
+                        if (acc.is_null() || CompareValues(v, acc) < 0) acc = v;
+                        break;
+                    case sql::AggFunc::kMax:
+                        if (acc.is_null() || CompareValues(v, acc) > 0) acc = v;
+                        break;
+                    default: break;
+                }
+            }
+        }
+        if (keys.empty() && ng == 0) {
+            keys.emplace_back();
+            states.push_back(new_state());
+        }
+        rows_.reserve(keys.size());
+        for (size_t g = 0; g < keys.size(); ++g) {
+            std::vector<Value> out(ng + na);
+            for (size_t i = 0; i < ng; ++i) out[i] = keys[g][i];
+            State& st = states[g];
+            for (size_t a = 0; a < na; ++a) {
+                const auto& spec = plan_.aggs[a];
+                switch (spec.func) {
+                    case sql::AggFunc::kCountStar:
+                    case sql::AggFunc::kCount: out[ng + a] = Value::BigInt(st.counts[a]); break;
+                    case sql::AggFunc::kAvg:
+                        if (st.counts[a] == 0) {
+                            out[ng + a] = Value::Null(spec.type.id);
+                        } else if (spec.type.id == TypeId::kDecimal) {
+                            out[ng + a] = Divide(st.acc[a], Value::BigInt(st.counts[a]));
+                        } else {
+                            out[ng + a] = Value::Float(st.acc[a].ToDouble() / static_cast<double>(st.counts[a]));
+                        }
+                        break;
+                    default: out[ng + a] = st.acc[a]; break;
+                }
+            }
+            rows_.push_back(std::move(out));
+        }
+    }
+
+private:
+    /// First SUM/AVG input: widen integers to BIGINT so later additions check BIGINT overflow.
+    static Value Promote(const Value& v, const sql::AggSpec& spec) {
+        if (IsIntegral(v.type())) {
+            if (spec.func == sql::AggFunc::kAvg) return Value::Float(static_cast<double>(v.AsInt()));
+            return Value::BigInt(v.AsInt());
+        }
+        if (spec.func == sql::AggFunc::kAvg && v.type() != TypeId::kDecimal) return Value::Float(v.ToDouble());
+        return v;
+    }
+
+    std::unique_ptr<Operator> child_;
+    std::vector<Value> in_;
+};
+
+class SortOp : public MaterializedOp {
+public:
+    SortOp(const PlanNode& plan, TableResolver& tables)
+        : MaterializedOp(plan), child_(BuildOperator(*plan.children[0], tables)) {
+        width_ = child_->width();
+    }
+    void Open(ExecContext& ctx, const EvalRow& context) override {
+        rows_.clear();
+        pos_ = 0;
+        child_->Open(ctx, context);
+        std::vector<Value> row;
+        while (child_->Next(ctx, &row)) rows_.push_back(row);
+        const auto& keys = plan_.sort_keys;
+        std::stable_sort(rows_.begin(), rows_.end(), [&](const std::vector<Value>& a, const std::vector<Value>& b) {
+            for (const auto& k : keys) {
+                const Value& x = a[k.slot];
+                const Value& y = b[k.slot];
+                if (x.is_null() || y.is_null()) {
+                    if (x.is_null() && y.is_null()) continue;
+                    return x.is_null() == k.nulls_first;
+                }
+                int c = CompareValues(x, y);
+                if (c != 0) return k.descending ? c > 0 : c < 0;
+            }
+            return false;
+        });
+    }
+
+private:
+    std::unique_ptr<Operator> child_;
+};
+
+class LimitOp : public Operator {
+public:
+    LimitOp(const PlanNode& plan, TableResolver& tables) : Operator(plan), child_(BuildOperator(*plan.children[0], tables)) {
+        width_ = child_->width();
+    }
+    void Open(ExecContext& ctx, const EvalRow& context) override {
+        auto count = [&](const sql::BoundExprPtr& e, const char* what) -> int64_t {
+            Value v = Eval(*e, context, ctx);
+            if (v.is_null()) return -1;
+            if (!IsIntegral(v.type())) ThrowSqlError(ErrorCode::kInvalidParameter, std::string(what) + " must be an integer");
+            if (v.AsInt() < 0) {
+                ThrowSqlError(ErrorCode::kInvalidParameter, std::string(what) + " must not be negative, got " +
+                                                                std::to_string(v.AsInt()));
+            }
+            return v.AsInt();
+        };
+        limit_ = plan_.limit ? count(plan_.limit, "LIMIT") : -1;
+        skip_ = plan_.offset ? std::max<int64_t>(count(plan_.offset, "OFFSET"), 0) : 0;
+        produced_ = 0;
+        child_->Open(ctx, context);
+    }
+    bool Next(ExecContext& ctx, std::vector<Value>* row) override {
+        if (limit_ >= 0 && produced_ >= limit_) return false;
+        while (skip_ > 0) {
+            if (!child_->Next(ctx, row)) return false;
+            --skip_;
+        }
+        if (!child_->Next(ctx, row)) return false;
+        ++produced_;
+        return true;
+    }
+
+private:
+    std::unique_ptr<Operator> child_;
+    int64_t limit_ = -1, skip_ = 0, produced_ = 0;
+};
+
+class DistinctOp : public Operator {
+public:
+    DistinctOp(const PlanNode& plan, TableResolver& tables)
+        : Operator(plan), child_(BuildOperator(*plan.children[0], tables)), seen_(16, RowHash{0}, RowEq{0}) {
+        width_ = child_->width();
+        visible_ = plan.visible_columns ? plan.visible_columns : plan.output.size();
+        seen_ = RowSet(16, RowHash{visible_}, RowEq{visible_});
+    }
+    void Open(ExecContext& ctx, const EvalRow& context) override {
+        seen_.clear();
+        child_->Open(ctx, context);
+    }
+    bool Next(ExecContext& ctx, std::vector<Value>* row) override {
+        while (child_->Next(ctx, row)) {
+            if (seen_.insert(*row).second) return true;
+        }
+        return false;
+    }
+
+private:
+    std::unique_ptr<Operator> child_;
+    size_t visible_;
+    RowSet seen_;
+};
+
+class SetOpOp : public MaterializedOp {
+public:
+    SetOpOp(const PlanNode& plan, TableResolver& tables)
+        : MaterializedOp(plan),
+          left_(BuildOperator(*plan.children[0], tables)),
+          right_(BuildOperator(*plan.children[1], tables)) {}
+    void Open(ExecContext& ctx, const EvalRow& context) override {
+        rows_.clear();
+        pos_ = 0;
+        const size_t n = width_;
+        std::vector<Value> row;
+        left_->Open(ctx, context);
+        right_->Open(ctx, context);
+        auto trim = [&](std::vector<Value>& r) { r.resize(n); };
+        switch (plan_.set_op) {
+            case sql::SetOp::kUnionAll:
+                while (left_->Next(ctx, &row)) rows_.push_back((trim(row), row));
+                while (right_->Next(ctx, &row)) rows_.push_back((trim(row), row));
+                break;
+            case sql::SetOp::kUnion: {
+                RowSet seen(16, RowHash{n}, RowEq{n});
+                while (left_->Next(ctx, &row)) {
+                    trim(row);
+                    if (seen.insert(row).second) rows_.push_back(row);
+                }
+                while (right_->Next(ctx, &row)) {
+                    trim(row);
+                    if (seen.insert(row).second) rows_.push_back(row);
+                }
+                break;
+            }
+            default: {
+                RowSet right(16, RowHash{n}, RowEq{n}), emitted(16, RowHash{n}, RowEq{n});
+                while (right_->Next(ctx, &row)) right.insert((trim(row), row));
+                const bool intersect = plan_.set_op == sql::SetOp::kIntersect;
+                while (left_->Next(ctx, &row)) {
+                    trim(row);
+                    if ((right.count(row) > 0) == intersect && emitted.insert(row).second) rows_.push_back(row);
+                }
+                break;
+            }
+        }
+    }
+
+private:
+    std::unique_ptr<Operator> left_, right_;
+};
+
+}  // namespace
+
+std::unique_ptr<Operator> BuildOperator(const PlanNode& plan, TableResolver& tables) {
+    switch (plan.kind) {
+        case PlanKind::kSeqScan: return std::make_unique<SeqScanOp>(plan, tables);
+        case PlanKind::kIndexScan: return std::make_unique<IndexScanOp>(plan, tables);
+        case PlanKind::kOneRow: return std::make_unique<OneRowOp>(plan);
+        case PlanKind::kFilter: return std::make_unique<FilterOp>(plan, tables);
+        case PlanKind::kProject: return std::make_unique<ProjectOp>(plan, tables);
+        case PlanKind::kNestedLoopJoin: return std::make_unique<NestedLoopJoinOp>(plan, tables);
+        case PlanKind::kAggregate: return std::make_unique<AggregateOp>(plan, tables);
+        case PlanKind::kSort: return std::make_unique<SortOp>(plan, tables);
+        case PlanKind::kLimit: return std::make_unique<LimitOp>(plan, tables);
+        case PlanKind::kDistinct: return std::make_unique<DistinctOp>(plan, tables);
+        case PlanKind::kSetOp: return std::make_unique<SetOpOp>(plan, tables);
+        default: break;
+    }
+    ThrowSqlError(ErrorCode::kInternal, "BuildOperator: not a query plan node");
+}
+
+bool ToKeyValue(const Value& v, TypeId t, int mode, Value* out, int* out_of_range) {
+    *out_of_range = 0;
+    if (IsIntegral(t) || t == TypeId::kTimestamp) {
+        int64_t lo = t == TypeId::kTimestamp ? INT64_MIN : IntegralMin(t);
+        int64_t hi = t == TypeId::kTimestamp ? INT64_MAX : IntegralMax(t);
+        if (t == TypeId::kTimestamp && v.type() == TypeId::kVarchar) {
+            out->SetInt(t, ParseTimestamp(v.AsString()));
+            return true;
+        }
+        if (IsIntegral(v.type()) || v.type() == TypeId::kTimestamp) {
+            int64_t x = v.AsInt();
+            if (x < lo) return *out_of_range = -1, false;
+            if (x > hi) return *out_of_range = 1, false;
+            out->SetInt(t, x);
+            return true;
+        }
+        if (!IsNumeric(v.type())) ThrowSqlError(ErrorCode::kTypeMismatch, "cannot compare " + std::string(TypeIdName(v.type())) + " with " + std::string(TypeIdName(t)));
+        double d = v.ToDouble();
+        double r = mode == 0 ? d : (mode > 0 ? std::ceil(d) : std::floor(d));
+        if (std::isnan(d)) return false;
+        if (r < static_cast<double>(lo)) return *out_of_range = -1, false;
+        if (r >= static_cast<double>(hi)) {
+            if (r > static_cast<double>(hi) || r >= 9.2233720368547758e18) return *out_of_range = 1, false;
+        }
+        int64_t x = static_cast<int64_t>(r);
+        if (mode == 0) {
+            // Exact only if the value is integral (DECIMAL compared exactly).
+            Value back = v.type() == TypeId::kDecimal ? Value::Dec(Decimal::FromInt(x)) : Value::Float(static_cast<double>(x));
+            if (CompareValues(back, v) != 0) return false;
+        }
+        out->SetInt(t, x);
+        return true;
+    }
+    if (t == TypeId::kFloat) {
+        if (!IsNumeric(v.type())) ThrowSqlError(ErrorCode::kTypeMismatch, "cannot compare " + std::string(TypeIdName(v.type())) + " with FLOAT");
+        *out = Value::Float(v.ToDouble());
+        if (mode == 0 && CompareValues(*out, v) != 0) return false;
+        return true;
+    }
+    if (t == TypeId::kDecimal) {
+        if (!IsNumeric(v.type())) ThrowSqlError(ErrorCode::kTypeMismatch, "cannot compare " + std::string(TypeIdName(v.type())) + " with DECIMAL");
+        try {
+            *out = CastValue(v, SqlType::Of(TypeId::kDecimal));
+        } catch (const SqlError&) {
+            *out_of_range = v.ToDouble() < 0 ? -1 : 1;
+            return false;
+        }
+        if (mode == 0 && CompareValues(*out, v) != 0) return false;
+        return true;
+    }
+    if (v.type() != t) {
+        ThrowSqlError(ErrorCode::kTypeMismatch,
+                      "cannot compare " + std::string(TypeIdName(v.type())) + " with " + std::string(TypeIdName(t)));
+    }
+    *out = v;
+    return true;
+}
+
+}  // namespace surge::exec

@@ -1,0 +1,43 @@
+// Plan operators: a pull-based (Volcano) tree built once per prepared statement and re-opened per
+// execution, so a warm execution reuses every row buffer.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "exec/eval.h"
+#include "sql/plan.h"
+#include "storage/table.h"
+
+namespace surge::exec {
+
+class Operator {
+public:
+    explicit Operator(const sql::PlanNode& plan) : plan_(plan), width_(plan.output.size()) {}
+    virtual ~Operator() = default;
+
+    /// Starts (or restarts) the operator. context: the row key expressions read (the left side of
+    /// a join), whose outer chain is the enclosing query block's row.
+    virtual void Open(ExecContext& ctx, const EvalRow& context) = 0;
+    /// Produces the next row into *row (resized to width()); false at the end.
+    virtual bool Next(ExecContext& ctx, std::vector<Value>* row) = 0;
+    /// The tuple behind the last row, for scans (UPDATE and DELETE targets); else nullptr.
+    virtual storage::TuplePtr current_tuple() const { return nullptr; }
+
+    size_t width() const { return width_; }
+    const sql::PlanNode& plan() const { return plan_; }
+
+protected:
+    const sql::PlanNode& plan_;
+    size_t width_;
+};
+
+/// Builds the operator tree of a query plan (not DML nodes).
+std::unique_ptr<Operator> BuildOperator(const sql::PlanNode& plan, TableResolver& tables);
+
+/// Converts v to an index key part of type t. mode: 0 exact (false if not representable),
+/// -1 round down, +1 round up (for range bounds). Sets *out_of_range to -1/+1 when v lies
+/// below/above the type's range (returns false then).
+bool ToKeyValue(const Value& v, TypeId t, int mode, Value* out, int* out_of_range);
+
+}  // namespace surge::exec
