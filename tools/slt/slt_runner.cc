@@ -138,6 +138,9 @@ class FileRun {
         if (cmp.match) {
             result_.passed++;
         } else {
+            // An empty block would vanish from the report; say that it was empty.
+            if (cmp.expected.empty()) cmp.expected = "(no rows)";
+            if (cmp.actual.empty()) cmp.actual = "(no rows)";
             Fail(record, "wrong result", std::move(cmp.expected), std::move(cmp.actual));
         }
     }

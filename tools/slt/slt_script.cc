@@ -47,6 +47,21 @@ std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
     return out;
 }
 
+// Each row's values joined by single spaces, one string per row.
+std::vector<std::string> JoinRows(const std::vector<std::string>& values, size_t columns) {
+    std::vector<std::string> rows;
+    if (columns == 0) columns = 1;
+    for (size_t start = 0; start < values.size(); start += columns) {
+        std::string row;
+        for (size_t i = start; i < values.size() && i < start + columns; i++) {
+            if (i > start) row += ' ';
+            row += values[i];
+        }
+        rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
 // "%.3f" without a fixed buffer: a double near 1e308 prints over 300 digits.
 std::string FormatReal(double d) {
     char buf[64];
@@ -436,6 +451,8 @@ Comparison CompareResult(const std::vector<std::string>& expected, const std::ve
         result.expected = expected[0];
         result.actual = HashLine(values);
         result.match = count == values.size() && hash == HashValues(values);
+        // A hash alone says nothing about what went wrong; the rows below it do.
+        if (!result.match) result.actual += "\n" + Join(JoinRows(values, columns), "\n");
         return result;
     }
     result.expected = Join(expected, "\n");
@@ -446,15 +463,7 @@ Comparison CompareResult(const std::vector<std::string>& expected, const std::ve
     }
     if (columns > 1 && values.size() % columns == 0 && expected.size() == values.size() / columns &&
         expected.size() != values.size()) {
-        std::vector<std::string> rows;
-        for (size_t r = 0; r < values.size() / columns; r++) {
-            std::string row;
-            for (size_t c = 0; c < columns; c++) {
-                if (c > 0) row += ' ';
-                row += values[r * columns + c];
-            }
-            rows.push_back(std::move(row));
-        }
+        std::vector<std::string> rows = JoinRows(values, columns);
         result.match = rows == expected;
         result.actual = Join(rows, "\n");
         return result;

@@ -118,7 +118,8 @@ struct Comparison {
 /// A single "N values hashing to H" line compares count and hash whatever the hash threshold, so
 /// a script's expected block, not the threshold, decides the form. Otherwise the lines must
 /// equal the values one per line, or, when there are as many lines as rows, each row's values
-/// joined by single spaces (the older one-row-per-line layout).
+/// joined by single spaces (the older one-row-per-line layout). A failed hash comparison's
+/// actual text is the hash line followed by the rows, one per line.
 Comparison CompareResult(const std::vector<std::string>& expected, const std::vector<std::string>& values,
                          size_t columns);
 
