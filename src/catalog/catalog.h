@@ -58,8 +58,8 @@ enum class ViewAggKind : uint8_t { kCountStar, kCount, kSum, kMin, kMax };
 /// keys (with a unique index on them) and whose remaining columns are the aggregates.
 struct ViewDef {
     std::string source_table;
-    std::string sql;          ///< the full CREATE VIEW text, for describe and re-planning
-    std::string where_sql;    ///< WHERE predicate text over source columns, empty if none
+    std::string sql;            ///< the full CREATE VIEW text, for describe and re-planning
+    std::string where_sql;      ///< WHERE predicate text over source columns, empty if none
     std::vector<int> group_by;  ///< source column of each group key
     struct Agg {
         ViewAggKind kind;
@@ -71,10 +71,10 @@ struct ViewDef {
 struct TableDef {
     std::string name;
     std::vector<ColumnDef> columns;
-    std::vector<std::string> indexes;  ///< names of its indexes, primary key first if any
+    std::vector<std::string> indexes;     ///< names of its indexes, primary key first if any
     std::optional<int> partition_column;  ///< set by PARTITION TABLE; absent = replicated
     std::shared_ptr<const ViewDef> view;  ///< set when this table holds a materialized view
-    uint64_t id = 0;  ///< unique per table incarnation (a dropped and re-created table differs)
+    uint64_t id = 0;                      ///< unique per table incarnation (a dropped and re-created table differs)
 
     int FindColumn(std::string_view folded_name) const;  ///< -1 if absent
     bool is_view() const { return view != nullptr; }
@@ -92,7 +92,7 @@ class Catalog;
 using CatalogPtr = std::shared_ptr<const Catalog>;
 
 class Catalog {
-public:
+  public:
     /// Version 1: the empty catalog.
     static CatalogPtr Empty();
 
@@ -113,7 +113,7 @@ public:
     class Builder;
     Builder Edit() const;
 
-private:
+  private:
     uint64_t version_ = 1;
     uint64_t next_table_id_ = 1;
     std::map<std::string, std::shared_ptr<const TableDef>, std::less<>> tables_;
@@ -124,12 +124,12 @@ private:
 /// Mutable copy of a catalog; Build() publishes it as version + 1. Methods throw SqlError with
 /// kDuplicateObject / kUndefinedTable when a name is taken or missing.
 class Catalog::Builder {
-public:
+  public:
     explicit Builder(const Catalog& base);
 
     /// Adds a table (id assigned here). Index names listed in def.indexes must be added too.
     void AddTable(TableDef def);
-    void ReplaceTable(TableDef def);  ///< same name, keeps id unless def.id is 0
+    void ReplaceTable(TableDef def);        ///< same name, keeps id unless def.id is 0
     void DropTable(std::string_view name);  ///< also drops its indexes
     void AddIndex(IndexDef def);            ///< appends to its table's index list
     void DropIndex(std::string_view name);
@@ -139,7 +139,7 @@ public:
     const Catalog& current() const { return next_; }
     CatalogPtr Build();
 
-private:
+  private:
     Catalog next_;
 };
 

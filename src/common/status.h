@@ -50,7 +50,7 @@ std::string_view ErrorCodeName(ErrorCode code);
 
 /// The outcome of an operation. Must be checked: [[nodiscard]].
 class [[nodiscard]] Status {
-public:
+  public:
     Status() = default;
     Status(ErrorCode code, std::string message) : code_(code), message_(std::move(message)) {}
     static Status Ok() { return Status(); }
@@ -61,7 +61,7 @@ public:
     /// "ERROR 23505 unique_violation: ..." style text for logs and shells.
     std::string ToString() const;
 
-private:
+  private:
     ErrorCode code_ = ErrorCode::kOk;
     std::string message_;
 };
@@ -69,7 +69,7 @@ private:
 /// A value or the Status explaining why there is none.
 template <typename T>
 class [[nodiscard]] Result {
-public:
+  public:
     Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
     Result(Status status) : v_(std::move(status)) { assert(!std::get<Status>(v_).ok()); }  // NOLINT
 
@@ -85,20 +85,20 @@ public:
     const T* operator->() const { return &value(); }
     T& operator*() & { return value(); }
 
-private:
+  private:
     std::variant<T, Status> v_;
 };
 
 /// Thrown inside statement execution; caught at the statement boundary.
 class SqlError : public std::exception {
-public:
+  public:
     SqlError(ErrorCode code, std::string message) : status_(code, std::move(message)) {}
     explicit SqlError(Status status) : status_(std::move(status)) {}
     const char* what() const noexcept override { return status_.message().c_str(); }
     ErrorCode code() const { return status_.code(); }
     const Status& status() const { return status_; }
 
-private:
+  private:
     Status status_;
 };
 

@@ -15,7 +15,7 @@ std::string At(sql::SourcePos p) { return " at " + std::to_string(p.line) + ":" 
 
 /// Computes expression key parts by evaluating bound expressions over the tuple's columns.
 class ExpressionKeyExtractor : public storage::KeyExtractor {
-public:
+  public:
     ExpressionKeyExtractor(const std::vector<catalog::ColumnDef>& columns, std::vector<sql::BoundExprPtr> parts)
         : layout_(columns), parts_(std::move(parts)), row_(columns.size()) {}
     void Extract(const char* tuple, int part, Value* out) const override {
@@ -26,7 +26,7 @@ public:
         *out = (v.is_null() || v.type() == t.id) ? v : CastValue(v, SqlType::Of(t.id));
     }
 
-private:
+  private:
     storage::TupleLayout layout_;
     std::vector<sql::BoundExprPtr> parts_;
     mutable std::vector<Value> row_;
@@ -37,10 +37,10 @@ void CheckPartitionUniqueness(const catalog::TableDef& t, const catalog::IndexDe
     for (const auto& p : idx.key) {
         if (p.column == *t.partition_column) return;
     }
-    ThrowSqlError(ErrorCode::kInvalidDefinition,
-                  "unique index \"" + idx.name + "\" on partitioned table \"" + t.name +
-                      "\" must include the partition column \"" + t.columns[*t.partition_column].name +
-                      "\" (use ASSUMEUNIQUE to enforce uniqueness per partition only)");
+    ThrowSqlError(ErrorCode::kInvalidDefinition, "unique index \"" + idx.name + "\" on partitioned table \"" + t.name +
+                                                     "\" must include the partition column \"" +
+                                                     t.columns[*t.partition_column].name +
+                                                     "\" (use ASSUMEUNIQUE to enforce uniqueness per partition only)");
 }
 
 catalog::ColumnDef MakeColumn(const sql::ColumnSpec& spec, const catalog::Catalog& cat) {
@@ -142,22 +142,35 @@ void EngineState::RunDdl(const sql::Statement& stmt, ResultSet* out) {
     out->Clear();
     plan_cache_.clear();
     switch (stmt.kind) {
-        case sql::StmtKind::kCreateTable: CreateTable(static_cast<const sql::CreateTableStatement&>(stmt)); break;
-        case sql::StmtKind::kDropTable: DropTable(static_cast<const sql::DropTableStatement&>(stmt)); break;
-        case sql::StmtKind::kCreateIndex: CreateIndex(static_cast<const sql::CreateIndexStatement&>(stmt)); break;
-        case sql::StmtKind::kDropIndex: DropIndex(static_cast<const sql::DropIndexStatement&>(stmt)); break;
-        case sql::StmtKind::kAlterTable: AlterTable(static_cast<const sql::AlterTableStatement&>(stmt)); break;
+        case sql::StmtKind::kCreateTable:
+            CreateTable(static_cast<const sql::CreateTableStatement&>(stmt));
+            break;
+        case sql::StmtKind::kDropTable:
+            DropTable(static_cast<const sql::DropTableStatement&>(stmt));
+            break;
+        case sql::StmtKind::kCreateIndex:
+            CreateIndex(static_cast<const sql::CreateIndexStatement&>(stmt));
+            break;
+        case sql::StmtKind::kDropIndex:
+            DropIndex(static_cast<const sql::DropIndexStatement&>(stmt));
+            break;
+        case sql::StmtKind::kAlterTable:
+            AlterTable(static_cast<const sql::AlterTableStatement&>(stmt));
+            break;
         case sql::StmtKind::kPartitionTable:
             PartitionTable(static_cast<const sql::PartitionTableStatement&>(stmt));
             break;
-        case sql::StmtKind::kCreateView: CreateView(static_cast<const sql::CreateViewStatement&>(stmt)); break;
+        case sql::StmtKind::kCreateView:
+            CreateView(static_cast<const sql::CreateViewStatement&>(stmt));
+            break;
         case sql::StmtKind::kCreateProcedure:
             CreateProcedure(static_cast<const sql::CreateProcedureStatement&>(stmt));
             break;
         case sql::StmtKind::kDropProcedure:
             DropProcedure(static_cast<const sql::DropProcedureStatement&>(stmt));
             break;
-        default: ThrowSqlError(ErrorCode::kInternal, "RunDdl: not a DDL statement");
+        default:
+            ThrowSqlError(ErrorCode::kInternal, "RunDdl: not a DDL statement");
     }
 }
 
@@ -166,7 +179,8 @@ void EngineState::CreateTable(const sql::CreateTableStatement& s) {
         if (s.if_not_exists) return;
         ThrowSqlError(ErrorCode::kDuplicateObject, "table \"" + s.name + "\" already exists" + At(s.pos));
     }
-    if (s.columns.empty()) ThrowSqlError(ErrorCode::kInvalidDefinition, "a table needs at least one column" + At(s.pos));
+    if (s.columns.empty())
+        ThrowSqlError(ErrorCode::kInvalidDefinition, "a table needs at least one column" + At(s.pos));
     if (s.columns.size() > 1024) {
         ThrowSqlError(ErrorCode::kLimitExceeded, "a table may have at most 1024 columns" + At(s.pos));
     }
@@ -174,8 +188,8 @@ void EngineState::CreateTable(const sql::CreateTableStatement& s) {
     def.name = s.name;
     for (const auto& spec : s.columns) {
         if (def.FindColumn(spec.name) >= 0) {
-            ThrowSqlError(ErrorCode::kDuplicateObject, "column \"" + spec.name + "\" specified more than once" +
-                                                           At(spec.pos));
+            ThrowSqlError(ErrorCode::kDuplicateObject,
+                          "column \"" + spec.name + "\" specified more than once" + At(spec.pos));
         }
         def.columns.push_back(MakeColumn(spec, *catalog_));
     }
@@ -202,7 +216,8 @@ void EngineState::CreateTable(const sql::CreateTableStatement& s) {
     bool has_pk = false;
     for (const auto& spec : s.columns) {
         if (spec.primary_key) {
-            if (has_pk) ThrowSqlError(ErrorCode::kInvalidDefinition, "multiple primary keys for table \"" + s.name + "\"");
+            if (has_pk)
+                ThrowSqlError(ErrorCode::kInvalidDefinition, "multiple primary keys for table \"" + s.name + "\"");
             has_pk = true;
             add_index(catalog::Uniqueness::kPrimaryKey, {spec.name}, "");
         }
@@ -211,10 +226,11 @@ void EngineState::CreateTable(const sql::CreateTableStatement& s) {
     }
     for (const auto& c : s.constraints) {
         catalog::Uniqueness u = c.kind == sql::TableConstraint::Kind::kPrimaryKey ? catalog::Uniqueness::kPrimaryKey
-                                : c.kind == sql::TableConstraint::Kind::kUnique ? catalog::Uniqueness::kUnique
-                                                                                 : catalog::Uniqueness::kAssumeUnique;
+                                : c.kind == sql::TableConstraint::Kind::kUnique   ? catalog::Uniqueness::kUnique
+                                                                                  : catalog::Uniqueness::kAssumeUnique;
         if (u == catalog::Uniqueness::kPrimaryKey) {
-            if (has_pk) ThrowSqlError(ErrorCode::kInvalidDefinition, "multiple primary keys for table \"" + s.name + "\"");
+            if (has_pk)
+                ThrowSqlError(ErrorCode::kInvalidDefinition, "multiple primary keys for table \"" + s.name + "\"");
             has_pk = true;
         }
         add_index(u, c.columns, c.name);
@@ -263,7 +279,7 @@ void EngineState::CreateIndex(const sql::CreateIndexStatement& s) {
     idx.name = s.name;
     idx.table = s.table;
     idx.kind = s.hash ? catalog::IndexKind::kHash : catalog::IndexKind::kOrdered;
-    idx.uniqueness = s.unique ? catalog::Uniqueness::kUnique
+    idx.uniqueness = s.unique          ? catalog::Uniqueness::kUnique
                      : s.assume_unique ? catalog::Uniqueness::kAssumeUnique
                                        : catalog::Uniqueness::kNone;
     sql::Planner planner(*catalog_);
@@ -279,8 +295,8 @@ void EngineState::CreateIndex(const sql::CreateIndexStatement& s) {
         }
         auto bound = planner.BindTableExpression(*k, *table, "an index key");
         if (bound->type.id == TypeId::kNull || bound->type.id == TypeId::kBoolean) {
-            ThrowSqlError(ErrorCode::kInvalidDefinition, "index expression " + sql::ExprToSql(*k) +
-                                                             " has no storable type" + At(k->pos));
+            ThrowSqlError(ErrorCode::kInvalidDefinition,
+                          "index expression " + sql::ExprToSql(*k) + " has no storable type" + At(k->pos));
         }
         idx.key.push_back({-1, sql::ExprToSql(*k), bound->type});
     }
@@ -304,13 +320,13 @@ void EngineState::DropIndex(const sql::DropIndexStatement& s) {
         ThrowSqlError(ErrorCode::kUndefinedTable, "index \"" + s.name + "\" does not exist" + At(s.pos));
     }
     if (idx->is_primary_key()) {
-        ThrowSqlError(ErrorCode::kInvalidDefinition, "cannot drop \"" + s.name + "\": it is the primary key of \"" +
-                                                         idx->table + "\"");
+        ThrowSqlError(ErrorCode::kInvalidDefinition,
+                      "cannot drop \"" + s.name + "\": it is the primary key of \"" + idx->table + "\"");
     }
     auto table = catalog_->FindTable(idx->table);
     if (table->is_view()) {
-        ThrowSqlError(ErrorCode::kInvalidDefinition, "cannot drop \"" + s.name + "\": materialized view \"" +
-                                                         table->name + "\" needs it");
+        ThrowSqlError(ErrorCode::kInvalidDefinition,
+                      "cannot drop \"" + s.name + "\": materialized view \"" + table->name + "\" needs it");
     }
     auto b = catalog_->Edit();
     b.DropIndex(s.name);
@@ -327,14 +343,15 @@ void EngineState::DropIndex(const sql::DropIndexStatement& s) {
 void EngineState::AlterTable(const sql::AlterTableStatement& s) {
     auto table = catalog_->FindTable(s.table);
     if (!table) ThrowSqlError(ErrorCode::kUndefinedTable, "table \"" + s.table + "\" does not exist" + At(s.pos));
-    if (table->is_view()) ThrowSqlError(ErrorCode::kInvalidDefinition, "cannot alter materialized view \"" + s.table + "\"");
+    if (table->is_view())
+        ThrowSqlError(ErrorCode::kInvalidDefinition, "cannot alter materialized view \"" + s.table + "\"");
     catalog::TableDef def = *table;
     std::vector<int> map;
     auto b = catalog_->Edit();
     if (s.add) {
         if (def.FindColumn(s.column.name) >= 0) {
-            ThrowSqlError(ErrorCode::kDuplicateObject, "column \"" + s.column.name + "\" already exists in \"" +
-                                                           s.table + "\"" + At(s.pos));
+            ThrowSqlError(ErrorCode::kDuplicateObject,
+                          "column \"" + s.column.name + "\" already exists in \"" + s.table + "\"" + At(s.pos));
         }
         if (s.column.primary_key || s.column.unique || s.column.assume_unique) {
             ThrowSqlError(ErrorCode::kFeatureNotSupported,
@@ -347,15 +364,17 @@ void EngineState::AlterTable(const sql::AlterTableStatement& s) {
     } else {
         int drop = def.FindColumn(s.drop_column);
         if (drop < 0) {
-            ThrowSqlError(ErrorCode::kUndefinedColumn, "column \"" + s.drop_column + "\" does not exist in \"" +
-                                                           s.table + "\"" + At(s.pos));
+            ThrowSqlError(ErrorCode::kUndefinedColumn,
+                          "column \"" + s.drop_column + "\" does not exist in \"" + s.table + "\"" + At(s.pos));
         }
         if (def.columns.size() == 1) {
             ThrowSqlError(ErrorCode::kInvalidDefinition, "cannot drop the only column of \"" + s.table + "\"");
         }
         if (def.partition_column && *def.partition_column == drop) {
-            ThrowSqlError(ErrorCode::kInvalidDefinition, "cannot drop \"" + s.drop_column + "\": it is the partition "
-                                                         "column of \"" + s.table + "\"");
+            ThrowSqlError(ErrorCode::kInvalidDefinition, "cannot drop \"" + s.drop_column +
+                                                             "\": it is the partition "
+                                                             "column of \"" +
+                                                             s.table + "\"");
         }
         for (const auto& v : catalog_->ViewsOn(s.table)) {
             ThrowSqlError(ErrorCode::kInvalidDefinition, "cannot drop a column of \"" + s.table +
@@ -433,7 +452,8 @@ void EngineState::CreateProcedure(const sql::CreateProcedureStatement& s) {
         case sql::StmtKind::kSelect:
         case sql::StmtKind::kInsert:
         case sql::StmtKind::kUpdate:
-        case sql::StmtKind::kDelete: break;
+        case sql::StmtKind::kDelete:
+            break;
         default:
             ThrowSqlError(ErrorCode::kInvalidDefinition,
                           "a procedure body must be SELECT, INSERT, UPSERT, UPDATE or DELETE" + At(s.pos));
@@ -448,8 +468,8 @@ void EngineState::CreateProcedure(const sql::CreateProcedureStatement& s) {
         if (!t) ThrowSqlError(ErrorCode::kUndefinedTable, "table \"" + *s.partition_table + "\" does not exist");
         int c = t->FindColumn(*s.partition_column);
         if (c < 0) {
-            ThrowSqlError(ErrorCode::kUndefinedColumn, "column \"" + *s.partition_column + "\" does not exist in \"" +
-                                                           t->name + "\"");
+            ThrowSqlError(ErrorCode::kUndefinedColumn,
+                          "column \"" + *s.partition_column + "\" does not exist in \"" + t->name + "\"");
         }
         if (!t->partition_column || *t->partition_column != c) {
             ThrowSqlError(ErrorCode::kInvalidDefinition, "procedure \"" + s.name + "\" is partitioned on " + t->name +
@@ -546,7 +566,9 @@ void EngineState::CreateView(const sql::CreateViewStatement& s) {
                 has_count_star |= star;
             } else if (!star && (e->name == "sum" || e->name == "min" || e->name == "max")) {
                 TypeId t = source->columns[c].type.id;
-                agg.kind = e->name == "sum" ? catalog::ViewAggKind::kSum : e->name == "min" ? catalog::ViewAggKind::kMin : catalog::ViewAggKind::kMax;
+                agg.kind = e->name == "sum"   ? catalog::ViewAggKind::kSum
+                           : e->name == "min" ? catalog::ViewAggKind::kMin
+                                              : catalog::ViewAggKind::kMax;
                 if (agg.kind == catalog::ViewAggKind::kSum) {
                     if (!IsNumeric(t)) shape("SUM needs a numeric column");
                     col.type = SqlType::Of(IsIntegral(t) ? TypeId::kBigInt : t);
@@ -561,9 +583,12 @@ void EngineState::CreateView(const sql::CreateViewStatement& s) {
             agg.column = c;
             vd.aggregates.push_back(agg);
         }
-        col.name = !s.column_names.empty() ? s.column_names[i] : !q.items[i].alias.empty() ? q.items[i].alias : auto_name;
+        col.name = !s.column_names.empty()     ? s.column_names[i]
+                   : !q.items[i].alias.empty() ? q.items[i].alias
+                                               : auto_name;
         if (def.FindColumn(col.name) >= 0) {
-            ThrowSqlError(ErrorCode::kDuplicateObject, "view column \"" + col.name + "\" appears twice; name it with AS");
+            ThrowSqlError(ErrorCode::kDuplicateObject,
+                          "view column \"" + col.name + "\" appears twice; name it with AS");
         }
         def.columns.push_back(std::move(col));
     }

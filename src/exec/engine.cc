@@ -20,8 +20,10 @@ bool IsDdl(sql::StmtKind k) {
         case sql::StmtKind::kUpdate:
         case sql::StmtKind::kDelete:
         case sql::StmtKind::kTruncate:
-        case sql::StmtKind::kExplain: return false;
-        default: return true;
+        case sql::StmtKind::kExplain:
+            return false;
+        default:
+            return true;
     }
 }
 
@@ -67,7 +69,8 @@ EngineState::~EngineState() {
 storage::Table* EngineState::Resolve(const catalog::TableDef& def) {
     auto it = tables_.find(def.id);
     if (it == tables_.end()) {
-        ThrowSqlError(ErrorCode::kInternal, "no storage for table \"" + def.name + "\" (id " + std::to_string(def.id) + ")");
+        ThrowSqlError(ErrorCode::kInternal,
+                      "no storage for table \"" + def.name + "\" (id " + std::to_string(def.id) + ")");
     }
     return it->second.table.get();
 }
@@ -114,13 +117,16 @@ std::shared_ptr<PreparedStatement> EngineState::Build(std::string sql, sql::Pars
     for (const auto& c : p.planned.columns) p.columns.push_back({c.name, c.type});
     const sql::PlanNode& plan = *p.planned.plan;
     switch (s.kind) {
-        case sql::StmtKind::kSelect: p.root = BuildOperator(plan, *this); break;
+        case sql::StmtKind::kSelect:
+            p.root = BuildOperator(plan, *this);
+            break;
         case sql::StmtKind::kInsert:
         case sql::StmtKind::kUpdate:
         case sql::StmtKind::kDelete:
             if (!plan.children.empty()) p.root = BuildOperator(*plan.children[0], *this);
             break;
-        default: break;
+        default:
+            break;
     }
     p.explain = sql::ExplainPlan(plan);
     return stmt;
@@ -129,8 +135,8 @@ std::shared_ptr<PreparedStatement> EngineState::Build(std::string sql, sql::Pars
 void EngineState::Replan(PreparedStatement& stmt) {
     sql::ParseResult parsed = sql::Parse(stmt.sql_);
     if (parsed.statements.size() != 1) {
-        ThrowSqlError(ErrorCode::kInternal, "re-planning found " + std::to_string(parsed.statements.size()) +
-                                                " statements in prepared text");
+        ThrowSqlError(ErrorCode::kInternal,
+                      "re-planning found " + std::to_string(parsed.statements.size()) + " statements in prepared text");
     }
     auto fresh = Build(stmt.sql_, std::move(parsed), 0);
     stmt.impl_ = std::move(fresh->impl_);
@@ -141,8 +147,8 @@ Result<std::shared_ptr<PreparedStatement>> EngineState::Prepare(std::string_view
     Status st = Guard([&] {
         sql::ParseResult parsed = sql::Parse(sql);
         if (parsed.statements.size() != 1) {
-            ThrowSqlError(ErrorCode::kSyntaxError, "Prepare takes exactly one statement, got " +
-                                                       std::to_string(parsed.statements.size()));
+            ThrowSqlError(ErrorCode::kSyntaxError,
+                          "Prepare takes exactly one statement, got " + std::to_string(parsed.statements.size()));
         }
         std::string text = parsed.statements[0]->text;
         out = Build(std::move(text), std::move(parsed), 0);
@@ -187,7 +193,8 @@ Status EngineState::ExecutePrepared(PreparedStatement& stmt, std::span<const Val
 Status EngineState::ExecuteProcedure(std::string_view name, std::span<const Value> params, ResultSet* out) {
     return Guard([&] {
         auto def = catalog_->FindProcedure(name);
-        if (!def) ThrowSqlError(ErrorCode::kUndefinedFunction, "procedure \"" + std::string(name) + "\" does not exist");
+        if (!def)
+            ThrowSqlError(ErrorCode::kUndefinedFunction, "procedure \"" + std::string(name) + "\" does not exist");
         auto& cached = procedure_cache_[def->name];
         if (!cached || cached->sql_ != def->sql) {
             sql::ParseResult parsed = sql::Parse(def->sql);
@@ -215,8 +222,9 @@ void EngineState::Run(PreparedStatement& stmt, std::span<const Value> params, Re
     }
     for (size_t i = 0; i < params.size(); ++i) {
         if (params[i].type() == TypeId::kBoolean) {
-            ThrowSqlError(ErrorCode::kInvalidParameter, "parameter " + std::to_string(i + 1) + " is BOOLEAN; "
-                                                        "SurgeDB parameters are column types");
+            ThrowSqlError(ErrorCode::kInvalidParameter, "parameter " + std::to_string(i + 1) +
+                                                            " is BOOLEAN; "
+                                                            "SurgeDB parameters are column types");
         }
     }
     if (p.kind == sql::StmtKind::kExplain) {
@@ -242,17 +250,26 @@ void EngineState::Run(PreparedStatement& stmt, std::span<const Value> params, Re
     try {
         int64_t modified = -1;
         switch (p.kind) {
-            case sql::StmtKind::kSelect: RunQuery(p, ctx, out); break;
-            case sql::StmtKind::kInsert: modified = RunInsert(p, ctx); break;
-            case sql::StmtKind::kUpdate: modified = RunUpdate(p, ctx); break;
-            case sql::StmtKind::kDelete: modified = RunDelete(p, ctx); break;
+            case sql::StmtKind::kSelect:
+                RunQuery(p, ctx, out);
+                break;
+            case sql::StmtKind::kInsert:
+                modified = RunInsert(p, ctx);
+                break;
+            case sql::StmtKind::kUpdate:
+                modified = RunUpdate(p, ctx);
+                break;
+            case sql::StmtKind::kDelete:
+                modified = RunDelete(p, ctx);
+                break;
             case sql::StmtKind::kTruncate: {
                 storage::Table* t = Resolve(*p.planned.plan->table);
                 modified = static_cast<int64_t>(t->row_count());
                 t->Truncate(undo_);
                 break;
             }
-            default: ThrowSqlError(ErrorCode::kInternal, "unexpected statement kind");
+            default:
+                ThrowSqlError(ErrorCode::kInternal, "unexpected statement kind");
         }
         if (modified >= 0) {
             if (out->columns.size() != 1 || out->columns[0].name != "modified_tuples") out->columns = p.columns;

@@ -33,7 +33,7 @@ struct ResultColumn {
 /// A statement's result: a table of values (row-major). DML returns one row with the number of
 /// modified tuples in column "modified_tuples"; DDL returns no columns.
 class ResultSet {
-public:
+  public:
     std::vector<ResultColumn> columns;
     std::vector<Value> values;
 
@@ -52,7 +52,7 @@ class PreparedStatement;
 class EngineState;
 
 class Engine {
-public:
+  public:
     Engine();
     ~Engine();
     Engine(const Engine&) = delete;
@@ -86,13 +86,13 @@ public:
     /// Bytes used by all tables (rows, var data, indexes).
     size_t memory_bytes() const;
 
-private:
+  private:
     std::unique_ptr<EngineState> state_;
 };
 
 /// A planned statement. Holds its operator tree so repeated executions allocate nothing once warm.
 class PreparedStatement {
-public:
+  public:
     ~PreparedStatement();
     const std::string& sql() const { return sql_; }
     int param_count() const;
@@ -102,7 +102,7 @@ public:
     /// EXPLAIN text of the plan (empty for DDL).
     std::string Explain() const;
 
-private:
+  private:
     friend class EngineState;
     PreparedStatement() = default;
     struct Impl;

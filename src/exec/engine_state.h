@@ -38,7 +38,7 @@ struct TableEntry {
 };
 
 class EngineState : public TableResolver {
-public:
+  public:
     EngineState();
     ~EngineState() override;
 
@@ -68,7 +68,7 @@ public:
     static constexpr size_t kPlanCacheCap = 1000;
     std::unordered_map<std::string, std::shared_ptr<PreparedStatement>> procedure_cache_;
 
-private:
+  private:
     friend class Engine;
     /// Builds a prepared statement from one parsed statement.
     std::shared_ptr<PreparedStatement> Build(std::string sql, sql::ParseResult parsed, size_t index);
@@ -79,7 +79,7 @@ private:
     int64_t RunUpdate(PreparedStatement::Impl& p, ExecContext& ctx);
     int64_t RunDelete(PreparedStatement::Impl& p, ExecContext& ctx);
 
-public:
+  public:
     // ddl.cc
     void RunDdl(const sql::Statement& stmt, ResultSet* out);
     void CreateTable(const sql::CreateTableStatement& s);

@@ -37,13 +37,20 @@ Value Compare(BinaryOp op, const Value& a, const Value& b) {
     if (a.is_null() || b.is_null()) return Value::Null(TypeId::kBoolean);
     int c = CompareValues(a, b);
     switch (op) {
-        case BinaryOp::kEq: return Value::Bool(c == 0);
-        case BinaryOp::kNe: return Value::Bool(c != 0);
-        case BinaryOp::kLt: return Value::Bool(c < 0);
-        case BinaryOp::kLe: return Value::Bool(c <= 0);
-        case BinaryOp::kGt: return Value::Bool(c > 0);
-        case BinaryOp::kGe: return Value::Bool(c >= 0);
-        default: break;
+        case BinaryOp::kEq:
+            return Value::Bool(c == 0);
+        case BinaryOp::kNe:
+            return Value::Bool(c != 0);
+        case BinaryOp::kLt:
+            return Value::Bool(c < 0);
+        case BinaryOp::kLe:
+            return Value::Bool(c <= 0);
+        case BinaryOp::kGt:
+            return Value::Bool(c > 0);
+        case BinaryOp::kGe:
+            return Value::Bool(c >= 0);
+        default:
+            break;
     }
     ThrowSqlError(ErrorCode::kInternal, "not a comparison");
 }
@@ -77,13 +84,15 @@ Value EvalSubquery(const BoundExpr& e, const EvalRow& row, ExecContext& ctx) {
         bool has_null = false;
         const auto& col = CachedColumn(e, row, ctx, &has_null);
         switch (e.kind) {
-            case BoundKind::kExists: return Value::Bool(!col.empty() != e.negated);
+            case BoundKind::kExists:
+                return Value::Bool(!col.empty() != e.negated);
             case BoundKind::kScalarSubquery:
                 if (col.size() > 1) {
                     ThrowSqlError(ErrorCode::kConstraintViolation, "scalar subquery returned more than one row");
                 }
                 return col.empty() ? Value::Null(e.type.id) : col[0];
-            default: break;
+            default:
+                break;
         }
         Value x = Eval(*e.children[0], row, ctx);
         if (col.empty()) return Value::Bool(e.negated);
@@ -97,7 +106,8 @@ Value EvalSubquery(const BoundExpr& e, const EvalRow& row, ExecContext& ctx) {
     auto& st = Subquery(e, ctx);
     st.op->Open(ctx, EvalRow{nullptr, &row});
     switch (e.kind) {
-        case BoundKind::kExists: return Value::Bool(st.op->Next(ctx, &st.row) != e.negated);
+        case BoundKind::kExists:
+            return Value::Bool(st.op->Next(ctx, &st.row) != e.negated);
         case BoundKind::kScalarSubquery: {
             if (!st.op->Next(ctx, &st.row)) return Value::Null(e.type.id);
             Value v = st.row[0];
@@ -106,7 +116,8 @@ Value EvalSubquery(const BoundExpr& e, const EvalRow& row, ExecContext& ctx) {
             }
             return v;
         }
-        default: break;
+        default:
+            break;
     }
     Value x = Eval(*e.children[0], row, ctx);
     bool any = false, saw_null = false;
@@ -188,16 +199,20 @@ Value EvalFunction(const BoundExpr& e, const EvalRow& row, ExecContext& ctx) {
             for (size_t i = 0; i < s.size();) {
                 size_t n = 1;
                 unsigned char c = static_cast<unsigned char>(s[i]);
-                if (c >= 0xF0) n = 4;
-                else if (c >= 0xE0) n = 3;
-                else if (c >= 0xC0) n = 2;
+                if (c >= 0xF0)
+                    n = 4;
+                else if (c >= 0xE0)
+                    n = 3;
+                else if (c >= 0xC0)
+                    n = 2;
                 if (pos >= from && pos < end) out.append(s.substr(i, n));
                 i += n;
                 ++pos;
             }
             return Value::Varchar(out);
         }
-        default: break;
+        default:
+            break;
     }
     ThrowSqlError(ErrorCode::kInternal, "unhandled scalar function");
 }
@@ -253,9 +268,12 @@ bool LikeMatch(std::string_view text, std::string_view pat, int escape) {
 
 Value Eval(const BoundExpr& e, const EvalRow& row, ExecContext& ctx) {
     switch (e.kind) {
-        case BoundKind::kConstant: return e.constant;
-        case BoundKind::kParam: return ctx.params[e.index];
-        case BoundKind::kColumn: return ColumnValue(e, row);
+        case BoundKind::kConstant:
+            return e.constant;
+        case BoundKind::kParam:
+            return ctx.params[e.index];
+        case BoundKind::kColumn:
+            return ColumnValue(e, row);
         case BoundKind::kUnary: {
             Value v = Eval(*e.children[0], row, ctx);
             if (e.unary_op == UnaryOp::kNot) return FromTruth(-Truth(v));
@@ -277,16 +295,24 @@ Value Eval(const BoundExpr& e, const EvalRow& row, ExecContext& ctx) {
             Value a = Eval(*e.children[0], row, ctx);
             Value b = Eval(*e.children[1], row, ctx);
             switch (e.binary_op) {
-                case BinaryOp::kAdd: return Add(a, b);
-                case BinaryOp::kSub: return Subtract(a, b);
-                case BinaryOp::kMul: return Multiply(a, b);
-                case BinaryOp::kDiv: return Divide(a, b);
-                case BinaryOp::kMod: return Modulo(a, b);
-                case BinaryOp::kConcat: return Concat(a, b);
-                default: return Compare(e.binary_op, a, b);
+                case BinaryOp::kAdd:
+                    return Add(a, b);
+                case BinaryOp::kSub:
+                    return Subtract(a, b);
+                case BinaryOp::kMul:
+                    return Multiply(a, b);
+                case BinaryOp::kDiv:
+                    return Divide(a, b);
+                case BinaryOp::kMod:
+                    return Modulo(a, b);
+                case BinaryOp::kConcat:
+                    return Concat(a, b);
+                default:
+                    return Compare(e.binary_op, a, b);
             }
         }
-        case BoundKind::kFunction: return EvalFunction(e, row, ctx);
+        case BoundKind::kFunction:
+            return EvalFunction(e, row, ctx);
         case BoundKind::kCase: {
             size_t i = 0;
             Value operand;
@@ -301,7 +327,8 @@ Value Eval(const BoundExpr& e, const EvalRow& row, ExecContext& ctx) {
             if (e.case_has_else) return Eval(*e.children.back(), row, ctx);
             return Value::Null(e.type.id);
         }
-        case BoundKind::kCast: return CastValue(Eval(*e.children[0], row, ctx), e.type);
+        case BoundKind::kCast:
+            return CastValue(Eval(*e.children[0], row, ctx), e.type);
         case BoundKind::kInList: {
             Value x = Eval(*e.children[0], row, ctx);
             if (x.is_null()) return Value::Null(TypeId::kBoolean);
@@ -331,7 +358,8 @@ Value Eval(const BoundExpr& e, const EvalRow& row, ExecContext& ctx) {
             if (x.is_null() || p.is_null()) return Value::Null(TypeId::kBoolean);
             return Value::Bool(LikeMatch(x.AsString(), p.AsString(), escape) != e.negated);
         }
-        case BoundKind::kIsNull: return Value::Bool(Eval(*e.children[0], row, ctx).is_null() != e.negated);
+        case BoundKind::kIsNull:
+            return Value::Bool(Eval(*e.children[0], row, ctx).is_null() != e.negated);
         case BoundKind::kIsDistinctFrom: {
             Value a = Eval(*e.children[0], row, ctx);
             Value b = Eval(*e.children[1], row, ctx);
@@ -340,7 +368,8 @@ Value Eval(const BoundExpr& e, const EvalRow& row, ExecContext& ctx) {
         }
         case BoundKind::kScalarSubquery:
         case BoundKind::kExists:
-        case BoundKind::kInSubquery: return EvalSubquery(e, row, ctx);
+        case BoundKind::kInSubquery:
+            return EvalSubquery(e, row, ctx);
     }
     ThrowSqlError(ErrorCode::kInternal, "unhandled bound expression");
 }

@@ -26,7 +26,7 @@ struct EvalRow {
 
 /// Resolves a table definition to the partition's storage.
 class TableResolver {
-public:
+  public:
     virtual ~TableResolver() = default;
     virtual storage::Table* Resolve(const catalog::TableDef& def) = 0;
 };

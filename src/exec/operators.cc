@@ -38,7 +38,7 @@ struct RowEq {
 using RowSet = std::unordered_set<std::vector<Value>, RowHash, RowEq>;
 
 class OneRowOp : public Operator {
-public:
+  public:
     using Operator::Operator;
     void Open(ExecContext&, const EvalRow&) override { done_ = false; }
     bool Next(ExecContext&, std::vector<Value>* row) override {
@@ -48,17 +48,17 @@ public:
         return true;
     }
 
-private:
+  private:
     bool done_ = false;
 };
 
 /// Base of the two table scans: reads tuples into rows and applies the residual filter.
 class ScanOp : public Operator {
-public:
+  public:
     ScanOp(const PlanNode& plan, TableResolver& tables) : Operator(plan), table_(tables.Resolve(*plan.table)) {}
     storage::TuplePtr current_tuple() const override { return current_; }
 
-protected:
+  protected:
     bool Emit(ExecContext& ctx, storage::TuplePtr t, std::vector<Value>* row) {
         row->resize(width_);
         const auto& layout = table_->layout();
@@ -74,7 +74,7 @@ protected:
 };
 
 class SeqScanOp : public ScanOp {
-public:
+  public:
     using ScanOp::ScanOp;
     void Open(ExecContext&, const EvalRow& context) override {
         cursor_ = {};
@@ -87,12 +87,12 @@ public:
         return false;
     }
 
-private:
+  private:
     storage::ScanCursor cursor_;
 };
 
 class IndexScanOp : public ScanOp {
-public:
+  public:
     IndexScanOp(const PlanNode& plan, TableResolver& tables) : ScanOp(plan, tables) {
         index_ = table_->FindIndex(plan.access.index);
         if (!index_) ThrowSqlError(ErrorCode::kInternal, "index \"" + plan.access.index + "\" missing in storage");
@@ -185,7 +185,7 @@ public:
         return false;
     }
 
-private:
+  private:
     /// Whether the converted bound equals the original (else the bound was rounded and is
     /// inclusive of the rounded value).
     static bool SameNumber(const Value& a, const Value& b) { return CompareValues(a, b) == 0; }
@@ -199,8 +199,9 @@ private:
 };
 
 class FilterOp : public Operator {
-public:
-    FilterOp(const PlanNode& plan, TableResolver& tables) : Operator(plan), child_(BuildOperator(*plan.children[0], tables)) {
+  public:
+    FilterOp(const PlanNode& plan, TableResolver& tables)
+        : Operator(plan), child_(BuildOperator(*plan.children[0], tables)) {
         width_ = child_->width();
     }
     void Open(ExecContext& ctx, const EvalRow& context) override {
@@ -214,14 +215,15 @@ public:
         return false;
     }
 
-private:
+  private:
     std::unique_ptr<Operator> child_;
     const EvalRow* outer_ = nullptr;
 };
 
 class ProjectOp : public Operator {
-public:
-    ProjectOp(const PlanNode& plan, TableResolver& tables) : Operator(plan), child_(BuildOperator(*plan.children[0], tables)) {
+  public:
+    ProjectOp(const PlanNode& plan, TableResolver& tables)
+        : Operator(plan), child_(BuildOperator(*plan.children[0], tables)) {
         width_ = plan.exprs.size();
     }
     void Open(ExecContext& ctx, const EvalRow& context) override {
@@ -236,14 +238,14 @@ public:
         return true;
     }
 
-private:
+  private:
     std::unique_ptr<Operator> child_;
     std::vector<Value> in_;
     const EvalRow* outer_ = nullptr;
 };
 
 class NestedLoopJoinOp : public Operator {
-public:
+  public:
     NestedLoopJoinOp(const PlanNode& plan, TableResolver& tables)
         : Operator(plan),
           left_(BuildOperator(*plan.children[0], tables)),
@@ -282,7 +284,7 @@ public:
         }
     }
 
-private:
+  private:
     std::unique_ptr<Operator> left_, right_;
     std::vector<Value> left_row_, right_row_;
     bool have_left_ = false;
@@ -292,7 +294,7 @@ private:
 
 /// Materializing operators collect rows at Open and replay them.
 class MaterializedOp : public Operator {
-public:
+  public:
     using Operator::Operator;
     bool Next(ExecContext&, std::vector<Value>* row) override {
         if (pos_ >= rows_.size()) return false;
@@ -300,13 +302,13 @@ public:
         return true;
     }
 
-protected:
+  protected:
     std::vector<std::vector<Value>> rows_;
     size_t pos_ = 0;
 };
 
 class AggregateOp : public MaterializedOp {
-public:
+  public:
     AggregateOp(const PlanNode& plan, TableResolver& tables)
         : MaterializedOp(plan), child_(BuildOperator(*plan.children[0], tables)) {}
 
@@ -357,14 +359,17 @@ public:
                 Value& acc = st.acc[a];
                 switch (spec.func) {
                     case sql::AggFunc::kSum:
-                    case sql::AggFunc::kAvg: acc = acc.is_null() ? Promote(v, spec) : Add(acc, v); break;
+                    case sql::AggFunc::kAvg:
+                        acc = acc.is_null() ? Promote(v, spec) : Add(acc, v);
+                        break;
                     case sql::AggFunc::kMin:
                         if (acc.is_null() || CompareValues(v, acc) < 0) acc = v;
                         break;
                     case sql::AggFunc::kMax:
                         if (acc.is_null() || CompareValues(v, acc) > 0) acc = v;
                         break;
-                    default: break;
+                    default:
+                        break;
                 }
             }
         }
@@ -381,7 +386,9 @@ public:
                 const auto& spec = plan_.aggs[a];
                 switch (spec.func) {
                     case sql::AggFunc::kCountStar:
-                    case sql::AggFunc::kCount: out[ng + a] = Value::BigInt(st.counts[a]); break;
+                    case sql::AggFunc::kCount:
+                        out[ng + a] = Value::BigInt(st.counts[a]);
+                        break;
                     case sql::AggFunc::kAvg:
                         if (st.counts[a] == 0) {
                             out[ng + a] = Value::Null(spec.type.id);
@@ -391,14 +398,16 @@ public:
                             out[ng + a] = Value::Float(st.acc[a].ToDouble() / static_cast<double>(st.counts[a]));
                         }
                         break;
-                    default: out[ng + a] = st.acc[a]; break;
+                    default:
+                        out[ng + a] = st.acc[a];
+                        break;
                 }
             }
             rows_.push_back(std::move(out));
         }
     }
 
-private:
+  private:
     /// First SUM/AVG input: widen integers to BIGINT so later additions check BIGINT overflow.
     static Value Promote(const Value& v, const sql::AggSpec& spec) {
         if (IsIntegral(v.type())) {
@@ -414,7 +423,7 @@ private:
 };
 
 class SortOp : public MaterializedOp {
-public:
+  public:
     SortOp(const PlanNode& plan, TableResolver& tables)
         : MaterializedOp(plan), child_(BuildOperator(*plan.children[0], tables)) {
         width_ = child_->width();
@@ -441,23 +450,25 @@ public:
         });
     }
 
-private:
+  private:
     std::unique_ptr<Operator> child_;
 };
 
 class LimitOp : public Operator {
-public:
-    LimitOp(const PlanNode& plan, TableResolver& tables) : Operator(plan), child_(BuildOperator(*plan.children[0], tables)) {
+  public:
+    LimitOp(const PlanNode& plan, TableResolver& tables)
+        : Operator(plan), child_(BuildOperator(*plan.children[0], tables)) {
         width_ = child_->width();
     }
     void Open(ExecContext& ctx, const EvalRow& context) override {
         auto count = [&](const sql::BoundExprPtr& e, const char* what) -> int64_t {
             Value v = Eval(*e, context, ctx);
             if (v.is_null()) return -1;
-            if (!IsIntegral(v.type())) ThrowSqlError(ErrorCode::kInvalidParameter, std::string(what) + " must be an integer");
+            if (!IsIntegral(v.type()))
+                ThrowSqlError(ErrorCode::kInvalidParameter, std::string(what) + " must be an integer");
             if (v.AsInt() < 0) {
-                ThrowSqlError(ErrorCode::kInvalidParameter, std::string(what) + " must not be negative, got " +
-                                                                std::to_string(v.AsInt()));
+                ThrowSqlError(ErrorCode::kInvalidParameter,
+                              std::string(what) + " must not be negative, got " + std::to_string(v.AsInt()));
             }
             return v.AsInt();
         };
@@ -477,13 +488,13 @@ public:
         return true;
     }
 
-private:
+  private:
     std::unique_ptr<Operator> child_;
     int64_t limit_ = -1, skip_ = 0, produced_ = 0;
 };
 
 class DistinctOp : public Operator {
-public:
+  public:
     DistinctOp(const PlanNode& plan, TableResolver& tables)
         : Operator(plan), child_(BuildOperator(*plan.children[0], tables)), seen_(16, RowHash{0}, RowEq{0}) {
         width_ = child_->width();
@@ -501,14 +512,14 @@ public:
         return false;
     }
 
-private:
+  private:
     std::unique_ptr<Operator> child_;
     size_t visible_;
     RowSet seen_;
 };
 
 class SetOpOp : public MaterializedOp {
-public:
+  public:
     SetOpOp(const PlanNode& plan, TableResolver& tables)
         : MaterializedOp(plan),
           left_(BuildOperator(*plan.children[0], tables)),
@@ -551,7 +562,7 @@ public:
         }
     }
 
-private:
+  private:
     std::unique_ptr<Operator> left_, right_;
 };
 
@@ -559,18 +570,30 @@ private:
 
 std::unique_ptr<Operator> BuildOperator(const PlanNode& plan, TableResolver& tables) {
     switch (plan.kind) {
-        case PlanKind::kSeqScan: return std::make_unique<SeqScanOp>(plan, tables);
-        case PlanKind::kIndexScan: return std::make_unique<IndexScanOp>(plan, tables);
-        case PlanKind::kOneRow: return std::make_unique<OneRowOp>(plan);
-        case PlanKind::kFilter: return std::make_unique<FilterOp>(plan, tables);
-        case PlanKind::kProject: return std::make_unique<ProjectOp>(plan, tables);
-        case PlanKind::kNestedLoopJoin: return std::make_unique<NestedLoopJoinOp>(plan, tables);
-        case PlanKind::kAggregate: return std::make_unique<AggregateOp>(plan, tables);
-        case PlanKind::kSort: return std::make_unique<SortOp>(plan, tables);
-        case PlanKind::kLimit: return std::make_unique<LimitOp>(plan, tables);
-        case PlanKind::kDistinct: return std::make_unique<DistinctOp>(plan, tables);
-        case PlanKind::kSetOp: return std::make_unique<SetOpOp>(plan, tables);
-        default: break;
+        case PlanKind::kSeqScan:
+            return std::make_unique<SeqScanOp>(plan, tables);
+        case PlanKind::kIndexScan:
+            return std::make_unique<IndexScanOp>(plan, tables);
+        case PlanKind::kOneRow:
+            return std::make_unique<OneRowOp>(plan);
+        case PlanKind::kFilter:
+            return std::make_unique<FilterOp>(plan, tables);
+        case PlanKind::kProject:
+            return std::make_unique<ProjectOp>(plan, tables);
+        case PlanKind::kNestedLoopJoin:
+            return std::make_unique<NestedLoopJoinOp>(plan, tables);
+        case PlanKind::kAggregate:
+            return std::make_unique<AggregateOp>(plan, tables);
+        case PlanKind::kSort:
+            return std::make_unique<SortOp>(plan, tables);
+        case PlanKind::kLimit:
+            return std::make_unique<LimitOp>(plan, tables);
+        case PlanKind::kDistinct:
+            return std::make_unique<DistinctOp>(plan, tables);
+        case PlanKind::kSetOp:
+            return std::make_unique<SetOpOp>(plan, tables);
+        default:
+            break;
     }
     ThrowSqlError(ErrorCode::kInternal, "BuildOperator: not a query plan node");
 }
@@ -591,7 +614,9 @@ bool ToKeyValue(const Value& v, TypeId t, int mode, Value* out, int* out_of_rang
             out->SetInt(t, x);
             return true;
         }
-        if (!IsNumeric(v.type())) ThrowSqlError(ErrorCode::kTypeMismatch, "cannot compare " + std::string(TypeIdName(v.type())) + " with " + std::string(TypeIdName(t)));
+        if (!IsNumeric(v.type()))
+            ThrowSqlError(ErrorCode::kTypeMismatch, "cannot compare " + std::string(TypeIdName(v.type())) + " with " +
+                                                        std::string(TypeIdName(t)));
         double d = v.ToDouble();
         double r = mode == 0 ? d : (mode > 0 ? std::ceil(d) : std::floor(d));
         if (std::isnan(d)) return false;
@@ -602,20 +627,25 @@ bool ToKeyValue(const Value& v, TypeId t, int mode, Value* out, int* out_of_rang
         int64_t x = static_cast<int64_t>(r);
         if (mode == 0) {
             // Exact only if the value is integral (DECIMAL compared exactly).
-            Value back = v.type() == TypeId::kDecimal ? Value::Dec(Decimal::FromInt(x)) : Value::Float(static_cast<double>(x));
+            Value back =
+                v.type() == TypeId::kDecimal ? Value::Dec(Decimal::FromInt(x)) : Value::Float(static_cast<double>(x));
             if (CompareValues(back, v) != 0) return false;
         }
         out->SetInt(t, x);
         return true;
     }
     if (t == TypeId::kFloat) {
-        if (!IsNumeric(v.type())) ThrowSqlError(ErrorCode::kTypeMismatch, "cannot compare " + std::string(TypeIdName(v.type())) + " with FLOAT");
+        if (!IsNumeric(v.type()))
+            ThrowSqlError(ErrorCode::kTypeMismatch,
+                          "cannot compare " + std::string(TypeIdName(v.type())) + " with FLOAT");
         *out = Value::Float(v.ToDouble());
         if (mode == 0 && CompareValues(*out, v) != 0) return false;
         return true;
     }
     if (t == TypeId::kDecimal) {
-        if (!IsNumeric(v.type())) ThrowSqlError(ErrorCode::kTypeMismatch, "cannot compare " + std::string(TypeIdName(v.type())) + " with DECIMAL");
+        if (!IsNumeric(v.type()))
+            ThrowSqlError(ErrorCode::kTypeMismatch,
+                          "cannot compare " + std::string(TypeIdName(v.type())) + " with DECIMAL");
         try {
             *out = CastValue(v, SqlType::Of(TypeId::kDecimal));
         } catch (const SqlError&) {

@@ -12,7 +12,7 @@
 namespace surge::exec {
 
 class Operator {
-public:
+  public:
     explicit Operator(const sql::PlanNode& plan) : plan_(plan), width_(plan.output.size()) {}
     virtual ~Operator() = default;
 
@@ -27,7 +27,7 @@ public:
     size_t width() const { return width_; }
     const sql::PlanNode& plan() const { return plan_; }
 
-protected:
+  protected:
     const sql::PlanNode& plan_;
     size_t width_;
 };

@@ -66,9 +66,15 @@ void ViewMaintainer::Apply(const char* tuple, int sign, storage::UndoLog& undo) 
             const auto& col = cols[g + a];
             const Value x = agg.column >= 0 ? row_[agg.column] : Value();
             switch (agg.kind) {
-                case ViewAggKind::kCountStar: current_[g + a] = Value::BigInt(1); break;
-                case ViewAggKind::kCount: current_[g + a] = Value::BigInt(x.is_null() ? 0 : 1); break;
-                default: current_[g + a] = CoerceForColumn(x, col.type, col.name); break;
+                case ViewAggKind::kCountStar:
+                    current_[g + a] = Value::BigInt(1);
+                    break;
+                case ViewAggKind::kCount:
+                    current_[g + a] = Value::BigInt(x.is_null() ? 0 : 1);
+                    break;
+                default:
+                    current_[g + a] = CoerceForColumn(x, col.type, col.name);
+                    break;
             }
         }
         view_table_->Insert(current_.data(), undo);

@@ -12,7 +12,7 @@
 namespace surge::exec {
 
 class ViewMaintainer : public storage::TableListener {
-public:
+  public:
     /// where: the view's predicate bound over source columns (null if none).
     ViewMaintainer(std::shared_ptr<const catalog::TableDef> view, storage::Table* source, storage::Table* view_table,
                    sql::BoundExprPtr where);
@@ -24,7 +24,7 @@ public:
 
     storage::Table* source() const { return source_; }
 
-private:
+  private:
     bool Passes(const char* tuple);
     void Apply(const char* tuple, int sign, storage::UndoLog& undo);
     /// Recomputes aggregate a of the group whose key values are group_ (MIN/MAX after removing
@@ -35,8 +35,8 @@ private:
     storage::Table* source_;
     storage::Table* view_table_;
     sql::BoundExprPtr where_;
-    std::vector<Value> row_;    // source row being applied
-    std::vector<Value> group_;  // its group key
+    std::vector<Value> row_;      // source row being applied
+    std::vector<Value> group_;    // its group key
     std::vector<Value> current_;  // the view row being updated
     std::string key_;
 };

@@ -5,20 +5,34 @@ namespace surge::sql {
 
 const char* BinaryOpText(BinaryOp op) {
     switch (op) {
-        case BinaryOp::kAdd: return "+";
-        case BinaryOp::kSub: return "-";
-        case BinaryOp::kMul: return "*";
-        case BinaryOp::kDiv: return "/";
-        case BinaryOp::kMod: return "%";
-        case BinaryOp::kConcat: return "||";
-        case BinaryOp::kEq: return "=";
-        case BinaryOp::kNe: return "<>";
-        case BinaryOp::kLt: return "<";
-        case BinaryOp::kLe: return "<=";
-        case BinaryOp::kGt: return ">";
-        case BinaryOp::kGe: return ">=";
-        case BinaryOp::kAnd: return "AND";
-        case BinaryOp::kOr: return "OR";
+        case BinaryOp::kAdd:
+            return "+";
+        case BinaryOp::kSub:
+            return "-";
+        case BinaryOp::kMul:
+            return "*";
+        case BinaryOp::kDiv:
+            return "/";
+        case BinaryOp::kMod:
+            return "%";
+        case BinaryOp::kConcat:
+            return "||";
+        case BinaryOp::kEq:
+            return "=";
+        case BinaryOp::kNe:
+            return "<>";
+        case BinaryOp::kLt:
+            return "<";
+        case BinaryOp::kLe:
+            return "<=";
+        case BinaryOp::kGt:
+            return ">";
+        case BinaryOp::kGe:
+            return ">=";
+        case BinaryOp::kAnd:
+            return "AND";
+        case BinaryOp::kOr:
+            return "OR";
     }
     return "?";
 }
@@ -46,16 +60,21 @@ std::string Ident(const std::string& s) {
 std::string LiteralSql(const Value& v) {
     if (v.is_null()) return "NULL";
     switch (v.type()) {
-        case TypeId::kVarchar: return Quote(std::string(v.AsString()), '\'');
-        case TypeId::kVarbinary: return "x'" + v.ToString() + "'";
-        case TypeId::kTimestamp: return "CAST(" + Quote(v.ToString(), '\'') + " AS TIMESTAMP)";
-        case TypeId::kBoolean: return v.AsBool() ? "TRUE" : "FALSE";
+        case TypeId::kVarchar:
+            return Quote(std::string(v.AsString()), '\'');
+        case TypeId::kVarbinary:
+            return "x'" + v.ToString() + "'";
+        case TypeId::kTimestamp:
+            return "CAST(" + Quote(v.ToString(), '\'') + " AS TIMESTAMP)";
+        case TypeId::kBoolean:
+            return v.AsBool() ? "TRUE" : "FALSE";
         case TypeId::kFloat: {
             std::string s = v.ToString();
             if (s.find_first_of(".eEnN") == std::string::npos) s += "e0";
             return s;
         }
-        default: return v.ToString();
+        default:
+            return v.ToString();
     }
 }
 
@@ -64,14 +83,19 @@ std::string LiteralSql(const Value& v) {
 std::string ExprToSql(const Expr& e) {
     auto arg = [&](size_t i) { return ExprToSql(*e.args[i]); };
     switch (e.kind) {
-        case ExprKind::kLiteral: return LiteralSql(e.literal);
-        case ExprKind::kParam: return "?";
-        case ExprKind::kColumnRef: return e.table.empty() ? Ident(e.name) : Ident(e.table) + "." + Ident(e.name);
-        case ExprKind::kStar: return e.table.empty() ? "*" : Ident(e.table) + ".*";
+        case ExprKind::kLiteral:
+            return LiteralSql(e.literal);
+        case ExprKind::kParam:
+            return "?";
+        case ExprKind::kColumnRef:
+            return e.table.empty() ? Ident(e.name) : Ident(e.table) + "." + Ident(e.name);
+        case ExprKind::kStar:
+            return e.table.empty() ? "*" : Ident(e.table) + ".*";
         case ExprKind::kUnary:
             if (e.unary_op == UnaryOp::kNot) return "(NOT " + arg(0) + ")";
             return "(-" + arg(0) + ")";
-        case ExprKind::kBinary: return "(" + arg(0) + " " + BinaryOpText(e.binary_op) + " " + arg(1) + ")";
+        case ExprKind::kBinary:
+            return "(" + arg(0) + " " + BinaryOpText(e.binary_op) + " " + arg(1) + ")";
         case ExprKind::kFunction: {
             std::string s = e.name + "(";
             if (e.distinct) s += "DISTINCT ";
@@ -87,15 +111,19 @@ std::string ExprToSql(const Expr& e) {
             if (e.case_has_else) s += " ELSE " + arg(e.args.size() - 1);
             return s + " END";
         }
-        case ExprKind::kCast: return "CAST(" + arg(0) + " AS " + TypeName(e.cast_type) + ")";
+        case ExprKind::kCast:
+            return "CAST(" + arg(0) + " AS " + TypeName(e.cast_type) + ")";
         case ExprKind::kInList: {
             std::string s = "(" + arg(0) + (e.negated ? " NOT IN (" : " IN (");
             for (size_t i = 1; i < e.args.size(); ++i) s += (i > 1 ? ", " : "") + arg(i);
             return s + "))";
         }
-        case ExprKind::kInSubquery: return "(" + arg(0) + (e.negated ? " NOT IN (subquery))" : " IN (subquery))");
-        case ExprKind::kExists: return "EXISTS (subquery)";
-        case ExprKind::kSubquery: return "(subquery)";
+        case ExprKind::kInSubquery:
+            return "(" + arg(0) + (e.negated ? " NOT IN (subquery))" : " IN (subquery))");
+        case ExprKind::kExists:
+            return "EXISTS (subquery)";
+        case ExprKind::kSubquery:
+            return "(subquery)";
         case ExprKind::kBetween:
             return "(" + arg(0) + (e.negated ? " NOT BETWEEN " : " BETWEEN ") + arg(1) + " AND " + arg(2) + ")";
         case ExprKind::kLike: {
@@ -103,7 +131,8 @@ std::string ExprToSql(const Expr& e) {
             if (e.args.size() > 2) s += " ESCAPE " + arg(2);
             return s + ")";
         }
-        case ExprKind::kIsNull: return "(" + arg(0) + (e.negated ? " IS NOT NULL)" : " IS NULL)");
+        case ExprKind::kIsNull:
+            return "(" + arg(0) + (e.negated ? " IS NOT NULL)" : " IS NULL)");
         case ExprKind::kIsDistinctFrom:
             return "(" + arg(0) + (e.negated ? " IS NOT DISTINCT FROM " : " IS DISTINCT FROM ") + arg(1) + ")";
     }

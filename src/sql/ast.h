@@ -53,21 +53,21 @@ const char* BinaryOpText(BinaryOp op);
 struct Expr {
     ExprKind kind = ExprKind::kLiteral;
     SourcePos pos{};
-    Value literal;            ///< kLiteral
-    int param_index = -1;     ///< kParam: 0-based, in order of appearance
-    std::string table;        ///< kColumnRef / kStar qualifier (folded), may be empty
-    std::string name;         ///< kColumnRef column, kFunction name (folded)
+    Value literal;         ///< kLiteral
+    int param_index = -1;  ///< kParam: 0-based, in order of appearance
+    std::string table;     ///< kColumnRef / kStar qualifier (folded), may be empty
+    std::string name;      ///< kColumnRef column, kFunction name (folded)
     BinaryOp binary_op = BinaryOp::kAdd;
     UnaryOp unary_op = UnaryOp::kNeg;
     /// Children. kUnary: [x]; kBinary: [l, r]; kFunction: args; kInList: [x, items...];
     /// kInSubquery: [x]; kBetween: [x, lo, hi]; kLike: [x, pattern(, escape)]; kIsNull: [x];
     /// kIsDistinctFrom: [l, r]; kCast: [x]; kCase: [operand?] then when/then pairs then [else?]
     std::vector<Expr*> args;
-    bool distinct = false;     ///< kFunction: COUNT(DISTINCT x)
-    bool negated = false;      ///< NOT IN / NOT BETWEEN / NOT LIKE / IS NOT NULL / NOT EXISTS ...
+    bool distinct = false;  ///< kFunction: COUNT(DISTINCT x)
+    bool negated = false;   ///< NOT IN / NOT BETWEEN / NOT LIKE / IS NOT NULL / NOT EXISTS ...
     bool case_has_operand = false;
     bool case_has_else = false;
-    SqlType cast_type;         ///< kCast
+    SqlType cast_type;               ///< kCast
     SelectStmt* subquery = nullptr;  ///< kInSubquery, kExists, kSubquery
 };
 
@@ -81,9 +81,9 @@ struct TableRef {
     JoinType join_type = JoinType::kInner;
     TableRef* left = nullptr;  ///< kJoin
     TableRef* right = nullptr;
-    Expr* on = nullptr;                 ///< kJoin condition (null for CROSS / comma)
+    Expr* on = nullptr;  ///< kJoin condition (null for CROSS / comma)
     std::vector<std::string> using_columns;
-    SelectStmt* subquery = nullptr;     ///< kSubquery
+    SelectStmt* subquery = nullptr;  ///< kSubquery
 };
 
 struct SelectItem {
@@ -150,9 +150,9 @@ struct SelectStatement : Statement {
 struct InsertStatement : Statement {
     InsertStatement() : Statement(StmtKind::kInsert) {}
     std::string table;
-    std::vector<std::string> columns;       ///< empty = all, in table order
-    std::vector<std::vector<Expr*>> rows;   ///< VALUES rows
-    SelectStmt* select = nullptr;           ///< INSERT ... SELECT
+    std::vector<std::string> columns;      ///< empty = all, in table order
+    std::vector<std::vector<Expr*>> rows;  ///< VALUES rows
+    SelectStmt* select = nullptr;          ///< INSERT ... SELECT
     bool upsert = false;
 };
 
@@ -210,7 +210,7 @@ struct DropTableStatement : Statement {
 struct AlterTableStatement : Statement {
     AlterTableStatement() : Statement(StmtKind::kAlterTable) {}
     std::string table;
-    bool add = true;  ///< ADD COLUMN (else DROP COLUMN)
+    bool add = true;    ///< ADD COLUMN (else DROP COLUMN)
     ColumnSpec column;  ///< ADD
     std::string drop_column;
 };
@@ -268,7 +268,7 @@ struct ExplainStatement : Statement {
 
 /// Owns every node of one parse.
 class AstArena {
-public:
+  public:
     template <typename T, typename... Args>
     T* New(Args&&... args) {
         auto node = std::make_unique<Holder<T>>(std::forward<Args>(args)...);
@@ -277,7 +277,7 @@ public:
         return p;
     }
 
-private:
+  private:
     struct HolderBase {
         virtual ~HolderBase() = default;
     };

@@ -247,8 +247,7 @@ Statement* AstBuilder::PartitionTable(const Token& kw, const Token& table, const
     return st;
 }
 
-Statement* AstBuilder::CreateView(const Token& kw, const Token& name, std::vector<std::string>* cols,
-                                  SelectStmt* s) {
+Statement* AstBuilder::CreateView(const Token& kw, const Token& name, std::vector<std::string>* cols, SelectStmt* s) {
     auto* st = arena_->New<CreateViewStatement>();
     st->pos = kw.pos;
     st->name = Identifier(name);
@@ -294,8 +293,7 @@ Statement* AstBuilder::DropProcedure(const Token& kw, int if_exists, const Token
 // ---------------------------------------------------------------- SELECT
 
 SelectStmt* AstBuilder::Select(const Token& kw, int distinct, std::vector<SelectItem>* items,
-                               std::vector<TableRef*>* from, Expr* where, std::vector<Expr*>* group_by,
-                               Expr* having) {
+                               std::vector<TableRef*>* from, Expr* where, std::vector<Expr*>* group_by, Expr* having) {
     auto* s = arena_->New<SelectStmt>();
     s->pos = kw.pos;
     s->distinct = distinct != 0;
@@ -515,7 +513,8 @@ Expr* AstBuilder::Unary(const Token& op_tok, UnaryOp op, Expr* x) {
         }
         if (IsIntegral(v.type()) && v.AsInt() != INT64_MIN) {
             int64_t n = -v.AsInt();
-            x->literal = (n >= INT32_MIN && n <= INT32_MAX) ? Value::Integer(static_cast<int32_t>(n)) : Value::BigInt(n);
+            x->literal =
+                (n >= INT32_MIN && n <= INT32_MAX) ? Value::Integer(static_cast<int32_t>(n)) : Value::BigInt(n);
             x->pos = op_tok.pos;
             return x;
         }
@@ -624,8 +623,7 @@ std::vector<std::string>* AstBuilder::AppendId(std::vector<std::string>* list, c
     return list;
 }
 
-std::vector<std::vector<Expr*>>* AstBuilder::AppendRow(std::vector<std::vector<Expr*>>* list,
-                                                       std::vector<Expr*>* row) {
+std::vector<std::vector<Expr*>>* AstBuilder::AppendRow(std::vector<std::vector<Expr*>>* list, std::vector<Expr*>* row) {
     if (!list) list = arena_->New<std::vector<std::vector<Expr*>>>();
     list->push_back(std::move(*row));
     return list;

@@ -25,7 +25,7 @@ struct ProcPartition {
 };
 
 class AstBuilder {
-public:
+  public:
     explicit AstBuilder(std::string_view text, AstArena* arena) : text_(text), arena_(arena) {}
 
     // Driver hooks.
@@ -118,7 +118,7 @@ public:
     /// Folded identifier: unquoted folds to lower case; quoted keeps case, loses quotes.
     static std::string Identifier(const Token& tok);
 
-private:
+  private:
     Expr* NewExpr(ExprKind kind, SourcePos pos);
     [[noreturn]] void Fail(const Token& tok, const std::string& message);
     ColumnSpec& CurrentColumn();

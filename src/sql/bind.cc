@@ -27,8 +27,8 @@ bool Comparable(TypeId a, TypeId b) {
 
 void CheckComparable(const BoundExpr& l, const BoundExpr& r, SourcePos pos) {
     if (!Comparable(l.type.id, r.type.id)) {
-        ThrowSqlError(ErrorCode::kTypeMismatch, "cannot compare " + TypeName(l.type) + " with " + TypeName(r.type) +
-                                                    At(pos));
+        ThrowSqlError(ErrorCode::kTypeMismatch,
+                      "cannot compare " + TypeName(l.type) + " with " + TypeName(r.type) + At(pos));
     }
 }
 
@@ -100,8 +100,8 @@ BoundExprPtr Planner::Impl::BindColumn(const Expr& e, Scope& scope) {
             for (size_t c = 0; c < t.columns.size(); ++c) {
                 if (t.columns[c].name != e.name) continue;
                 if (found_table) {
-                    ThrowSqlError(ErrorCode::kAmbiguousColumn, "column reference \"" + e.name + "\" is ambiguous" +
-                                                                   At(e.pos));
+                    ThrowSqlError(ErrorCode::kAmbiguousColumn,
+                                  "column reference \"" + e.name + "\" is ambiguous" + At(e.pos));
                 }
                 found_table = &t;
                 found_col = static_cast<int>(c);
@@ -122,8 +122,8 @@ BoundExprPtr Planner::Impl::BindColumn(const Expr& e, Scope& scope) {
             return b;
         }
         if (!e.table.empty()) {
-            bool table_here = std::any_of(s->tables.begin(), s->tables.end(),
-                                          [&](const ScopeTable& t) { return t.name == e.table; });
+            bool table_here =
+                std::any_of(s->tables.begin(), s->tables.end(), [&](const ScopeTable& t) { return t.name == e.table; });
             if (table_here) {
                 ThrowSqlError(ErrorCode::kUndefinedColumn,
                               "column \"" + e.name + "\" does not exist in \"" + e.table + "\"" + At(e.pos));
@@ -221,8 +221,8 @@ BoundExprPtr Planner::Impl::BindFunction(const Expr& e, Scope& scope, BindMode m
     auto arity = [&](size_t lo, size_t hi) {
         if (n < lo || n > hi) {
             ThrowSqlError(ErrorCode::kUndefinedFunction,
-                          e.name + "() takes " + (lo == hi ? std::to_string(lo) : std::to_string(lo) + " to " +
-                                                                                       std::to_string(hi)) +
+                          e.name + "() takes " +
+                              (lo == hi ? std::to_string(lo) : std::to_string(lo) + " to " + std::to_string(hi)) +
                               " arguments, got " + std::to_string(n) + At(e.pos));
         }
     };
@@ -346,7 +346,8 @@ BoundExprPtr Planner::Impl::Bind(const Expr& e, Scope& scope, BindMode mode) {
         }
     }
     switch (e.kind) {
-        case ExprKind::kLiteral: return MakeConstant(e.literal);
+        case ExprKind::kLiteral:
+            return MakeConstant(e.literal);
         case ExprKind::kParam: {
             auto b = std::make_unique<BoundExpr>();
             b->kind = BoundKind::kParam;
@@ -359,14 +360,18 @@ BoundExprPtr Planner::Impl::Bind(const Expr& e, Scope& scope, BindMode mode) {
             b->type = param_types[e.param_index];
             return b;
         }
-        case ExprKind::kColumnRef: return BindColumn(e, scope);
+        case ExprKind::kColumnRef:
+            return BindColumn(e, scope);
         case ExprKind::kStar:
             ThrowSqlError(ErrorCode::kSyntaxError, "* is not valid in this position" + At(e.pos));
-        case ExprKind::kFunction: return BindFunction(e, scope, mode);
+        case ExprKind::kFunction:
+            return BindFunction(e, scope, mode);
         case ExprKind::kSubquery:
         case ExprKind::kExists:
-        case ExprKind::kInSubquery: return BindSubquery(e, scope, mode);
-        default: break;
+        case ExprKind::kInSubquery:
+            return BindSubquery(e, scope, mode);
+        default:
+            break;
     }
     auto b = std::make_unique<BoundExpr>();
     b->text = ExprToSql(e);
@@ -409,7 +414,9 @@ BoundExprPtr Planner::Impl::Bind(const Expr& e, Scope& scope, BindMode mode) {
                     NoteParamType(*ch[1], ch[0]->type);
                     b->type = SqlType::Of(TypeId::kBoolean);
                     break;
-                case BinaryOp::kConcat: b->type = SqlType::Of(TypeId::kVarchar); break;
+                case BinaryOp::kConcat:
+                    b->type = SqlType::Of(TypeId::kVarchar);
+                    break;
                 default:
                     NoteParamType(*ch[0], ch[1]->type);
                     NoteParamType(*ch[1], ch[0]->type);
@@ -505,8 +512,8 @@ BoundExprPtr Planner::Impl::Bind(const Expr& e, Scope& scope, BindMode mode) {
             for (auto& c : ch) {
                 NoteParamType(*c, SqlType::Of(TypeId::kVarchar));
                 if (c->type.id != TypeId::kVarchar && c->type.id != TypeId::kNull) {
-                    ThrowSqlError(ErrorCode::kTypeMismatch, "LIKE requires VARCHAR operands, got " + TypeName(c->type) +
-                                                                At(e.pos));
+                    ThrowSqlError(ErrorCode::kTypeMismatch,
+                                  "LIKE requires VARCHAR operands, got " + TypeName(c->type) + At(e.pos));
                 }
             }
             b->type = SqlType::Of(TypeId::kBoolean);
@@ -520,7 +527,8 @@ BoundExprPtr Planner::Impl::Bind(const Expr& e, Scope& scope, BindMode mode) {
             CheckComparable(*ch[0], *ch[1], e.pos);
             b->type = SqlType::Of(TypeId::kBoolean);
             return b;
-        default: break;
+        default:
+            break;
     }
     ThrowSqlError(ErrorCode::kInternal, "unhandled expression kind in binder" + At(e.pos));
 }

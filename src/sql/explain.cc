@@ -10,7 +10,9 @@ namespace {
 void Explain(const PlanNode& n, int depth, std::string* out) {
     std::string line(static_cast<size_t>(depth) * 2, ' ');
     switch (n.kind) {
-        case PlanKind::kSeqScan: line += "SEQUENTIAL SCAN of \"" + n.table->name + "\""; break;
+        case PlanKind::kSeqScan:
+            line += "SEQUENTIAL SCAN of \"" + n.table->name + "\"";
+            break;
         case PlanKind::kIndexScan: {
             const auto& a = n.access;
             line += "INDEX SCAN of \"" + n.table->name + "\" using \"" + a.index + "\"";
@@ -27,8 +29,12 @@ void Explain(const PlanNode& n, int depth, std::string* out) {
             if (a.reverse) line += " reverse order";
             break;
         }
-        case PlanKind::kOneRow: line += "ONE ROW"; break;
-        case PlanKind::kFilter: line += "FILTER"; break;
+        case PlanKind::kOneRow:
+            line += "ONE ROW";
+            break;
+        case PlanKind::kFilter:
+            line += "FILTER";
+            break;
         case PlanKind::kProject: {
             line += "PROJECT";
             for (size_t i = 0; i < n.exprs.size(); ++i) line += (i ? ", " : " ") + n.exprs[i]->text;
@@ -42,19 +48,33 @@ void Explain(const PlanNode& n, int depth, std::string* out) {
             for (size_t i = 0; i < n.group_by.size(); ++i) line += (i ? ", " : " ") + n.group_by[i]->text;
             break;
         }
-        case PlanKind::kSort: line += "SORT"; break;
-        case PlanKind::kLimit: line += "LIMIT"; break;
-        case PlanKind::kDistinct: line += "DISTINCT"; break;
+        case PlanKind::kSort:
+            line += "SORT";
+            break;
+        case PlanKind::kLimit:
+            line += "LIMIT";
+            break;
+        case PlanKind::kDistinct:
+            line += "DISTINCT";
+            break;
         case PlanKind::kSetOp:
             line += n.set_op == SetOp::kUnion       ? "UNION"
                     : n.set_op == SetOp::kUnionAll  ? "UNION ALL"
                     : n.set_op == SetOp::kIntersect ? "INTERSECT"
                                                     : "EXCEPT";
             break;
-        case PlanKind::kInsert: line += (n.upsert ? "UPSERT into \"" : "INSERT into \"") + n.table->name + "\""; break;
-        case PlanKind::kUpdate: line += "UPDATE \"" + n.table->name + "\""; break;
-        case PlanKind::kDelete: line += "DELETE from \"" + n.table->name + "\""; break;
-        case PlanKind::kTruncate: line += "TRUNCATE \"" + n.table->name + "\""; break;
+        case PlanKind::kInsert:
+            line += (n.upsert ? "UPSERT into \"" : "INSERT into \"") + n.table->name + "\"";
+            break;
+        case PlanKind::kUpdate:
+            line += "UPDATE \"" + n.table->name + "\"";
+            break;
+        case PlanKind::kDelete:
+            line += "DELETE from \"" + n.table->name + "\"";
+            break;
+        case PlanKind::kTruncate:
+            line += "TRUNCATE \"" + n.table->name + "\"";
+            break;
     }
     if (n.filter && n.kind != PlanKind::kFilter) line += " filter " + n.filter->text;
     if (n.filter && n.kind == PlanKind::kFilter) line += " " + n.filter->text;

@@ -48,9 +48,8 @@ ParseResult Parse(std::string_view sql) {
         tok = tokenizer.Next();
         if (tok.type == kTokenSpace) continue;
         if (tok.type == kTokenIllegal) {
-            ThrowSqlError(ErrorCode::kSyntaxError,
-                          "syntax error at " + PosText(tok.pos) + ": unrecognized token \"" + std::string(tok.text) +
-                              "\"");
+            ThrowSqlError(ErrorCode::kSyntaxError, "syntax error at " + PosText(tok.pos) + ": unrecognized token \"" +
+                                                       std::string(tok.text) + "\"");
         }
         if (tok.type == kTokenUnterminated) {
             ThrowSqlError(ErrorCode::kSyntaxError,
@@ -83,7 +82,8 @@ ParseResult Parse(std::string_view sql) {
         if (s->kind == StmtKind::kCreateProcedure) {
             auto* cp = static_cast<CreateProcedureStatement*>(s);
             size_t off = cp->body_offset;
-            while (off < spans[i].second && (sql[off] == ' ' || sql[off] == '\n' || sql[off] == '\t' || sql[off] == '\r')) {
+            while (off < spans[i].second &&
+                   (sql[off] == ' ' || sql[off] == '\n' || sql[off] == '\t' || sql[off] == '\r')) {
                 ++off;
             }
             cp->body->text = std::string(sql.substr(off, spans[i].second - off));

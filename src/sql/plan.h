@@ -41,10 +41,10 @@ enum class ScalarFunc : uint8_t { kAbs, kCoalesce, kNullIf, kLower, kUpper, kCha
 
 struct BoundExpr {
     BoundKind kind = BoundKind::kConstant;
-    SqlType type;                 ///< result type; kBoolean for predicates, kNull if unknown (NULL)
-    Value constant;               ///< kConstant
-    int index = -1;               ///< kParam: parameter; kColumn: slot
-    int depth = 0;                ///< kColumn: 0 = this block's row, d = d-th enclosing block
+    SqlType type;    ///< result type; kBoolean for predicates, kNull if unknown (NULL)
+    Value constant;  ///< kConstant
+    int index = -1;  ///< kParam: parameter; kColumn: slot
+    int depth = 0;   ///< kColumn: 0 = this block's row, d = d-th enclosing block
     BinaryOp binary_op = BinaryOp::kAdd;
     UnaryOp unary_op = UnaryOp::kNot;
     ScalarFunc func = ScalarFunc::kAbs;
@@ -118,8 +118,8 @@ struct PlanNode {
 
     // Scans and DML targets.
     std::shared_ptr<const catalog::TableDef> table;
-    IndexAccess access;          ///< kIndexScan
-    BoundExprPtr filter;         ///< kSeqScan/kIndexScan residual, kFilter, kNestedLoopJoin condition
+    IndexAccess access;   ///< kIndexScan
+    BoundExprPtr filter;  ///< kSeqScan/kIndexScan residual, kFilter, kNestedLoopJoin condition
 
     // kProject: one expression per output column. kInsert: rows of values (VALUES lists).
     std::vector<BoundExprPtr> exprs;

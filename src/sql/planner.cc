@@ -165,10 +165,14 @@ PlanPtr ChooseAccess(Planner& planner, Planner::Impl& impl, const std::shared_pt
             if ((TableMask(mine, tables) & ~(uint64_t{1} << ordinal)) != 0) continue;
             BinaryOp o = op;
             if (side == 1) {  // other <op> mine  ==  mine <flipped op> other
-                if (o == BinaryOp::kLt) o = BinaryOp::kGt;
-                else if (o == BinaryOp::kLe) o = BinaryOp::kGe;
-                else if (o == BinaryOp::kGt) o = BinaryOp::kLt;
-                else if (o == BinaryOp::kGe) o = BinaryOp::kLe;
+                if (o == BinaryOp::kLt)
+                    o = BinaryOp::kGt;
+                else if (o == BinaryOp::kLe)
+                    o = BinaryOp::kGe;
+                else if (o == BinaryOp::kGt)
+                    o = BinaryOp::kLt;
+                else if (o == BinaryOp::kGe)
+                    o = BinaryOp::kLe;
             }
             Candidate cand{k, table_col(mine), &mine, 1 - side, CmpKind::kEq, true};
             if (o == BinaryOp::kEq) cand.cmp = CmpKind::kEq;
@@ -318,18 +322,21 @@ PlanPtr Planner::Impl::PlanSelect(const SelectStmt& s, Scope* parent) {
         PlanPtr right = PlanBlock(*b->next, parent, false);
         correlated |= last_plan_correlated;
         if (right->output.size() != left->output.size()) {
-            ThrowSqlError(ErrorCode::kSyntaxError, "each side of a set operation must have the same number of "
-                                                   "columns (" +
-                                                       std::to_string(left->output.size()) + " vs " +
-                                                       std::to_string(right->output.size()) + ")" + At(b->next->pos));
+            ThrowSqlError(ErrorCode::kSyntaxError,
+                          "each side of a set operation must have the same number of "
+                          "columns (" +
+                              std::to_string(left->output.size()) + " vs " + std::to_string(right->output.size()) +
+                              ")" + At(b->next->pos));
         }
         auto node = NewNode(PlanKind::kSetOp);
         node->set_op = b->set_op;
         node->output = left->output;
         for (size_t i = 0; i < node->output.size(); ++i) {
             TypeId a = node->output[i].type.id, c = right->output[i].type.id;
-            if (a == TypeId::kNull) node->output[i].type = right->output[i].type;
-            else if (IsNumeric(a) && IsNumeric(c) && a != c) node->output[i].type = SqlType::Of(ArithmeticResultType(a, c));
+            if (a == TypeId::kNull)
+                node->output[i].type = right->output[i].type;
+            else if (IsNumeric(a) && IsNumeric(c) && a != c)
+                node->output[i].type = SqlType::Of(ArithmeticResultType(a, c));
         }
         node->children.push_back(std::move(left));
         node->children.push_back(std::move(right));
@@ -345,8 +352,8 @@ PlanPtr Planner::Impl::PlanSelect(const SelectStmt& s, Scope* parent) {
             if (e.kind == ExprKind::kLiteral && IsIntegral(e.literal.type())) {
                 int64_t n = e.literal.AsInt();
                 if (n < 1 || n > static_cast<int64_t>(left->output.size())) {
-                    ThrowSqlError(ErrorCode::kSyntaxError, "ORDER BY position " + std::to_string(n) +
-                                                               " is not in select list" + At(e.pos));
+                    ThrowSqlError(ErrorCode::kSyntaxError,
+                                  "ORDER BY position " + std::to_string(n) + " is not in select list" + At(e.pos));
                 }
                 slot = static_cast<int>(n - 1);
             } else if (e.kind == ExprKind::kColumnRef && e.table.empty()) {
@@ -358,8 +365,7 @@ PlanPtr Planner::Impl::PlanSelect(const SelectStmt& s, Scope* parent) {
                 ThrowSqlError(ErrorCode::kFeatureNotSupported,
                               "ORDER BY of a set operation must name an output column or position" + At(e.pos));
             }
-            sort->sort_keys.push_back(
-                SortKey{slot, item.descending, item.nulls_first.value_or(!item.descending)});
+            sort->sort_keys.push_back(SortKey{slot, item.descending, item.nulls_first.value_or(!item.descending)});
         }
         sort->children.push_back(std::move(left));
         left = std::move(sort);
@@ -397,7 +403,8 @@ PlanPtr Planner::Impl::PlanBlock(const SelectStmt& s, Scope* parent, bool apply_
         ScopeTable t;
         if (r->kind == TableRef::Kind::kTable) {
             t.def = catalog.FindTable(r->name);
-            if (!t.def) ThrowSqlError(ErrorCode::kUndefinedTable, "table \"" + r->name + "\" does not exist" + At(r->pos));
+            if (!t.def)
+                ThrowSqlError(ErrorCode::kUndefinedTable, "table \"" + r->name + "\" does not exist" + At(r->pos));
             t.name = r->alias.empty() ? r->name : r->alias;
             t.columns = TableColumns(*t.def);
         } else {
@@ -410,8 +417,8 @@ PlanPtr Planner::Impl::PlanBlock(const SelectStmt& s, Scope* parent, bool apply_
             if (visible < derived[i]->output.size()) {  // drop hidden ORDER BY columns
                 auto trim = NewNode(PlanKind::kProject);
                 for (size_t c = 0; c < visible; ++c) {
-                    trim->exprs.push_back(MakeColumn(static_cast<int>(c), derived[i]->output[c].type,
-                                                     derived[i]->output[c].name));
+                    trim->exprs.push_back(
+                        MakeColumn(static_cast<int>(c), derived[i]->output[c].type, derived[i]->output[c].name));
                 }
                 trim->output.assign(derived[i]->output.begin(), derived[i]->output.begin() + visible);
                 trim->children.push_back(std::move(derived[i]));
@@ -439,8 +446,8 @@ PlanPtr Planner::Impl::PlanBlock(const SelectStmt& s, Scope* parent, bool apply_
         }
         auto w = Bind(*s.where, scope, BindMode::kRow);
         if (w->type.id != TypeId::kBoolean && w->type.id != TypeId::kNull) {
-            ThrowSqlError(ErrorCode::kTypeMismatch, "WHERE requires a boolean expression, got " + TypeName(w->type) +
-                                                        At(s.where->pos));
+            ThrowSqlError(ErrorCode::kTypeMismatch,
+                          "WHERE requires a boolean expression, got " + TypeName(w->type) + At(s.where->pos));
         }
         SplitConjuncts(std::move(w), &where);
     }
@@ -516,15 +523,16 @@ PlanPtr Planner::Impl::PlanBlock(const SelectStmt& s, Scope* parent, bool apply_
     if (aggregated) {
         for (const Expr* g : s.group_by) {
             if (ContainsAggregate(*g)) {
-                ThrowSqlError(ErrorCode::kGroupingError, "aggregate functions are not allowed in GROUP BY" + At(g->pos));
+                ThrowSqlError(ErrorCode::kGroupingError,
+                              "aggregate functions are not allowed in GROUP BY" + At(g->pos));
             }
             // GROUP BY may name a select-list alias or position.
             const Expr* target = g;
             if (g->kind == ExprKind::kLiteral && IsIntegral(g->literal.type())) {
                 int64_t n = g->literal.AsInt();
                 if (n < 1 || n > static_cast<int64_t>(s.items.size()) || s.items[n - 1].expr->kind == ExprKind::kStar) {
-                    ThrowSqlError(ErrorCode::kSyntaxError, "GROUP BY position " + std::to_string(n) +
-                                                               " is not in select list" + At(g->pos));
+                    ThrowSqlError(ErrorCode::kSyntaxError,
+                                  "GROUP BY position " + std::to_string(n) + " is not in select list" + At(g->pos));
                 }
                 target = s.items[n - 1].expr;
             }
@@ -544,7 +552,8 @@ PlanPtr Planner::Impl::PlanBlock(const SelectStmt& s, Scope* parent, bool apply_
     for (const auto& item : s.items) {
         const Expr& e = *item.expr;
         if (e.kind == ExprKind::kStar) {
-            if (aggregated) ThrowSqlError(ErrorCode::kGroupingError, "SELECT * is not allowed with GROUP BY" + At(e.pos));
+            if (aggregated)
+                ThrowSqlError(ErrorCode::kGroupingError, "SELECT * is not allowed with GROUP BY" + At(e.pos));
             bool any = false;
             for (const auto& t : scope.tables) {
                 if (!e.table.empty() && t.name != e.table) continue;
@@ -609,9 +618,9 @@ PlanPtr Planner::Impl::PlanBlock(const SelectStmt& s, Scope* parent, bool apply_
                 }
                 if (slot < 0) {
                     if (s.distinct) {
-                        ThrowSqlError(ErrorCode::kSyntaxError,
-                                      "for SELECT DISTINCT, ORDER BY expressions must appear in the select list" +
-                                          At(e.pos));
+                        ThrowSqlError(
+                            ErrorCode::kSyntaxError,
+                            "for SELECT DISTINCT, ORDER BY expressions must appear in the select list" + At(e.pos));
                     }
                     slot = static_cast<int>(exprs.size());
                     cols.push_back({ExprToSql(e), b->type});
@@ -624,7 +633,8 @@ PlanPtr Planner::Impl::PlanBlock(const SelectStmt& s, Scope* parent, bool apply_
 
     if (aggregated) {
         auto agg = NewNode(PlanKind::kAggregate);
-        for (size_t i = 0; i < group_exprs.size(); ++i) agg->output.push_back({scope.group_text[i], group_exprs[i]->type});
+        for (size_t i = 0; i < group_exprs.size(); ++i)
+            agg->output.push_back({scope.group_text[i], group_exprs[i]->type});
         for (size_t i = 0; i < aggs.size(); ++i) agg->output.push_back({scope.agg_text[i], aggs[i].type});
         agg->group_by = std::move(group_exprs);
         agg->aggs = std::move(aggs);
@@ -642,7 +652,8 @@ PlanPtr Planner::Impl::PlanBlock(const SelectStmt& s, Scope* parent, bool apply_
     // Projection (skipped when it would copy the input row unchanged).
     bool identity = exprs.size() == static_cast<size_t>(scope.width) && !aggregated && !leaves.empty();
     for (size_t i = 0; identity && i < exprs.size(); ++i) {
-        identity = exprs[i]->kind == BoundKind::kColumn && exprs[i]->depth == 0 && exprs[i]->index == static_cast<int>(i);
+        identity =
+            exprs[i]->kind == BoundKind::kColumn && exprs[i]->depth == 0 && exprs[i]->index == static_cast<int>(i);
     }
     if (!identity) {
         auto proj = NewNode(PlanKind::kProject);
@@ -821,8 +832,8 @@ PlanPtr Planner::Impl::PlanInsert(const InsertStatement& s) {
     auto table = catalog.FindTable(s.table);
     if (!table) ThrowSqlError(ErrorCode::kUndefinedTable, "table \"" + s.table + "\" does not exist" + At(s.pos));
     if (table->is_view()) {
-        ThrowSqlError(ErrorCode::kFeatureNotSupported,
-                      "cannot insert into materialized view \"" + s.table + "\"; it is maintained from its source table");
+        ThrowSqlError(ErrorCode::kFeatureNotSupported, "cannot insert into materialized view \"" + s.table +
+                                                           "\"; it is maintained from its source table");
     }
     auto node = NewNode(PlanKind::kInsert);
     node->table = table;
@@ -850,8 +861,9 @@ PlanPtr Planner::Impl::PlanInsert(const InsertStatement& s) {
         PlanPtr src = PlanSelect(*s.select, nullptr);
         size_t visible = src->visible_columns ? src->visible_columns : src->output.size();
         if (visible != width) {
-            ThrowSqlError(ErrorCode::kSyntaxError, "INSERT has " + std::to_string(width) + " target columns but the "
-                                                   "SELECT returns " +
+            ThrowSqlError(ErrorCode::kSyntaxError, "INSERT has " + std::to_string(width) +
+                                                       " target columns but the "
+                                                       "SELECT returns " +
                                                        std::to_string(visible) + At(s.pos));
         }
         node->children.push_back(std::move(src));
@@ -865,8 +877,8 @@ PlanPtr Planner::Impl::PlanInsert(const InsertStatement& s) {
             std::vector<BoundExprPtr> values;
             for (size_t i = 0; i < row.size(); ++i) {
                 if (ContainsAggregate(*row[i])) {
-                    ThrowSqlError(ErrorCode::kGroupingError, "aggregate functions are not allowed in VALUES" +
-                                                                 At(row[i]->pos));
+                    ThrowSqlError(ErrorCode::kGroupingError,
+                                  "aggregate functions are not allowed in VALUES" + At(row[i]->pos));
                 }
                 auto b = Bind(*row[i], empty, BindMode::kRow);
                 NoteParamType(*b, table->columns[node->target_columns[i]].type);
@@ -1013,7 +1025,8 @@ BoundExprPtr Planner::BindTableExpression(const Expr& expr, const catalog::Table
     while (!stack.empty()) {
         const BoundExpr* e = stack.back();
         stack.pop_back();
-        if (e->subquery) ThrowSqlError(ErrorCode::kInvalidDefinition, std::string("subqueries are not allowed in ") + what);
+        if (e->subquery)
+            ThrowSqlError(ErrorCode::kInvalidDefinition, std::string("subqueries are not allowed in ") + what);
         if (e->kind == BoundKind::kFunction && e->func == ScalarFunc::kNow) {
             ThrowSqlError(ErrorCode::kInvalidDefinition,
                           std::string("CURRENT_TIMESTAMP is not allowed in ") + what + " (it is not deterministic)");

@@ -18,13 +18,13 @@ struct PlannedStatement {
     StmtKind kind;
     PlanPtr plan;
     int param_count = 0;
-    std::vector<SqlType> param_types;  ///< kNull where the planner could not infer a type
+    std::vector<SqlType> param_types;   ///< kNull where the planner could not infer a type
     std::vector<OutputColumn> columns;  ///< result columns (queries)
     bool read_only = true;
 };
 
 class Planner {
-public:
+  public:
     explicit Planner(const catalog::Catalog& catalog) : catalog_(catalog) {}
 
     /// SELECT, INSERT, UPSERT, UPDATE, DELETE, TRUNCATE. Throws SqlError.
@@ -36,7 +36,7 @@ public:
 
     struct Impl;  // binding state (planner_internal.h)
 
-private:
+  private:
     const catalog::Catalog& catalog_;
 };
 

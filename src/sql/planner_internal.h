@@ -11,10 +11,10 @@ namespace surge::sql {
 
 /// One FROM item visible in a query block.
 struct ScopeTable {
-    std::string name;  ///< alias, or the table name
+    std::string name;                              ///< alias, or the table name
     std::shared_ptr<const catalog::TableDef> def;  ///< null for derived tables
     std::vector<OutputColumn> columns;
-    int offset = 0;           ///< first slot in the block's row
+    int offset = 0;              ///< first slot in the block's row
     bool nullable_side = false;  ///< right side of a LEFT JOIN
 };
 
@@ -34,8 +34,8 @@ struct Scope {
 };
 
 enum class BindMode : uint8_t {
-    kRow,           ///< plain row expression (WHERE, ON, GROUP BY, non-aggregate select list)
-    kPostAggregate, ///< over the aggregate's output: group keys and aggregate results only
+    kRow,            ///< plain row expression (WHERE, ON, GROUP BY, non-aggregate select list)
+    kPostAggregate,  ///< over the aggregate's output: group keys and aggregate results only
 };
 
 struct Planner::Impl {

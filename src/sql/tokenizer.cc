@@ -114,7 +114,8 @@ bool IsIdentChar(unsigned char c) { return std::isalnum(c) || c == '_' || c == '
 int KeywordCode(std::string_view word) {
     if (word.size() > 16) return 0;
     std::array<char, 17> buf{};
-    for (size_t i = 0; i < word.size(); ++i) buf[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(word[i])));
+    for (size_t i = 0; i < word.size(); ++i)
+        buf[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(word[i])));
     auto it = KeywordMap().find(std::string(buf.data(), word.size()));
     return it == KeywordMap().end() ? 0 : it->second;
 }
@@ -163,15 +164,24 @@ Token Tokenizer::Next() {
                 return finish(kTokenSpace, j + 2);
             }
             return finish(TK_SLASH, i + 1);
-        case '(': return finish(TK_LP, i + 1);
-        case ')': return finish(TK_RP, i + 1);
-        case ';': return finish(TK_SEMI, i + 1);
-        case ',': return finish(TK_COMMA, i + 1);
-        case '+': return finish(TK_PLUS, i + 1);
-        case '*': return finish(TK_STAR, i + 1);
-        case '%': return finish(TK_REM, i + 1);
-        case '?': return finish(TK_PARAM, i + 1);
-        case '=': return finish(TK_EQ, peek(i + 1) == '=' ? i + 2 : i + 1);
+        case '(':
+            return finish(TK_LP, i + 1);
+        case ')':
+            return finish(TK_RP, i + 1);
+        case ';':
+            return finish(TK_SEMI, i + 1);
+        case ',':
+            return finish(TK_COMMA, i + 1);
+        case '+':
+            return finish(TK_PLUS, i + 1);
+        case '*':
+            return finish(TK_STAR, i + 1);
+        case '%':
+            return finish(TK_REM, i + 1);
+        case '?':
+            return finish(TK_PARAM, i + 1);
+        case '=':
+            return finish(TK_EQ, peek(i + 1) == '=' ? i + 2 : i + 1);
         case '<':
             if (peek(i + 1) == '=') return finish(TK_LE, i + 2);
             if (peek(i + 1) == '>') return finish(TK_NE, i + 2);

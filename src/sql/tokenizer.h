@@ -34,21 +34,21 @@ struct TokenText {
 struct Token {
     int type;         ///< TK_* from the generated parse.h, or kTokenSpace / kTokenIllegal
     TokenText text;   ///< raw text of the token
-    uint32_t offset;        ///< byte offset in the input
+    uint32_t offset;  ///< byte offset in the input
     SourcePos pos;
 };
 
-constexpr int kTokenSpace = -1;    ///< whitespace and comments (not passed to the parser)
-constexpr int kTokenIllegal = -2;  ///< a character or literal that cannot start a token
+constexpr int kTokenSpace = -1;         ///< whitespace and comments (not passed to the parser)
+constexpr int kTokenIllegal = -2;       ///< a character or literal that cannot start a token
 constexpr int kTokenUnterminated = -3;  ///< string, identifier or comment missing its end
 
 class Tokenizer {
-public:
+  public:
     explicit Tokenizer(std::string_view input) : input_(input) {}
     /// Next token (type 0 at the end of input).
     Token Next();
 
-private:
+  private:
     std::string_view input_;
     uint32_t offset_ = 0;
     uint32_t line_ = 1;
