@@ -112,6 +112,18 @@ std::unique_ptr<storage::Table> EngineState::BuildStorage(const catalog::Catalog
     return table;
 }
 
+void EngineState::RebuildTable(catalog::CatalogPtr next, const std::string& name, std::vector<int> column_map) {
+    auto def = next->FindTable(name);
+    if (column_map.empty()) {  // same columns: copy each to itself
+        for (size_t i = 0; i < def->columns.size(); ++i) column_map.push_back(static_cast<int>(i));
+    }
+    auto& entry = tables_.at(def->id);
+    auto storage = BuildStorage(*next, *def, entry.table.get(), column_map);
+    undo_.Release();
+    entry.table = std::move(storage);
+    Publish(std::move(next));
+}
+
 void EngineState::Publish(catalog::CatalogPtr next) {
     catalog_ = std::move(next);
     RewireViews();
@@ -303,14 +315,7 @@ void EngineState::CreateIndex(const sql::CreateIndexStatement& s) {
     CheckPartitionUniqueness(*table, idx);
     auto b = catalog_->Edit();
     b.AddIndex(std::move(idx));
-    auto next = b.Build();
-    auto def = next->FindTable(s.table);
-    std::vector<int> map(def->columns.size());
-    for (size_t i = 0; i < map.size(); ++i) map[i] = static_cast<int>(i);
-    auto storage = BuildStorage(*next, *def, tables_.at(def->id).table.get(), map);
-    undo_.Release();
-    tables_.at(def->id).table = std::move(storage);
-    Publish(std::move(next));
+    RebuildTable(b.Build(), s.table, {});
 }
 
 void EngineState::DropIndex(const sql::DropIndexStatement& s) {
@@ -330,14 +335,7 @@ void EngineState::DropIndex(const sql::DropIndexStatement& s) {
     }
     auto b = catalog_->Edit();
     b.DropIndex(s.name);
-    auto next = b.Build();
-    auto def = next->FindTable(idx->table);
-    std::vector<int> map(def->columns.size());
-    for (size_t i = 0; i < map.size(); ++i) map[i] = static_cast<int>(i);
-    auto storage = BuildStorage(*next, *def, tables_.at(def->id).table.get(), map);
-    undo_.Release();
-    tables_.at(def->id).table = std::move(storage);
-    Publish(std::move(next));
+    RebuildTable(b.Build(), idx->table, {});
 }
 
 void EngineState::AlterTable(const sql::AlterTableStatement& s) {
@@ -406,12 +404,7 @@ void EngineState::AlterTable(const sql::AlterTableStatement& s) {
             if (static_cast<int>(i) != drop) map.push_back(static_cast<int>(i));
         }
     }
-    auto next = b.Build();
-    auto new_def = next->FindTable(s.table);
-    auto storage = BuildStorage(*next, *new_def, tables_.at(table->id).table.get(), map);
-    undo_.Release();
-    tables_.at(table->id).table = std::move(storage);
-    Publish(std::move(next));
+    RebuildTable(b.Build(), s.table, map);
 }
 
 void EngineState::PartitionTable(const sql::PartitionTableStatement& s) {
@@ -433,15 +426,7 @@ void EngineState::PartitionTable(const sql::PartitionTableStatement& s) {
     for (const auto& idx : catalog_->IndexesOf(def)) CheckPartitionUniqueness(def, *idx);
     auto b = catalog_->Edit();
     b.ReplaceTable(def);
-    auto next = b.Build();
-    // Same storage; only the definition pointer changes.
-    auto& entry = tables_.at(def.id);
-    std::vector<int> map(def.columns.size());
-    for (size_t i = 0; i < map.size(); ++i) map[i] = static_cast<int>(i);
-    auto storage = BuildStorage(*next, *next->FindTable(s.table), entry.table.get(), map);
-    undo_.Release();
-    entry.table = std::move(storage);
-    Publish(std::move(next));
+    RebuildTable(b.Build(), s.table, {});
 }
 
 void EngineState::CreateProcedure(const sql::CreateProcedureStatement& s) {

@@ -95,6 +95,9 @@ class EngineState : public TableResolver {
     /// may have other columns: column_map[i] = source column of new column i, or -1 for default).
     std::unique_ptr<storage::Table> BuildStorage(const catalog::Catalog& cat, const catalog::TableDef& def,
                                                  storage::Table* from, const std::vector<int>& column_map);
+    /// Publishes `next` after rebuilding table `name`'s storage from its current rows
+    /// (column_map as for BuildStorage; empty = same columns).
+    void RebuildTable(catalog::CatalogPtr next, const std::string& name, std::vector<int> column_map);
     /// Re-creates view maintainers for every source table (after any DDL).
     void RewireViews();
     void Publish(catalog::CatalogPtr next);
