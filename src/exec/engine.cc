@@ -303,41 +303,49 @@ int64_t EngineState::RunInsert(PreparedStatement::Impl& p, ExecContext& ctx) {
     const sql::PlanNode& plan = *p.planned.plan;
     storage::Table* table = Resolve(*plan.table);
     const auto& cols = plan.table->columns;
-    std::vector<Value> values(cols.size());
-    std::vector<bool> targeted(cols.size(), false);
-    for (int c : plan.target_columns) targeted[c] = true;
+    std::vector<Value>& values = p.values;
+    values.resize(cols.size());
+    p.targeted.assign(cols.size(), 0);
+    for (int c : plan.target_columns) p.targeted[c] = 1;
     auto defaults = [&] {
         for (size_t c = 0; c < cols.size(); ++c) {
-            if (targeted[c]) continue;
-            values[c] = cols[c].default_value ? *cols[c].default_value : Value::Null(cols[c].type.id);
+            if (p.targeted[c]) continue;
+            if (cols[c].default_value) {
+                values[c] = *cols[c].default_value;
+            } else {
+                values[c].SetNull(cols[c].type.id);
+            }
         }
     };
     storage::Index* pk = plan.upsert ? table->primary_key() : nullptr;
-    std::string key;
-    std::vector<Value> merged;
     auto write = [&] {
         if (pk) {
-            key.clear();
+            p.key.clear();
             bool has_null = false;
             for (const auto& part : pk->def().key) {
                 if (values[part.column].is_null()) has_null = true;
-                storage::EncodeKeyPart(values[part.column], part.type.id, &key);
+                storage::EncodeKeyPart(values[part.column], part.type.id, &p.key);
             }
-            storage::TuplePtr existing = has_null ? nullptr : pk->FindUnique(key);
+            storage::TuplePtr existing = has_null ? nullptr : pk->FindUnique(p.key);
             if (existing) {
-                merged.resize(cols.size());
+                p.merged.resize(cols.size());
                 for (size_t c = 0; c < cols.size(); ++c) {
-                    if (targeted[c]) {
-                        merged[c] = values[c];
+                    if (p.targeted[c]) {
+                        p.merged[c] = values[c];
                     } else {
-                        table->Read(existing, static_cast<int>(c), &merged[c]);
+                        table->Read(existing, static_cast<int>(c), &p.merged[c]);
                     }
                 }
-                table->Update(existing, merged.data(), undo_);
+                table->Update(existing, p.merged.data(), undo_);
                 return;
             }
         }
         table->Insert(values.data(), undo_);
+    };
+    auto store = [&](size_t i, Value v) {
+        const int c = plan.target_columns[i];
+        values[c] = std::move(v);
+        CoerceForColumnInPlace(&values[c], cols[c].type, cols[c].name);
     };
     int64_t n = 0;
     if (!plan.children.empty()) {
@@ -347,10 +355,7 @@ int64_t EngineState::RunInsert(PreparedStatement::Impl& p, ExecContext& ctx) {
         while (p.root->Next(ctx, &p.row)) rows.push_back(p.row);
         for (auto& row : rows) {
             defaults();
-            for (size_t i = 0; i < plan.target_columns.size(); ++i) {
-                const auto& col = cols[plan.target_columns[i]];
-                values[plan.target_columns[i]] = CoerceForColumn(row[i], col.type, col.name);
-            }
+            for (size_t i = 0; i < plan.target_columns.size(); ++i) store(i, std::move(row[i]));
             write();
             ++n;
         }
@@ -359,10 +364,7 @@ int64_t EngineState::RunInsert(PreparedStatement::Impl& p, ExecContext& ctx) {
     EvalRow none;
     for (const auto& row : plan.rows) {
         defaults();
-        for (size_t i = 0; i < row.size(); ++i) {
-            const auto& col = cols[plan.target_columns[i]];
-            values[plan.target_columns[i]] = CoerceForColumn(Eval(*row[i], none, ctx), col.type, col.name);
-        }
+        for (size_t i = 0; i < row.size(); ++i) store(i, Eval(*row[i], none, ctx));
         write();
         ++n;
     }
@@ -373,20 +375,34 @@ int64_t EngineState::RunUpdate(PreparedStatement::Impl& p, ExecContext& ctx) {
     const sql::PlanNode& plan = *p.planned.plan;
     storage::Table* table = Resolve(*plan.table);
     const auto& cols = plan.table->columns;
+    const size_t width = cols.size();
     // Collect first, then apply: an index scan must not see rows it already moved.
-    std::vector<std::pair<storage::TuplePtr, std::vector<Value>>> changes;
+    p.change_tuples.clear();
+    size_t n = 0;
     p.root->Open(ctx, EvalRow{});
     while (p.root->Next(ctx, &p.row)) {
-        std::vector<Value> next = p.row;
+        if (p.change_values.size() < (n + 1) * width) p.change_values.resize((n + 1) * width);
+        Value* next = p.change_values.data() + n * width;
+        for (size_t c = 0; c < width; ++c) next[c] = p.row[c];
         EvalRow r{p.row.data(), nullptr};
         for (size_t i = 0; i < plan.target_columns.size(); ++i) {
-            const auto& col = cols[plan.target_columns[i]];
-            next[plan.target_columns[i]] = CoerceForColumn(Eval(*plan.exprs[i], r, ctx), col.type, col.name);
+            const int c = plan.target_columns[i];
+            next[c] = Eval(*plan.exprs[i], r, ctx);
+            CoerceForColumnInPlace(&next[c], cols[c].type, cols[c].name);
         }
-        changes.emplace_back(p.root->current_tuple(), std::move(next));
+        p.change_tuples.push_back(p.root->current_tuple());
+        ++n;
     }
-    for (auto& [tuple, values] : changes) table->Update(tuple, values.data(), undo_);
-    return static_cast<int64_t>(changes.size());
+    for (size_t i = 0; i < n; ++i) table->Update(p.change_tuples[i], p.change_values.data() + i * width, undo_);
+    // Keep the scratch of small updates; give back what a bulk update grew.
+    constexpr size_t kRetainedRows = 1024;
+    if (n > kRetainedRows) {
+        p.change_values.resize(kRetainedRows * width);
+        p.change_values.shrink_to_fit();
+        p.change_tuples.resize(kRetainedRows);
+        p.change_tuples.shrink_to_fit();
+    }
+    return static_cast<int64_t>(n);
 }
 
 int64_t EngineState::RunDelete(PreparedStatement::Impl& p, ExecContext& ctx) {

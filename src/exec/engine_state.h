@@ -29,6 +29,13 @@ struct PreparedStatement::Impl {
     uint64_t executions = 0;
     std::vector<Value> row;
     std::string explain;
+    // Scratch reused by every execution of a DML statement, so a warm statement does not allocate.
+    std::vector<Value> values;                     ///< the row being written
+    std::vector<Value> merged;                     ///< upsert: the existing row merged with the new values
+    std::vector<uint8_t> targeted;                 ///< per column: set by the statement (vs default)
+    std::string key;                               ///< upsert: encoded primary key
+    std::vector<storage::TuplePtr> change_tuples;  ///< UPDATE: rows to change ...
+    std::vector<Value> change_values;              ///< ... and their new values, row-major
 };
 
 /// One table's storage and its view maintainers.

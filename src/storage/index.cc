@@ -6,8 +6,6 @@
 // number for non-unique keys and for NULL-containing keys of a unique index).
 #include "storage/index.h"
 
-#include <absl/strings/string_view.h>
-
 #include <algorithm>
 
 #include "common/status.h"
@@ -16,15 +14,11 @@
 namespace surge::storage {
 namespace {
 
-// Approximate container cost per entry beyond the key bytes: the std::string and pointer stored
-// in a B-tree node, plus the node's share of its header and unused slots.
-constexpr size_t kOrderedEntryOverhead = sizeof(std::string) + sizeof(TuplePtr) + 16;
-// A Swiss-table slot (key + inlined vector) plus its control byte.
-constexpr size_t kHashEntryOverhead = sizeof(std::string) + sizeof(absl::InlinedVector<TuplePtr, 1>) + 1;
-
-// Debian's Abseil has its own string_view type (not std::string_view), and its containers' string
-// lookups take that one.
-absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+// Approximate container cost per entry beyond the keys' heap bytes: the key and pointer stored in
+// a B-tree node, plus the node's share of its header and unused slots.
+constexpr size_t kOrderedEntryOverhead = sizeof(IndexKey) + sizeof(TuplePtr) + 16;
+// A Swiss-table slot (key + bucket) plus its control byte.
+constexpr size_t kHashEntryOverhead = sizeof(IndexKey) + sizeof(HashBucket) + 1;
 
 void AppendAddressSuffix(const char* tuple, std::string* out) {
     // Big-endian so entries with equal keys sort by address, a stable order.
@@ -40,6 +34,30 @@ void AppendAddressSuffix(const char* tuple, std::string* out) {
 
 }  // namespace
 
+void HashBucket::Add(TuplePtr t) {
+    if (set_) {
+        set_->insert(t);
+        return;
+    }
+    if (small_.size() < kInlineMax) {
+        small_.push_back(t);
+        return;
+    }
+    set_ = std::make_unique<Set>(small_.begin(), small_.end());
+    set_->insert(t);
+    small_.clear();
+    small_.shrink_to_fit();
+}
+
+bool HashBucket::Remove(TuplePtr t) {
+    if (set_) return set_->erase(t) > 0;
+    auto pos = std::find(small_.begin(), small_.end(), t);
+    if (pos == small_.end()) return false;
+    *pos = small_.back();
+    small_.pop_back();
+    return true;
+}
+
 TuplePtr IndexCursor::Next() {
     switch (mode_) {
         case Mode::kEmpty:
@@ -49,6 +67,10 @@ TuplePtr IndexCursor::Next() {
             return single_;
         case Mode::kVector:
             if (vec_pos_ < vec_->size()) return (*vec_)[vec_pos_++];
+            mode_ = Mode::kEmpty;
+            return nullptr;
+        case Mode::kSet:
+            if (set_it_ != set_end_) return *set_it_++;
             mode_ = Mode::kEmpty;
             return nullptr;
         case Mode::kForward:
@@ -116,30 +138,35 @@ void Index::EntryKey(const char* tuple, std::string* out, bool* has_null) const 
 
 TuplePtr Index::FindUnique(std::string_view key) const {
     if (ordered()) {
-        auto it = tree_.find(AbslView(key));
+        auto it = tree_.find(key);
         return it == tree_.end() ? nullptr : it->second;
     }
-    auto it = hash_.find(AbslView(key));
+    auto it = hash_.find(key);
     return it == hash_.end() || it->second.empty() ? nullptr : it->second.front();
 }
 
 void Index::ScanPrefix(std::string_view prefix, IndexCursor* cursor) const {
     cursor->mode_ = IndexCursor::Mode::kEmpty;
     if (!ordered()) {
-        auto it = hash_.find(AbslView(prefix));
+        auto it = hash_.find(prefix);
         if (it == hash_.end() || it->second.empty()) return;
-        if (it->second.size() == 1) {
+        const HashBucket& bucket = it->second;
+        if (bucket.size() == 1) {
             cursor->mode_ = IndexCursor::Mode::kSingle;
-            cursor->single_ = it->second.front();
+            cursor->single_ = bucket.front();
+        } else if (const HashBucket::Set* set = bucket.large()) {
+            cursor->mode_ = IndexCursor::Mode::kSet;
+            cursor->set_it_ = set->begin();
+            cursor->set_end_ = set->end();
         } else {
             cursor->mode_ = IndexCursor::Mode::kVector;
-            cursor->vec_ = &it->second;
+            cursor->vec_ = &bucket.small();
             cursor->vec_pos_ = 0;
         }
         return;
     }
-    auto it = tree_.lower_bound(AbslView(prefix));
-    if (it == tree_.end() || !std::string_view(it->first).starts_with(prefix)) return;
+    auto it = tree_.lower_bound(prefix);
+    if (it == tree_.end() || !it->first.view().starts_with(prefix)) return;
     if (unique() && it->first.size() == prefix.size()) {
         // A full key without NULLs is stored bare in a unique index, and parts are
         // self-delimiting, so no other entry can start with it: a point lookup, one search.
@@ -151,7 +178,7 @@ void Index::ScanPrefix(std::string_view prefix, IndexCursor* cursor) const {
     scratch_.push_back('\xFF');  // PrefixSuccessor without a fresh string
     cursor->mode_ = IndexCursor::Mode::kForward;
     cursor->it_ = it;
-    cursor->end_ = tree_.lower_bound(scratch_);
+    cursor->end_ = tree_.lower_bound(std::string_view(scratch_));
 }
 
 void Index::ScanRange(const KeyRange& range, bool reverse, IndexCursor* cursor) const {
@@ -160,11 +187,11 @@ void Index::ScanRange(const KeyRange& range, bool reverse, IndexCursor* cursor) 
     auto begin = tree_.begin();
     if (range.has_lower) {
         if (range.lower_inclusive) {
-            begin = tree_.lower_bound(range.lower);
+            begin = tree_.lower_bound(std::string_view(range.lower));
         } else {
             scratch_.assign(range.lower);
             scratch_.push_back('\xFF');
-            begin = tree_.lower_bound(scratch_);
+            begin = tree_.lower_bound(std::string_view(scratch_));
         }
     }
     auto end = tree_.end();
@@ -172,13 +199,13 @@ void Index::ScanRange(const KeyRange& range, bool reverse, IndexCursor* cursor) 
         if (range.upper_inclusive) {
             scratch_.assign(range.upper);
             scratch_.push_back('\xFF');
-            end = tree_.lower_bound(scratch_);
+            end = tree_.lower_bound(std::string_view(scratch_));
         } else {
-            end = tree_.lower_bound(range.upper);
+            end = tree_.lower_bound(std::string_view(range.upper));
         }
     }
     // An empty range (lower above upper) would leave begin past end; walking it would run off.
-    if (begin == tree_.end() || (end != tree_.end() && !(begin->first < end->first))) return;
+    if (begin == tree_.end() || (end != tree_.end() && !(begin->first.view() < end->first.view()))) return;
     cursor->mode_ = reverse ? IndexCursor::Mode::kReverse : IndexCursor::Mode::kForward;
     cursor->it_ = begin;
     cursor->end_ = end;
@@ -196,21 +223,23 @@ void Index::Insert(TuplePtr tuple) {
     EntryKey(tuple, &scratch_, &has_null);
     const bool must_be_unique = unique() && !has_null;
     if (ordered()) {
-        auto [it, inserted] = tree_.try_emplace(scratch_, tuple);
+        // One B-tree descent: insert_unique reports an existing equal key instead of inserting.
+        auto [it, inserted] = tree_.insert({IndexKey(scratch_), tuple});
         if (!inserted) {
             if (must_be_unique) ThrowDuplicate(tuple);
             ThrowSqlError(ErrorCode::kInternal, "storage: tuple inserted twice into index \"" + name() + "\"");
         }
-        key_bytes_ += scratch_.size();
+        key_bytes_ += it->first.heap_bytes();
         return;
     }
-    auto [it, inserted] = hash_.try_emplace(scratch_);
-    if (inserted) {
-        key_bytes_ += scratch_.size();
+    auto it = hash_.find(std::string_view(scratch_));
+    if (it == hash_.end()) {
+        it = hash_.emplace(IndexKey(scratch_), HashBucket()).first;
+        key_bytes_ += it->first.heap_bytes();
     } else if (must_be_unique) {
-        ThrowDuplicate(tuple);  // never-empty vectors: the key is taken
+        ThrowDuplicate(tuple);  // buckets are never empty: the key is taken
     }
-    it->second.push_back(tuple);
+    it->second.Add(tuple);
     ++hash_entries_;
 }
 
@@ -218,24 +247,21 @@ void Index::Erase(TuplePtr tuple) {
     bool has_null;
     EntryKey(tuple, &scratch_, &has_null);
     if (ordered()) {
-        auto it = tree_.find(scratch_);
+        auto it = tree_.find(std::string_view(scratch_));
         if (it == tree_.end() || it->second != tuple) {
             ThrowSqlError(ErrorCode::kInternal, "storage: erasing a missing entry from index \"" + name() + "\"");
         }
-        key_bytes_ -= it->first.size();
+        key_bytes_ -= it->first.heap_bytes();
         tree_.erase(it);
         return;
     }
-    auto it = hash_.find(scratch_);
+    auto it = hash_.find(std::string_view(scratch_));
     if (it != hash_.end()) {
-        auto& vec = it->second;
-        auto pos = std::find(vec.begin(), vec.end(), tuple);
-        if (pos != vec.end()) {
-            *pos = vec.back();
-            vec.pop_back();
+        HashBucket& bucket = it->second;
+        if (bucket.Remove(tuple)) {
             --hash_entries_;
-            if (vec.empty()) {
-                key_bytes_ -= it->first.size();
+            if (bucket.empty()) {
+                key_bytes_ -= it->first.heap_bytes();
                 hash_.erase(it);
             }
             return;

@@ -7,6 +7,7 @@
 
 #include <absl/container/btree_map.h>
 #include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
 #include <absl/container/inlined_vector.h>
 
 #include <memory>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "catalog/catalog.h"
+#include "storage/index_key.h"
 #include "storage/tuple.h"
 
 namespace surge::storage {
@@ -41,6 +43,27 @@ struct KeyRange {
 
 class Index;
 
+/// The tuples that share one hash-index key: inline while few, a hash set once many do, so that
+/// inserting and erasing under a low-cardinality key stay O(1).
+class HashBucket {
+  public:
+    using Set = absl::flat_hash_set<TuplePtr>;
+    static constexpr size_t kInlineMax = 8;
+
+    size_t size() const { return set_ ? set_->size() : small_.size(); }
+    bool empty() const { return size() == 0; }
+    TuplePtr front() const { return set_ ? *set_->begin() : small_.front(); }
+    void Add(TuplePtr t);
+    /// False when t is not in the bucket.
+    bool Remove(TuplePtr t);
+    const absl::InlinedVector<TuplePtr, 1>& small() const { return small_; }
+    const Set* large() const { return set_.get(); }
+
+  private:
+    absl::InlinedVector<TuplePtr, 1> small_;
+    std::unique_ptr<Set> set_;
+};
+
 /// Iterates the tuples an index lookup or range scan found. Valid while the index is not modified.
 class IndexCursor {
   public:
@@ -49,12 +72,13 @@ class IndexCursor {
 
   private:
     friend class Index;
-    enum class Mode : uint8_t { kEmpty, kSingle, kVector, kForward, kReverse };
-    using Tree = absl::btree_map<std::string, TuplePtr>;
+    enum class Mode : uint8_t { kEmpty, kSingle, kVector, kSet, kForward, kReverse };
+    using Tree = absl::btree_map<IndexKey, TuplePtr, IndexKeyLess>;
     Mode mode_ = Mode::kEmpty;
     TuplePtr single_ = nullptr;
     const absl::InlinedVector<TuplePtr, 1>* vec_ = nullptr;
     size_t vec_pos_ = 0;
+    HashBucket::Set::const_iterator set_it_, set_end_;
     Tree::const_iterator it_, end_;  // forward: [it_, end_); reverse: walks from end_ down to it_
 };
 
@@ -106,8 +130,8 @@ class Index {
     std::shared_ptr<const catalog::IndexDef> def_;
     const TupleLayout& layout_;
     std::unique_ptr<KeyExtractor> extractor_;
-    absl::btree_map<std::string, TuplePtr> tree_;                              // ordered indexes
-    absl::flat_hash_map<std::string, absl::InlinedVector<TuplePtr, 1>> hash_;  // hash indexes
+    IndexCursor::Tree tree_;                                                    // ordered indexes
+    absl::flat_hash_map<IndexKey, HashBucket, IndexKeyHash, IndexKeyEq> hash_;  // hash indexes
     size_t hash_entries_ = 0;
     size_t key_bytes_ = 0;
     // Reused by every lookup and maintenance call (single-threaded), so a warm index does not

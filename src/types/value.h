@@ -12,7 +12,7 @@
 namespace surge {
 
 class Value {
-public:
+  public:
     /// Untyped NULL.
     Value() : i_(0) {}
 
@@ -65,6 +65,11 @@ public:
         null_ = false;
         i_ = v;
     }
+    void SetDouble(double d) {
+        type_ = TypeId::kFloat;
+        null_ = false;
+        d_ = d;
+    }
     void SetNull(TypeId t) {
         type_ = t;
         null_ = true;
@@ -76,7 +81,7 @@ public:
     /// TIMESTAMP as "YYYY-MM-DD HH:MM:SS.ffffff", VARBINARY as hex.
     std::string ToString() const;
 
-private:
+  private:
     static Value Scalar(TypeId t, int64_t x) {
         Value v;
         v.type_ = t;

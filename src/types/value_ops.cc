@@ -95,10 +95,18 @@ int DaysInMonth(int64_t y, int m) {
     return m == 2 && IsLeapYear(y) ? 29 : kDays[m - 1];
 }
 
-int64_t CheckTimestampRange(int64_t micros, const std::string& text, std::string_view where) {
-    if (micros < kMinTimestamp || micros > kMaxTimestamp) {
-        ThrowSqlError(ErrorCode::kNumericOutOfRange, "value " + text + " out of range for TIMESTAMP" +
-                                                         std::string(where) +
+// " column X" for error messages about a column, or "" when there is no column.
+std::string InColumn(std::string_view column) {
+    return column.empty() ? std::string() : " column " + std::string(column);
+}
+
+// Range checks take the value's display text as a callable, so the text is only formatted when the
+// check fails (these run on every stored value).
+template <class Text>
+int64_t CheckTimestampRange(int64_t micros, const Text& text, std::string_view column) {
+    if (micros < kMinTimestamp || micros > kMaxTimestamp) [[unlikely]] {
+        ThrowSqlError(ErrorCode::kNumericOutOfRange, "value " + std::string(text()) + " out of range for TIMESTAMP" +
+                                                         InColumn(column) +
                                                          " (0001-01-01 through 9999-12-31 23:59:59.999999)");
     }
     return micros;
@@ -293,30 +301,32 @@ Value Arith(Op op, const Value& a, const Value& b) {
 
 // ---- Casts -----------------------------------------------------------------------------------
 
-int64_t CheckIntegralRange(int64_t i, TypeId t, const std::string& text, std::string_view where) {
-    if (i < IntegralMin(t) || i > IntegralMax(t)) {
+template <class Text>
+int64_t CheckIntegralRange(int64_t i, TypeId t, const Text& text, std::string_view column) {
+    if (i < IntegralMin(t) || i > IntegralMax(t)) [[unlikely]] {
         ThrowSqlError(ErrorCode::kNumericOutOfRange,
-                      "value " + text + " out of range for " + Name(t) + std::string(where));
+                      "value " + std::string(text()) + " out of range for " + Name(t) + InColumn(column));
     }
     return i;
 }
 
-[[noreturn]] void ThrowOutOfRange(const std::string& text, TypeId t, std::string_view where) {
-    ThrowSqlError(ErrorCode::kNumericOutOfRange, "value " + text + " out of range for " + Name(t) + std::string(where));
+[[noreturn]] void ThrowOutOfRange(const std::string& text, TypeId t, std::string_view column) {
+    ThrowSqlError(ErrorCode::kNumericOutOfRange, "value " + text + " out of range for " + Name(t) + InColumn(column));
 }
 
 // Whole part of a DECIMAL (truncated toward zero), range-checked for integral type t.
-int64_t DecimalToIntegral(Decimal x, TypeId t, std::string_view where) {
+int64_t DecimalToIntegral(Decimal x, TypeId t, std::string_view column) {
     Decimal::Rep whole = x.raw() / kDecimalOne;
-    if (whole < IntegralMin(t) || whole > IntegralMax(t)) ThrowOutOfRange(x.ToString(), t, where);
+    if (whole < IntegralMin(t) || whole > IntegralMax(t)) ThrowOutOfRange(x.ToString(), t, column);
     return static_cast<int64_t>(whole);
 }
 
 // Whole part of a double (truncated toward zero), range-checked for integral type t.
-int64_t DoubleToIntegral(double d, TypeId t, std::string_view where) {
+int64_t DoubleToIntegral(double d, TypeId t, std::string_view column) {
     double whole = std::trunc(d);
-    if (!std::isfinite(d) || whole < -kTwo63 || whole >= kTwo63) ThrowOutOfRange(FormatDouble(d), t, where);
-    return CheckIntegralRange(static_cast<int64_t>(whole), t, FormatDouble(d), where);
+    if (!std::isfinite(d) || whole < -kTwo63 || whole >= kTwo63) ThrowOutOfRange(FormatDouble(d), t, column);
+    return CheckIntegralRange(
+        static_cast<int64_t>(whole), t, [d] { return FormatDouble(d); }, column);
 }
 
 int64_t ParseIntegral(std::string_view text, TypeId t) {
@@ -338,7 +348,8 @@ int64_t ParseIntegral(std::string_view text, TypeId t) {
     }
     std::string shown(Quoted(s));
     if (overflow) ThrowOutOfRange(shown, t, "");
-    return CheckIntegralRange(v, t, shown, "");
+    return CheckIntegralRange(
+        v, t, [&] { return shown; }, "");
 }
 
 double ParseFloat(std::string_view text) {
@@ -567,7 +578,8 @@ Value CastValue(const Value& v, SqlType to) {
         case TypeId::kInteger:
         case TypeId::kBigInt:
             if (IsIntegral(from) || from == TypeId::kTimestamp || from == TypeId::kBoolean) {
-                return Value::Int(to.id, CheckIntegralRange(v.AsInt(), to.id, v.ToString(), ""));
+                return Value::Int(to.id, CheckIntegralRange(
+                                             v.AsInt(), to.id, [&] { return v.ToString(); }, ""));
             }
             if (from == TypeId::kFloat) return Value::Int(to.id, DoubleToIntegral(v.AsDouble(), to.id, ""));
             if (from == TypeId::kDecimal) return Value::Int(to.id, DecimalToIntegral(v.AsDecimal(), to.id, ""));
@@ -596,7 +608,8 @@ Value CastValue(const Value& v, SqlType to) {
             break;
         case TypeId::kTimestamp:
             if (from == TypeId::kTimestamp || IsIntegral(from)) {
-                return Value::Timestamp(CheckTimestampRange(v.AsInt(), v.ToString(), ""));
+                return Value::Timestamp(CheckTimestampRange(
+                    v.AsInt(), [&] { return v.ToString(); }, ""));
             }
             if (from == TypeId::kVarchar) return Value::Timestamp(ParseTimestamp(Trim(v.AsString())));
             break;
@@ -614,25 +627,26 @@ Value CastValue(const Value& v, SqlType to) {
 Value CoerceForColumn(const Value& v, SqlType col, std::string_view column_name) {
     if (v.is_null()) return Value::Null(col.id);
     TypeId from = v.type();
-    const std::string where = " column " + std::string(column_name);
     auto lossy = [&]() {
-        ThrowSqlError(ErrorCode::kTypeMismatch,
-                      "cannot store " + v.ToString() + " in " + TypeName(col) + where + " without losing digits");
+        ThrowSqlError(ErrorCode::kTypeMismatch, "cannot store " + v.ToString() + " in " + TypeName(col) +
+                                                    InColumn(column_name) + " without losing digits");
     };
     switch (col.id) {
         case TypeId::kTinyInt:
         case TypeId::kSmallInt:
         case TypeId::kInteger:
         case TypeId::kBigInt:
-            if (IsIntegral(from)) return Value::Int(col.id, CheckIntegralRange(v.AsInt(), col.id, v.ToString(), where));
+            if (IsIntegral(from))
+                return Value::Int(col.id, CheckIntegralRange(
+                                              v.AsInt(), col.id, [&] { return v.ToString(); }, column_name));
             if (from == TypeId::kFloat) {
                 double d = v.AsDouble();
                 if (std::isfinite(d) && d != std::trunc(d)) lossy();
-                return Value::Int(col.id, DoubleToIntegral(d, col.id, where));
+                return Value::Int(col.id, DoubleToIntegral(d, col.id, column_name));
             }
             if (from == TypeId::kDecimal) {
                 if (!v.AsDecimal().IsIntegral()) lossy();
-                return Value::Int(col.id, DecimalToIntegral(v.AsDecimal(), col.id, where));
+                return Value::Int(col.id, DecimalToIntegral(v.AsDecimal(), col.id, column_name));
             }
             break;
         case TypeId::kFloat:
@@ -643,7 +657,7 @@ Value CoerceForColumn(const Value& v, SqlType col, std::string_view column_name)
             if (from == TypeId::kDecimal) return v;
             if (from == TypeId::kFloat) {
                 double d = v.AsDouble();
-                if (!std::isfinite(d) || std::fabs(d) >= 1e26) ThrowOutOfRange(FormatDouble(d), col.id, where);
+                if (!std::isfinite(d) || std::fabs(d) >= 1e26) ThrowOutOfRange(FormatDouble(d), col.id, column_name);
                 return Value::Dec(Decimal::FromDouble(d));
             }
             break;
@@ -657,7 +671,8 @@ Value CoerceForColumn(const Value& v, SqlType col, std::string_view column_name)
             break;
         case TypeId::kTimestamp:
             if (from == TypeId::kTimestamp || IsIntegral(from)) {
-                return Value::Timestamp(CheckTimestampRange(v.AsInt(), v.ToString(), where));
+                return Value::Timestamp(CheckTimestampRange(
+                    v.AsInt(), [&] { return v.ToString(); }, column_name));
             }
             if (from == TypeId::kVarchar) return Value::Timestamp(ParseTimestamp(v.AsString()));
             break;
@@ -665,7 +680,41 @@ Value CoerceForColumn(const Value& v, SqlType col, std::string_view column_name)
         case TypeId::kNull:
             break;
     }
-    ThrowSqlError(ErrorCode::kTypeMismatch, "cannot store " + Name(from) + " in " + TypeName(col) + where);
+    ThrowSqlError(ErrorCode::kTypeMismatch,
+                  "cannot store " + Name(from) + " in " + TypeName(col) + InColumn(column_name));
+}
+
+void CoerceForColumnInPlace(Value* v, SqlType col, std::string_view column_name) {
+    if (v->is_null()) {
+        v->SetNull(col.id);
+        return;
+    }
+    if (v->type() == col.id) {
+        // The common case (a value already of the column's type) checks without copying.
+        switch (col.id) {
+            case TypeId::kVarchar:
+            case TypeId::kVarbinary:
+                CheckLength(v->AsString(), col, column_name, true);
+                return;
+            case TypeId::kTinyInt:
+            case TypeId::kSmallInt:
+            case TypeId::kInteger:
+            case TypeId::kBigInt:
+                CheckIntegralRange(
+                    v->AsInt(), col.id, [&] { return v->ToString(); }, column_name);
+                return;
+            case TypeId::kTimestamp:
+                CheckTimestampRange(
+                    v->AsInt(), [&] { return v->ToString(); }, column_name);
+                return;
+            case TypeId::kFloat:
+            case TypeId::kDecimal:
+                return;
+            default:
+                break;
+        }
+    }
+    *v = CoerceForColumn(*v, col, column_name);
 }
 
 }  // namespace surge

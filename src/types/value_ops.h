@@ -38,6 +38,8 @@ Value CastValue(const Value& v, SqlType to);
 /// Implicit conversion for storing v in a column of type col (INSERT/UPDATE, parameters).
 /// Stricter than CAST: no string-to-number, no fractional loss. NULL passes through typed.
 Value CoerceForColumn(const Value& v, SqlType col, std::string_view column_name);
+/// CoerceForColumn on *v itself: no copy when *v already has the column's type.
+void CoerceForColumnInPlace(Value* v, SqlType col, std::string_view column_name);
 
 /// Character count of UTF-8 text (VARCHAR lengths are in characters).
 size_t Utf8Length(std::string_view s);

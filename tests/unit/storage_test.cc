@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <memory>
@@ -17,6 +18,7 @@
 
 #include "common/status.h"
 #include "storage/index.h"
+#include "storage/index_key.h"
 #include "storage/key_encoding.h"
 #include "storage/table.h"
 #include "storage/tuple.h"
@@ -668,6 +670,40 @@ TEST(RangeScanTest, PrefixBoundsOnMultiColumnKeys) {
 }
 
 // ---- hash indexes -------------------------------------------------------------------------------
+
+TEST(IndexKeyTest, InlineAndHeapKeysCopyMoveAndOrderLikeBytes) {
+    std::vector<std::string> texts = {"",
+                                      std::string(1, '\0'),
+                                      "a",
+                                      std::string(IndexKey::kInline, 'x'),
+                                      std::string(IndexKey::kInline + 1, 'x'),
+                                      std::string(100, '\xff'),
+                                      std::string("\x80") + "abc"};
+    std::vector<IndexKey> keys;
+    for (const auto& t : texts) keys.emplace_back(t);
+    for (size_t i = 0; i < texts.size(); ++i) {
+        EXPECT_EQ(keys[i].view(), texts[i]);
+        EXPECT_EQ(keys[i].heap_bytes(), texts[i].size() > IndexKey::kInline ? texts[i].size() : 0u);
+        IndexKey copy = keys[i];
+        EXPECT_EQ(copy.view(), texts[i]);
+        IndexKey moved = std::move(copy);
+        EXPECT_EQ(moved.view(), texts[i]);
+        EXPECT_EQ(copy.view(), "");  // NOLINT(bugprone-use-after-move): moved-from keys are empty
+        copy = moved;
+        EXPECT_EQ(copy.view(), texts[i]);
+        for (size_t j = 0; j < texts.size(); ++j) {
+            // Unsigned byte order, as memcmp and the key encoding need.
+            EXPECT_EQ(
+                IndexKeyLess()(keys[i], keys[j]),
+                std::memcmp(texts[i].data(), texts[j].data(), std::min(texts[i].size(), texts[j].size())) < 0 ||
+                    (std::memcmp(texts[i].data(), texts[j].data(), std::min(texts[i].size(), texts[j].size())) == 0 &&
+                     texts[i].size() < texts[j].size()))
+                << i << " vs " << j;
+            EXPECT_EQ(IndexKeyEq()(keys[i], std::string_view(texts[j])), i == j);
+        }
+        EXPECT_EQ(IndexKeyHash()(keys[i]), IndexKeyHash()(std::string_view(texts[i])));
+    }
+}
 
 TEST(HashIndexTest, UniqueAndNonUniqueLookups) {
     auto def = MakeDef("h", {Col("id", TypeId::kBigInt, false), Col("g", TypeId::kVarchar)});
