@@ -80,63 +80,149 @@ std::string LiteralSql(const Value& v) {
 
 }  // namespace
 
-std::string ExprToSql(const Expr& e) {
-    auto arg = [&](size_t i) { return ExprToSql(*e.args[i]); };
+namespace {
+
+// Appends e's SQL to *out: linear in the text's length (returning strings level by level would
+// copy every subtree once per level above it).
+void AppendSql(const Expr& e, std::string* out) {
+    auto arg = [&](size_t i) { AppendSql(*e.args[i], out); };
+    auto put = [&](std::string_view s) { out->append(s); };
     switch (e.kind) {
         case ExprKind::kLiteral:
-            return LiteralSql(e.literal);
+            put(LiteralSql(e.literal));
+            return;
         case ExprKind::kParam:
-            return "?";
+            put("?");
+            return;
         case ExprKind::kColumnRef:
-            return e.table.empty() ? Ident(e.name) : Ident(e.table) + "." + Ident(e.name);
+            if (!e.table.empty()) {
+                put(Ident(e.table));
+                put(".");
+            }
+            put(Ident(e.name));
+            return;
         case ExprKind::kStar:
-            return e.table.empty() ? "*" : Ident(e.table) + ".*";
+            if (!e.table.empty()) {
+                put(Ident(e.table));
+                put(".");
+            }
+            put("*");
+            return;
         case ExprKind::kUnary:
-            if (e.unary_op == UnaryOp::kNot) return "(NOT " + arg(0) + ")";
-            return "(-" + arg(0) + ")";
+            put(e.unary_op == UnaryOp::kNot ? "(NOT " : "(-");
+            arg(0);
+            put(")");
+            return;
         case ExprKind::kBinary:
-            return "(" + arg(0) + " " + BinaryOpText(e.binary_op) + " " + arg(1) + ")";
-        case ExprKind::kFunction: {
-            std::string s = e.name + "(";
-            if (e.distinct) s += "DISTINCT ";
-            for (size_t i = 0; i < e.args.size(); ++i) s += (i ? ", " : "") + arg(i);
-            return s + ")";
-        }
+            put("(");
+            arg(0);
+            put(" ");
+            put(BinaryOpText(e.binary_op));
+            put(" ");
+            arg(1);
+            put(")");
+            return;
+        case ExprKind::kFunction:
+            put(e.name);
+            put("(");
+            if (e.distinct) put("DISTINCT ");
+            for (size_t i = 0; i < e.args.size(); ++i) {
+                if (i) put(", ");
+                arg(i);
+            }
+            put(")");
+            return;
         case ExprKind::kCase: {
-            std::string s = "CASE";
+            put("CASE");
             size_t i = 0;
-            if (e.case_has_operand) s += " " + arg(i++);
+            if (e.case_has_operand) {
+                put(" ");
+                arg(i++);
+            }
             size_t end = e.args.size() - (e.case_has_else ? 1 : 0);
-            for (; i + 1 < end + 1 && i < end; i += 2) s += " WHEN " + arg(i) + " THEN " + arg(i + 1);
-            if (e.case_has_else) s += " ELSE " + arg(e.args.size() - 1);
-            return s + " END";
+            for (; i + 1 < end + 1 && i < end; i += 2) {
+                put(" WHEN ");
+                arg(i);
+                put(" THEN ");
+                arg(i + 1);
+            }
+            if (e.case_has_else) {
+                put(" ELSE ");
+                arg(e.args.size() - 1);
+            }
+            put(" END");
+            return;
         }
         case ExprKind::kCast:
-            return "CAST(" + arg(0) + " AS " + TypeName(e.cast_type) + ")";
-        case ExprKind::kInList: {
-            std::string s = "(" + arg(0) + (e.negated ? " NOT IN (" : " IN (");
-            for (size_t i = 1; i < e.args.size(); ++i) s += (i > 1 ? ", " : "") + arg(i);
-            return s + "))";
-        }
+            put("CAST(");
+            arg(0);
+            put(" AS ");
+            put(TypeName(e.cast_type));
+            put(")");
+            return;
+        case ExprKind::kInList:
+            put("(");
+            arg(0);
+            put(e.negated ? " NOT IN (" : " IN (");
+            for (size_t i = 1; i < e.args.size(); ++i) {
+                if (i > 1) put(", ");
+                arg(i);
+            }
+            put("))");
+            return;
         case ExprKind::kInSubquery:
-            return "(" + arg(0) + (e.negated ? " NOT IN (subquery))" : " IN (subquery))");
+            put("(");
+            arg(0);
+            put(e.negated ? " NOT IN (subquery))" : " IN (subquery))");
+            return;
         case ExprKind::kExists:
-            return "EXISTS (subquery)";
+            put("EXISTS (subquery)");
+            return;
         case ExprKind::kSubquery:
-            return "(subquery)";
+            put("(subquery)");
+            return;
         case ExprKind::kBetween:
-            return "(" + arg(0) + (e.negated ? " NOT BETWEEN " : " BETWEEN ") + arg(1) + " AND " + arg(2) + ")";
-        case ExprKind::kLike: {
-            std::string s = "(" + arg(0) + (e.negated ? " NOT LIKE " : " LIKE ") + arg(1);
-            if (e.args.size() > 2) s += " ESCAPE " + arg(2);
-            return s + ")";
-        }
+            put("(");
+            arg(0);
+            put(e.negated ? " NOT BETWEEN " : " BETWEEN ");
+            arg(1);
+            put(" AND ");
+            arg(2);
+            put(")");
+            return;
+        case ExprKind::kLike:
+            put("(");
+            arg(0);
+            put(e.negated ? " NOT LIKE " : " LIKE ");
+            arg(1);
+            if (e.args.size() > 2) {
+                put(" ESCAPE ");
+                arg(2);
+            }
+            put(")");
+            return;
         case ExprKind::kIsNull:
-            return "(" + arg(0) + (e.negated ? " IS NOT NULL)" : " IS NULL)");
+            put("(");
+            arg(0);
+            put(e.negated ? " IS NOT NULL)" : " IS NULL)");
+            return;
         case ExprKind::kIsDistinctFrom:
-            return "(" + arg(0) + (e.negated ? " IS NOT DISTINCT FROM " : " IS DISTINCT FROM ") + arg(1) + ")";
+            put("(");
+            arg(0);
+            put(e.negated ? " IS NOT DISTINCT FROM " : " IS DISTINCT FROM ");
+            arg(1);
+            put(")");
+            return;
     }
-    return "?";
+    put("?");
+}
+
+}  // namespace
+
+std::string ExprToSql(const Expr& e) {
+    std::string out;
+    AppendSql(e, &out);
+    return out;
 }
 
 }  // namespace surge::sql

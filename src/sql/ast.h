@@ -50,8 +50,14 @@ enum class UnaryOp : uint8_t { kNeg, kPlus, kNot };
 
 const char* BinaryOpText(BinaryOp op);
 
+/// Deepest nesting of expressions, subqueries, joins and set operations a statement may have:
+/// binding, planning and evaluation recurse over the tree, and the limit keeps that recursion well
+/// inside a thread's stack (SQLite's SQLITE_MAX_EXPR_DEPTH is 1000 too).
+constexpr int kMaxNestingDepth = 1000;
+
 struct Expr {
     ExprKind kind = ExprKind::kLiteral;
+    int depth = 1;  ///< levels of nesting at and below this node (set by the parser)
     SourcePos pos{};
     Value literal;         ///< kLiteral
     int param_index = -1;  ///< kParam: 0-based, in order of appearance
@@ -76,6 +82,7 @@ enum class JoinType : uint8_t { kInner, kLeft, kRight, kFull, kCross };
 struct TableRef {
     enum class Kind : uint8_t { kTable, kJoin, kSubquery } kind = Kind::kTable;
     SourcePos pos{};
+    int depth = 1;      ///< nesting at and below this node (joins, derived tables)
     std::string name;   ///< kTable (folded)
     std::string alias;  ///< optional
     JoinType join_type = JoinType::kInner;
@@ -101,6 +108,7 @@ enum class SetOp : uint8_t { kNone, kUnion, kUnionAll, kIntersect, kExcept };
 
 struct SelectStmt {
     SourcePos pos{};
+    int depth = 1;  ///< nesting at and below this SELECT (its expressions, FROM, set operations)
     bool distinct = false;
     std::vector<SelectItem> items;
     std::vector<TableRef*> from;  ///< comma-separated list (each may be a join tree)

@@ -1,6 +1,8 @@
 // AstBuilder implementation: node construction, identifier folding and literal decoding.
 #include "sql/ast_builder.h"
 
+#include <algorithm>
+
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
@@ -66,6 +68,23 @@ void AstBuilder::Fail(const Token& tok, const std::string& message) {
 void AstBuilder::AddStatement(Statement* s) {
     statements_.push_back(s);
     next_param_ = 0;
+}
+
+void AstBuilder::CheckDepth(int depth, SourcePos pos) {
+    if (depth > kMaxNestingDepth) {
+        failed_ = true;
+        ThrowSqlError(ErrorCode::kLimitExceeded,
+                      "statement nested too deeply (more than " + std::to_string(kMaxNestingDepth) +
+                          " levels of expressions, subqueries, joins or set operations) at " + PosText(pos));
+    }
+}
+
+Expr* AstBuilder::Nested(Expr* e) {
+    int d = e->subquery ? e->subquery->depth : 0;
+    for (const Expr* a : e->args) d = std::max(d, a->depth);
+    e->depth = d + 1;
+    CheckDepth(e->depth, e->pos);
+    return e;
 }
 
 Expr* AstBuilder::NewExpr(ExprKind kind, SourcePos pos) {
@@ -302,7 +321,7 @@ SelectStmt* AstBuilder::Select(const Token& kw, int distinct, std::vector<Select
     s->where = where;
     if (group_by) s->group_by = std::move(*group_by);
     s->having = having;
-    return s;
+    return s;  // depth is known once ORDER BY and LIMIT are attached (FinishSelect)
 }
 
 SelectStmt* AstBuilder::Compound(SelectStmt* left, int op, SelectStmt* right) {
@@ -310,6 +329,8 @@ SelectStmt* AstBuilder::Compound(SelectStmt* left, int op, SelectStmt* right) {
     while (tail->next) tail = tail->next;
     tail->set_op = static_cast<SetOp>(op);
     tail->next = right;
+    left->depth = std::max(left->depth, right->depth) + 1;
+    CheckDepth(left->depth, right->pos);
     return left;
 }
 
@@ -317,6 +338,20 @@ SelectStmt* AstBuilder::FinishSelect(SelectStmt* s, std::vector<OrderItem>* orde
     if (order) s->order_by = std::move(*order);
     s->limit = limit.limit;
     s->offset = limit.offset;
+    int d = 0;
+    auto expr = [&](const Expr* e) {
+        if (e) d = std::max(d, e->depth);
+    };
+    for (const auto& item : s->items) expr(item.expr);
+    for (const TableRef* t : s->from) d = std::max(d, t->depth);
+    expr(s->where);
+    for (const Expr* e : s->group_by) expr(e);
+    expr(s->having);
+    for (const auto& o : s->order_by) expr(o.expr);
+    expr(s->limit);
+    expr(s->offset);
+    s->depth = std::max(s->depth, d + 1);
+    CheckDepth(s->depth, s->pos);
     return s;
 }
 
@@ -356,6 +391,8 @@ TableRef* AstBuilder::DerivedTable(const Token& lp, SelectStmt* s, const Token& 
     t->pos = lp.pos;
     t->subquery = s;
     t->alias = Identifier(alias);
+    t->depth = s->depth + 1;
+    CheckDepth(t->depth, t->pos);
     return t;
 }
 
@@ -368,6 +405,8 @@ TableRef* AstBuilder::Join(TableRef* left, int type, TableRef* right, Expr* on, 
     t->right = right;
     t->on = on;
     if (using_cols) t->using_columns = std::move(*using_cols);
+    t->depth = std::max({left->depth, right->depth, on ? on->depth : 0}) + 1;
+    CheckDepth(t->depth, t->pos);
     return t;
 }
 
@@ -473,28 +512,28 @@ Expr* AstBuilder::Function(const Token& name, int distinct, std::vector<Expr*>* 
     e->name = Lower(name.text);
     e->distinct = distinct != 0;
     e->args = std::move(*args);
-    return e;
+    return Nested(e);
 }
 
 Expr* AstBuilder::FunctionStar(const Token& name) {
     Expr* e = NewExpr(ExprKind::kFunction, name.pos);
     e->name = Lower(name.text);
     e->args.push_back(NewExpr(ExprKind::kStar, name.pos));
-    return e;
+    return Nested(e);
 }
 
 Expr* AstBuilder::Cast(const Token& kw, Expr* x, SqlType type) {
     Expr* e = NewExpr(ExprKind::kCast, kw.pos);
     e->args.push_back(x);
     e->cast_type = type;
-    return e;
+    return Nested(e);
 }
 
 Expr* AstBuilder::Binary(BinaryOp op, Expr* l, Expr* r) {
     Expr* e = NewExpr(ExprKind::kBinary, l->pos);
     e->binary_op = op;
     e->args = {l, r};
-    return e;
+    return Nested(e);
 }
 
 Expr* AstBuilder::Unary(const Token& op_tok, UnaryOp op, Expr* x) {
@@ -528,7 +567,7 @@ Expr* AstBuilder::Unary(const Token& op_tok, UnaryOp op, Expr* x) {
     Expr* e = NewExpr(ExprKind::kUnary, op_tok.pos);
     e->unary_op = op;
     e->args.push_back(x);
-    return e;
+    return Nested(e);
 }
 
 Expr* AstBuilder::Like(Expr* x, int negated, Expr* pattern, Expr* escape) {
@@ -536,28 +575,28 @@ Expr* AstBuilder::Like(Expr* x, int negated, Expr* pattern, Expr* escape) {
     e->negated = negated != 0;
     e->args = {x, pattern};
     if (escape) e->args.push_back(escape);
-    return e;
+    return Nested(e);
 }
 
 Expr* AstBuilder::IsNull(Expr* x, bool negated) {
     Expr* e = NewExpr(ExprKind::kIsNull, x->pos);
     e->negated = negated;
     e->args.push_back(x);
-    return e;
+    return Nested(e);
 }
 
 Expr* AstBuilder::IsDistinctFrom(Expr* l, Expr* r, bool not_distinct) {
     Expr* e = NewExpr(ExprKind::kIsDistinctFrom, l->pos);
     e->negated = not_distinct;
     e->args = {l, r};
-    return e;
+    return Nested(e);
 }
 
 Expr* AstBuilder::Between(Expr* x, int negated, Expr* lo, Expr* hi) {
     Expr* e = NewExpr(ExprKind::kBetween, x->pos);
     e->negated = negated != 0;
     e->args = {x, lo, hi};
-    return e;
+    return Nested(e);
 }
 
 Expr* AstBuilder::InList(Expr* x, int negated, std::vector<Expr*>* items) {
@@ -565,7 +604,7 @@ Expr* AstBuilder::InList(Expr* x, int negated, std::vector<Expr*>* items) {
     e->negated = negated != 0;
     e->args.push_back(x);
     e->args.insert(e->args.end(), items->begin(), items->end());
-    return e;
+    return Nested(e);
 }
 
 Expr* AstBuilder::InSelect(Expr* x, int negated, SelectStmt* s) {
@@ -573,19 +612,19 @@ Expr* AstBuilder::InSelect(Expr* x, int negated, SelectStmt* s) {
     e->negated = negated != 0;
     e->args.push_back(x);
     e->subquery = s;
-    return e;
+    return Nested(e);
 }
 
 Expr* AstBuilder::ScalarSubquery(const Token& lp, SelectStmt* s) {
     Expr* e = NewExpr(ExprKind::kSubquery, lp.pos);
     e->subquery = s;
-    return e;
+    return Nested(e);
 }
 
 Expr* AstBuilder::Exists(const Token& kw, SelectStmt* s) {
     Expr* e = NewExpr(ExprKind::kExists, kw.pos);
     e->subquery = s;
-    return e;
+    return Nested(e);
 }
 
 Expr* AstBuilder::Case(const Token& kw, Expr* operand, std::vector<Expr*>* whens, Expr* else_expr) {
@@ -599,7 +638,7 @@ Expr* AstBuilder::Case(const Token& kw, Expr* operand, std::vector<Expr*>* whens
         e->case_has_else = true;
         e->args.push_back(else_expr);
     }
-    return e;
+    return Nested(e);
 }
 
 std::vector<Expr*>* AstBuilder::AppendWhen(std::vector<Expr*>* list, Expr* when, Expr* then) {

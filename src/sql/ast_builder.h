@@ -120,6 +120,9 @@ class AstBuilder {
 
   private:
     Expr* NewExpr(ExprKind kind, SourcePos pos);
+    /// Sets e->depth from its children and rejects statements nested past kMaxNestingDepth.
+    Expr* Nested(Expr* e);
+    void CheckDepth(int depth, SourcePos pos);
     [[noreturn]] void Fail(const Token& tok, const std::string& message);
     ColumnSpec& CurrentColumn();
 

@@ -11,8 +11,6 @@ namespace surge::sql {
 
 namespace {
 
-constexpr int kMaxExpressionDepth = 200;
-
 std::string At(SourcePos p) { return " at " + std::to_string(p.line) + ":" + std::to_string(p.column); }
 
 bool Comparable(TypeId a, TypeId b) {
@@ -335,9 +333,9 @@ BoundExprPtr Planner::Impl::Bind(const Expr& e, Scope& scope, BindMode mode) {
         explicit DepthGuard(int& x) : d(x) { ++d; }
         ~DepthGuard() { --d; }
     } guard(depth_guard);
-    if (depth_guard > kMaxExpressionDepth) {
+    if (depth_guard > kMaxNestingDepth) {
         ThrowSqlError(ErrorCode::kLimitExceeded,
-                      "expression nested deeper than " + std::to_string(kMaxExpressionDepth) + " levels" + At(e.pos));
+                      "expression nested deeper than " + std::to_string(kMaxNestingDepth) + " levels" + At(e.pos));
     }
     if (mode == BindMode::kPostAggregate) {
         std::string text = ExprToSql(e);
