@@ -1,13 +1,37 @@
 #!/usr/bin/env bash
 # The one-line test command from README: installs packages, builds, runs the whole suite.
-#   tools/test.sh            release build in build/, all tests
-#   SURGE_BUILD_DIR=... tools/test.sh   use another build directory
+#
+#   tools/test.sh     1. optimized build in build/ (with benchmarks), every test
+#                     2. AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/,
+#                        every test again
+#                     3. the SQL fuzzer (clang, libFuzzer) for 30 seconds
+#
+# Environment: SURGE_BUILD_DIR (default build), SURGE_SKIP_SANITIZE=1 and SURGE_SKIP_FUZZ=1 skip
+# stages 2 and 3 (for a quick local run), SURGE_FUZZ_SECONDS (default 30).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 tools/setup.sh
-build="${SURGE_BUILD_DIR:-build}"
 jobs="$(nproc)"
+stage() { echo; echo "==== $* ($(date +%T))"; }
+
+stage "build and test: optimized"
+build="${SURGE_BUILD_DIR:-build}"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSURGE_WERROR=ON
 cmake --build "$build" -j "$jobs"
 ctest --test-dir "$build" --output-on-failure -j "$jobs"
+
+if [ "${SURGE_SKIP_SANITIZE:-0}" != 1 ]; then
+  stage "build and test: ASan + UBSan"
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSURGE_WERROR=ON -DSURGE_SANITIZE=ON \
+      -DSURGE_BENCH=OFF
+  cmake --build build-asan -j "$jobs"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+      ctest --test-dir build-asan --output-on-failure -j "$jobs"
+fi
+
+if [ "${SURGE_SKIP_FUZZ:-0}" != 1 ]; then
+  stage "fuzz: parser and planner"
+  tools/fuzz.sh "${SURGE_FUZZ_SECONDS:-30}"
+fi
+stage "all tests passed"

@@ -11,6 +11,20 @@ namespace surge::exec {
 
 namespace {
 
+// Whether an expression key's SQL text refers to column `name` (a parsed check, not a substring
+// match: dropping column "a" must not trip over an index on "ab + 1").
+bool ExpressionReadsColumn(const std::string& expr_sql, const std::string& name) {
+    sql::ParsedExpression parsed = sql::ParseExpression(expr_sql);
+    std::vector<const sql::Expr*> todo{parsed.expr};
+    while (!todo.empty()) {
+        const sql::Expr* e = todo.back();
+        todo.pop_back();
+        if (e->kind == sql::ExprKind::kColumnRef && e->name == name) return true;
+        for (const sql::Expr* a : e->args) todo.push_back(a);
+    }
+    return false;
+}
+
 std::string At(sql::SourcePos p) { return " at " + std::to_string(p.line) + ":" + std::to_string(p.column); }
 
 /// Computes expression key parts by evaluating bound expressions over the tuple's columns.
@@ -384,8 +398,8 @@ void EngineState::AlterTable(const sql::AlterTableStatement& s) {
         for (const auto& idx : catalog_->IndexesOf(def)) {
             catalog::IndexDef copy = *idx;
             for (auto& part : copy.key) {
-                bool uses = part.column == drop ||
-                            (part.column < 0 && part.expression.find(s.drop_column) != std::string::npos);
+                bool uses =
+                    part.column == drop || (part.column < 0 && ExpressionReadsColumn(part.expression, s.drop_column));
                 if (uses) {
                     ThrowSqlError(ErrorCode::kInvalidDefinition, "cannot drop \"" + s.drop_column + "\": index \"" +
                                                                      idx->name + "\" uses it; drop the index first");
@@ -607,6 +621,7 @@ void EngineState::CreateView(const sql::CreateViewStatement& s) {
     storage::UndoLog load_log;
     storage::ScanCursor cursor;
     while (storage::TuplePtr t = src->NextLive(&cursor)) loader.OnInsert(*src, t, load_log);
+    loader.EnsureRowWithoutGroups(load_log);
     load_log.Release();
     tables_[view_def->id].table = std::move(storage);
     Publish(std::move(next));

@@ -1,6 +1,7 @@
 // Materialized view maintenance. Each write to the source adjusts one view row per affected
 // group through ordinary Table writes, so the view's changes sit in the same undo log as the
-// source's and roll back with them. COUNT(*) reaching zero deletes the group's row; removing a
+// source's and roll back with them. COUNT(*) reaching zero deletes the group's row (a view without
+// GROUP BY keeps its one row, with COUNT 0 and the other aggregates NULL); removing a
 // group's MIN or MAX (or a SUM reaching zero, which may mean "all NULL") recomputes that
 // aggregate from the source, through an index on the group columns when one exists.
 #include "exec/view_maintainer.h"
@@ -92,7 +93,13 @@ void ViewMaintainer::Apply(const char* tuple, int sign, storage::UndoLog& undo) 
             case ViewAggKind::kCountStar:
                 cur = Value::BigInt(cur.AsInt() + sign);
                 if (cur.AsInt() == 0) {
-                    view_table_->Delete(existing, undo);
+                    if (g > 0) {
+                        view_table_->Delete(existing, undo);
+                    } else {
+                        // Without GROUP BY the view is one row, as its query is: COUNT 0, the rest NULL.
+                        EmptyAggregates();
+                        view_table_->Update(existing, current_.data(), undo);
+                    }
                     return;
                 }
                 break;
@@ -123,6 +130,27 @@ void ViewMaintainer::Apply(const char* tuple, int sign, storage::UndoLog& undo) 
         }
     }
     view_table_->Update(existing, current_.data(), undo);
+}
+
+void ViewMaintainer::EmptyAggregates() {
+    const catalog::ViewDef& v = *view_->view;
+    const size_t g = v.group_by.size();
+    for (size_t a = 0; a < v.aggregates.size(); ++a) {
+        const auto kind = v.aggregates[a].kind;
+        if (kind == ViewAggKind::kCountStar || kind == ViewAggKind::kCount) {
+            current_[g + a] = Value::BigInt(0);
+        } else {
+            current_[g + a] = Value::Null(view_->columns[g + a].type.id);
+        }
+    }
+}
+
+void ViewMaintainer::EnsureRowWithoutGroups(storage::UndoLog& undo) {
+    if (!view_->view->group_by.empty()) return;
+    storage::ScanCursor cursor;
+    if (view_table_->NextLive(&cursor)) return;
+    EmptyAggregates();
+    view_table_->Insert(current_.data(), undo);
 }
 
 Value ViewMaintainer::Recompute(size_t a) {

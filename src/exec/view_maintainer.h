@@ -23,6 +23,9 @@ class ViewMaintainer : public storage::TableListener {
     void OnUpdate(storage::Table& table, const char* before, const char* after, storage::UndoLog& undo) override;
 
     storage::Table* source() const { return source_; }
+    /// A view without GROUP BY always has one row (its query returns one row even over no rows):
+    /// inserts it, COUNT 0 and the rest NULL, when the view is empty.
+    void EnsureRowWithoutGroups(storage::UndoLog& undo);
 
   private:
     bool Passes(const char* tuple);
@@ -30,6 +33,8 @@ class ViewMaintainer : public storage::TableListener {
     /// Recomputes aggregate a of the group whose key values are group_ (MIN/MAX after removing
     /// the extreme, SUM to tell 0 from NULL), through an index when one serves.
     Value Recompute(size_t a);
+    /// Sets current_'s aggregates to their values over no rows (COUNTs 0, others NULL).
+    void EmptyAggregates();
 
     std::shared_ptr<const catalog::TableDef> view_;
     storage::Table* source_;

@@ -57,6 +57,8 @@ std::string Ident(const std::string& s) {
     return plain ? s : Quote(s, '"');
 }
 
+}  // namespace
+
 std::string LiteralSql(const Value& v) {
     if (v.is_null()) return "NULL";
     switch (v.type()) {
@@ -77,8 +79,6 @@ std::string LiteralSql(const Value& v) {
             return v.ToString();
     }
 }
-
-}  // namespace
 
 namespace {
 

@@ -300,5 +300,7 @@ class AstArena {
 
 /// Renders an expression back to SQL (for expression index keys, view predicates and EXPLAIN).
 std::string ExprToSql(const Expr& e);
+/// A value as an SQL literal: strings quoted, binaries as x'..', timestamps as CAST(... AS TIMESTAMP).
+std::string LiteralSql(const Value& v);
 
 }  // namespace surge::sql

@@ -350,7 +350,9 @@ SelectStmt* AstBuilder::FinishSelect(SelectStmt* s, std::vector<OrderItem>* orde
     for (const auto& o : s->order_by) expr(o.expr);
     expr(s->limit);
     expr(s->offset);
-    s->depth = std::max(s->depth, d + 1);
+    // The SELECT itself is not a level: `SELECT <expr of depth 1000>` is within the limit; a
+    // subquery is a level through the expression or FROM entry that holds it.
+    s->depth = std::max({s->depth, d, 1});
     CheckDepth(s->depth, s->pos);
     return s;
 }

@@ -55,7 +55,7 @@ BoundExprPtr MakeConstant(Value v) {
     auto b = std::make_unique<BoundExpr>();
     b->kind = BoundKind::kConstant;
     b->type = SqlType::Of(v.type());
-    b->text = v.is_null() ? "NULL" : v.ToString();
+    b->text = LiteralSql(v);
     b->constant = std::move(v);
     return b;
 }

@@ -19,7 +19,10 @@ using surge::SqlType;
 %token_prefix TK_
 %token_type {Token}
 %extra_argument {AstBuilder* b}
-%stack_size 400
+// Room for kMaxNestingDepth levels of the most stack-hungry shape (nested CASE, about 5 entries a
+// level). Deeper parentheses, which add no depth to the tree, fail with "parser stack exhausted".
+// (A growable stack is not an option: lempar.c's realloc call does not compile as C++.)
+%stack_size 5500
 %syntax_error { b->SyntaxError(TOKEN); }
 %stack_overflow { b->StackOverflow(); }
 
