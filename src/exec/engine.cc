@@ -66,13 +66,59 @@ EngineState::~EngineState() {
     tables_.clear();
 }
 
-storage::Table* EngineState::Resolve(const catalog::TableDef& def) {
+storage::Table* EngineState::ResolveOne(const catalog::TableDef& def) {
     auto it = tables_.find(def.id);
     if (it == tables_.end()) {
         ThrowSqlError(ErrorCode::kInternal,
                       "no storage for table \"" + def.name + "\" (id " + std::to_string(def.id) + ")");
     }
-    return it->second.table.get();
+    it->second.raw = it->second.table.get();
+    return it->second.raw;
+}
+
+namespace {
+
+// The partition column of the table whose rows a table or view holds, if partitioned.
+std::optional<int> SourcePartitionColumn(const catalog::Catalog& cat, const catalog::TableDef& def) {
+    if (!def.view) return def.partition_column;
+    auto src = cat.FindTable(def.view->source_table);
+    return src ? src->partition_column : std::nullopt;
+}
+
+}  // namespace
+
+TableSet EngineState::Resolve(const catalog::TableDef& def) {
+    if (!spanning()) {
+        ResolveOne(def);
+        return TableSet(&tables_.find(def.id)->second.raw, 1);
+    }
+    if (span_sets_version_ != catalog_->version()) {
+        span_sets_.clear();
+        span_sets_version_ = catalog_->version();
+    }
+    auto& set = span_sets_[def.id];
+    if (set.empty()) {
+        std::optional<int> pc = SourcePartitionColumn(*catalog_, def);
+        if (pc && def.view) {
+            // Each partition's view holds the groups of its own rows: their union is the view only
+            // when the partition column is a group key (so no group spans partitions).
+            const auto& g = def.view->group_by;
+            if (std::find(g.begin(), g.end(), *pc) == g.end()) {
+                ThrowSqlError(
+                    ErrorCode::kFeatureNotSupported,
+                    "materialized view \"" + def.name +
+                        "\" does not group by its source's partition column, "
+                        "so reading it across partitions needs merging groups, which SurgeDB does not do yet; "
+                        "read it in a single-partition procedure or add the partition column to its GROUP BY");
+            }
+        }
+        if (pc) {
+            for (EngineState* part : parts_) set.push_back(part->ResolveOne(def));
+        } else {
+            set.push_back(parts_[0]->ResolveOne(def));  // replicated: every copy is the same
+        }
+    }
+    return set;
 }
 
 storage::Table* EngineState::FindTable(std::string_view name) {
@@ -99,6 +145,7 @@ std::shared_ptr<PreparedStatement> EngineState::Build(std::string sql, sql::Pars
         return stmt;
     }
     sql::Planner planner(*catalog_);
+    planner.set_multi_partition(spanning());
     if (s.kind == sql::StmtKind::kExplain) {
         const auto* inner = static_cast<const sql::ExplainStatement&>(s).statement;
         if (IsDdl(inner->kind)) {
@@ -159,6 +206,7 @@ Result<std::shared_ptr<PreparedStatement>> EngineState::Prepare(std::string_view
 
 Status EngineState::ExecuteText(std::string_view sql, ResultSet* out, std::span<const Value> params) {
     return Guard([&] {
+        if (spanning()) SyncSpanning();
         sql::ParseResult parsed = sql::Parse(sql);
         if (parsed.statements.empty()) {
             out->Clear();
@@ -208,6 +256,11 @@ void EngineState::Run(PreparedStatement& stmt, std::span<const Value> params, Re
     if (stmt.impl_->catalog_version != catalog_->version()) Replan(stmt);
     auto& p = *stmt.impl_;
     if (p.is_ddl) {
+        if (spanning()) {
+            ThrowSqlError(
+                ErrorCode::kInternal,
+                "schema changes are applied to each partition's engine, not through multi-partition execution");
+        }
         if (in_txn_) {
             ThrowSqlError(ErrorCode::kTransactionState, "schema changes cannot run inside transaction " +
                                                             std::to_string(txn_token_) + "; commit or roll back first");
@@ -239,14 +292,23 @@ void EngineState::Run(PreparedStatement& stmt, std::span<const Value> params, Re
         }
         return;
     }
+    if (spanning() && p.planned.plan && p.planned.plan->table && !p.planned.read_only &&
+        !SourcePartitionColumn(*catalog_, *p.planned.plan->table)) {
+        RunOnEveryCopy(stmt, params, out);
+        return;
+    }
     ExecContext ctx;
     ctx.params = params;
-    ctx.undo = &undo_;
+    ctx.undo = spanning() ? nullptr : &undo_;
     ctx.tables = this;
     ctx.now_micros = now_micros_;
     ctx.execution = ++executions_;
     ctx.subqueries = &p.subqueries;
     const size_t mark = undo_.Mark();
+    if (spanning()) {
+        span_marks_.clear();
+        for (EngineState* part : parts_) span_marks_.push_back(part->undo_.Mark());
+    }
     try {
         int64_t modified = -1;
         switch (p.kind) {
@@ -263,9 +325,12 @@ void EngineState::Run(PreparedStatement& stmt, std::span<const Value> params, Re
                 modified = RunDelete(p, ctx);
                 break;
             case sql::StmtKind::kTruncate: {
-                storage::Table* t = Resolve(*p.planned.plan->table);
-                modified = static_cast<int64_t>(t->row_count());
-                t->Truncate(undo_);
+                TableSet set = Resolve(*p.planned.plan->table);
+                modified = 0;
+                for (size_t i = 0; i < set.size(); ++i) {
+                    modified += static_cast<int64_t>(set[i]->row_count());
+                    set[i]->Truncate(UndoFor(i));
+                }
                 break;
             }
             default:
@@ -277,10 +342,47 @@ void EngineState::Run(PreparedStatement& stmt, std::span<const Value> params, Re
             out->values.push_back(Value::BigInt(modified));
         }
     } catch (...) {
-        undo_.UndoTo(mark);
+        if (spanning()) {
+            for (size_t i = 0; i < parts_.size(); ++i) parts_[i]->undo_.UndoTo(span_marks_[i]);
+        } else {
+            undo_.UndoTo(mark);
+        }
         throw;
     }
-    if (!in_txn_) undo_.Release();
+    if (!in_txn_ && !spanning()) undo_.Release();
+}
+
+void EngineState::RunOnEveryCopy(PreparedStatement& stmt, std::span<const Value> params, ResultSet* out) {
+    const auto& p = *stmt.impl_;
+    // Every copy must end up the same: the statement may read replicated tables only.
+    std::vector<const sql::PlanNode*> todo{p.planned.plan.get()};
+    while (!todo.empty()) {
+        const sql::PlanNode* n = todo.back();
+        todo.pop_back();
+        if (n->table && n != p.planned.plan.get() && SourcePartitionColumn(*catalog_, *n->table)) {
+            ThrowSqlError(ErrorCode::kFeatureNotSupported, "a statement that writes replicated table \"" +
+                                                               p.planned.plan->table->name +
+                                                               "\" cannot read partitioned table \"" + n->table->name +
+                                                               "\": every copy must get the same rows");
+        }
+        for (const auto& c : n->children) todo.push_back(c.get());
+    }
+    span_marks_.clear();
+    for (EngineState* part : parts_) span_marks_.push_back(part->undo_.Mark());
+    size_t done = 0;
+    try {
+        for (; done < parts_.size(); ++done) {
+            EngineState* part = parts_[done];
+            auto& cached = part->plan_cache_[stmt.sql_];
+            if (!cached || cached->impl_->catalog_version != part->catalog_->version()) {
+                cached = part->Build(stmt.sql_, sql::Parse(stmt.sql_), 0);
+            }
+            part->Run(*cached, params, out);
+        }
+    } catch (...) {
+        for (size_t i = 0; i < parts_.size(); ++i) parts_[i]->undo_.UndoTo(span_marks_[i]);
+        throw;
+    }
 }
 
 void EngineState::RunQuery(PreparedStatement::Impl& p, ExecContext& ctx, ResultSet* out) {
@@ -301,7 +403,8 @@ void EngineState::RunQuery(PreparedStatement::Impl& p, ExecContext& ctx, ResultS
 
 int64_t EngineState::RunInsert(PreparedStatement::Impl& p, ExecContext& ctx) {
     const sql::PlanNode& plan = *p.planned.plan;
-    storage::Table* table = Resolve(*plan.table);
+    TableSet set = Resolve(*plan.table);
+    const std::optional<int> pc = spanning() ? plan.table->partition_column : std::nullopt;
     const auto& cols = plan.table->columns;
     std::vector<Value>& values = p.values;
     values.resize(cols.size());
@@ -317,8 +420,18 @@ int64_t EngineState::RunInsert(PreparedStatement::Impl& p, ExecContext& ctx) {
             }
         }
     };
-    storage::Index* pk = plan.upsert ? table->primary_key() : nullptr;
     auto write = [&] {
+        size_t part = 0;
+        if (pc) {
+            part = router_->PartitionOf(values[*pc]);
+            if (part >= set.size()) {
+                ThrowSqlError(ErrorCode::kInternal,
+                              "router named partition " + std::to_string(part) + " of " + std::to_string(set.size()));
+            }
+        }
+        storage::Table* table = set[part];
+        storage::UndoLog& undo = UndoFor(part);
+        storage::Index* pk = plan.upsert ? table->primary_key() : nullptr;
         if (pk) {
             p.key.clear();
             bool has_null = false;
@@ -336,11 +449,11 @@ int64_t EngineState::RunInsert(PreparedStatement::Impl& p, ExecContext& ctx) {
                         table->Read(existing, static_cast<int>(c), &p.merged[c]);
                     }
                 }
-                table->Update(existing, p.merged.data(), undo_);
+                table->Update(existing, p.merged.data(), undo);
                 return;
             }
         }
-        table->Insert(values.data(), undo_);
+        table->Insert(values.data(), undo);
     };
     auto store = [&](size_t i, Value v) {
         const int c = plan.target_columns[i];
@@ -373,11 +486,13 @@ int64_t EngineState::RunInsert(PreparedStatement::Impl& p, ExecContext& ctx) {
 
 int64_t EngineState::RunUpdate(PreparedStatement::Impl& p, ExecContext& ctx) {
     const sql::PlanNode& plan = *p.planned.plan;
-    storage::Table* table = Resolve(*plan.table);
+    TableSet set = Resolve(*plan.table);
+    const std::optional<int> pc = spanning() ? plan.table->partition_column : std::nullopt;
     const auto& cols = plan.table->columns;
     const size_t width = cols.size();
     // Collect first, then apply: an index scan must not see rows it already moved.
     p.change_tuples.clear();
+    p.change_parts.clear();
     size_t n = 0;
     p.root->Open(ctx, EvalRow{});
     while (p.root->Next(ctx, &p.row)) {
@@ -390,10 +505,22 @@ int64_t EngineState::RunUpdate(PreparedStatement::Impl& p, ExecContext& ctx) {
             next[c] = Eval(*plan.exprs[i], r, ctx);
             CoerceForColumnInPlace(&next[c], cols[c].type, cols[c].name);
         }
+        const size_t part = p.root->current_part();
+        if (pc && router_->PartitionOf(next[*pc]) != part) {
+            ThrowSqlError(ErrorCode::kConstraintViolation,
+                          "UPDATE would move a row of \"" + plan.table->name + "\" to another partition (" +
+                              cols[*pc].name + " = " + next[*pc].ToString() +
+                              "); change a row's partition column only to a value of the same partition, or "
+                              "delete and insert it");
+        }
         p.change_tuples.push_back(p.root->current_tuple());
+        p.change_parts.push_back(static_cast<uint32_t>(part));
         ++n;
     }
-    for (size_t i = 0; i < n; ++i) table->Update(p.change_tuples[i], p.change_values.data() + i * width, undo_);
+    for (size_t i = 0; i < n; ++i) {
+        const size_t part = p.change_parts[i];
+        set[part]->Update(p.change_tuples[i], p.change_values.data() + i * width, UndoFor(part));
+    }
     // Keep the scratch of small updates; give back what a bulk update grew.
     constexpr size_t kRetainedRows = 1024;
     if (n > kRetainedRows) {
@@ -401,17 +528,24 @@ int64_t EngineState::RunUpdate(PreparedStatement::Impl& p, ExecContext& ctx) {
         p.change_values.shrink_to_fit();
         p.change_tuples.resize(kRetainedRows);
         p.change_tuples.shrink_to_fit();
+        p.change_parts.resize(kRetainedRows);
+        p.change_parts.shrink_to_fit();
     }
     return static_cast<int64_t>(n);
 }
 
 int64_t EngineState::RunDelete(PreparedStatement::Impl& p, ExecContext& ctx) {
-    storage::Table* table = Resolve(*p.planned.plan->table);
-    std::vector<storage::TuplePtr> victims;
+    TableSet set = Resolve(*p.planned.plan->table);
+    p.change_tuples.clear();
+    p.change_parts.clear();
     p.root->Open(ctx, EvalRow{});
-    while (p.root->Next(ctx, &p.row)) victims.push_back(p.root->current_tuple());
-    for (storage::TuplePtr t : victims) table->Delete(t, undo_);
-    return static_cast<int64_t>(victims.size());
+    while (p.root->Next(ctx, &p.row)) {
+        p.change_tuples.push_back(p.root->current_tuple());
+        p.change_parts.push_back(static_cast<uint32_t>(p.root->current_part()));
+    }
+    const size_t n = p.change_tuples.size();
+    for (size_t i = 0; i < n; ++i) set[p.change_parts[i]]->Delete(p.change_tuples[i], UndoFor(p.change_parts[i]));
+    return static_cast<int64_t>(n);
 }
 
 Status EngineState::Begin(uint64_t token) {
@@ -444,6 +578,57 @@ Status EngineState::Rollback(uint64_t token) {
     undo_.UndoAll();
     in_txn_ = false;
     return Status::Ok();
+}
+
+void EngineState::SyncSpanning() {
+    for (size_t i = 0; i < parts_.size(); ++i) {
+        if (parts_[i]->catalog_->version() != parts_[0]->catalog_->version()) {
+            ThrowSqlError(ErrorCode::kInternal, "partition " + std::to_string(i) + " has catalog version " +
+                                                    std::to_string(parts_[i]->catalog_->version()) + ", partition 0 " +
+                                                    std::to_string(parts_[0]->catalog_->version()));
+        }
+        if (!parts_[i]->in_txn_) {
+            ThrowSqlError(ErrorCode::kTransactionState,
+                          "multi-partition execution needs an open transaction on every partition; partition " +
+                              std::to_string(i) + " has none");
+        }
+    }
+    catalog_ = parts_[0]->catalog_;
+    now_micros_ = parts_[0]->now_micros_;
+}
+
+// ---------------------------------------------------------------- SpanningExecutor
+
+SpanningExecutor::SpanningExecutor(std::vector<Engine*> partitions, const PartitionRouter* router)
+    : state_(std::make_unique<EngineState>()) {
+    for (Engine* e : partitions) state_->parts_.push_back(e->state_.get());
+    state_->router_ = router;
+    if (state_->parts_.empty()) state_->parts_.push_back(nullptr);  // rejected below
+}
+
+SpanningExecutor::~SpanningExecutor() = default;
+
+Status SpanningExecutor::Execute(std::string_view sql, ResultSet* out, std::span<const Value> params) {
+    if (state_->parts_[0] == nullptr || state_->router_ == nullptr) {
+        return Status(ErrorCode::kInternal, "SpanningExecutor needs at least one partition and a router");
+    }
+    return state_->ExecuteText(sql, out, params);
+}
+
+Result<std::string> SpanningExecutor::Explain(std::string_view sql) {
+    if (state_->parts_[0] == nullptr) return Status(ErrorCode::kInternal, "SpanningExecutor has no partitions");
+    std::string text;
+    Status st = Guard([&] {
+        state_->catalog_ = state_->parts_[0]->catalog_;
+        sql::ParseResult parsed = sql::Parse(sql);
+        if (parsed.statements.size() != 1) {
+            ThrowSqlError(ErrorCode::kSyntaxError, "EXPLAIN takes exactly one statement");
+        }
+        std::string own = parsed.statements[0]->text;
+        text = state_->Build(std::move(own), std::move(parsed), 0)->Explain();
+    });
+    if (!st.ok()) return st;
+    return text;
 }
 
 // ---------------------------------------------------------------- Engine

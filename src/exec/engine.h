@@ -87,6 +87,43 @@ class Engine {
     size_t memory_bytes() const;
 
   private:
+    friend class SpanningExecutor;
+    std::unique_ptr<EngineState> state_;
+};
+
+/// Which partition owns a row of a partitioned table, from its partition column's value (already
+/// of the column's type). Implemented by the transaction layer's routing ring.
+class PartitionRouter {
+  public:
+    virtual ~PartitionRouter() = default;
+    virtual uint32_t PartitionOf(const Value& partition_value) const = 0;
+};
+
+/// Multi-partition execution: runs statements over several partitions' engines as if they were
+/// one database. Reads see the union of the partitions' rows of a partitioned table (one copy of
+/// a replicated table); inserted rows go to the partition the router names; updates and deletes
+/// change each row where it lives (an update may not move a row to another partition); a write
+/// to a replicated table runs on every copy and may not read partitioned tables. Each statement
+/// is atomic across all partitions.
+///
+/// Every engine must have an open transaction (Begin) when a statement runs; the caller commits
+/// or rolls back each of them. Only one thread may use the engines meanwhile: the caller owns
+/// them (the coordinator, while their partition threads are parked). Schema changes go to each
+/// engine directly, not through here.
+class SpanningExecutor {
+  public:
+    /// partitions[i] is partition i; router maps partition values to indexes into partitions.
+    SpanningExecutor(std::vector<Engine*> partitions, const PartitionRouter* router);
+    ~SpanningExecutor();
+    SpanningExecutor(const SpanningExecutor&) = delete;
+    SpanningExecutor& operator=(const SpanningExecutor&) = delete;
+
+    /// One or more `;`-separated DML or query statements; out receives the last one's result.
+    Status Execute(std::string_view sql, ResultSet* out, std::span<const Value> params = {});
+    /// The plan of a statement as multi-partition execution runs it.
+    Result<std::string> Explain(std::string_view sql);
+
+  private:
     std::unique_ptr<EngineState> state_;
 };
 

@@ -36,11 +36,13 @@ struct PreparedStatement::Impl {
     std::string key;                               ///< upsert: encoded primary key
     std::vector<storage::TuplePtr> change_tuples;  ///< UPDATE: rows to change ...
     std::vector<Value> change_values;              ///< ... and their new values, row-major
+    std::vector<uint32_t> change_parts;            ///< ... and the table-set index of each
 };
 
 /// One table's storage and its view maintainers.
 struct TableEntry {
     std::unique_ptr<storage::Table> table;
+    storage::Table* raw = nullptr;                             ///< table.get(), addressable as a one-table TableSet
     std::vector<std::unique_ptr<ViewMaintainer>> maintainers;  ///< views whose source this is
 };
 
@@ -49,7 +51,9 @@ class EngineState : public TableResolver {
     EngineState();
     ~EngineState() override;
 
-    storage::Table* Resolve(const catalog::TableDef& def) override;
+    TableSet Resolve(const catalog::TableDef& def) override;
+    /// This partition's own storage for def.
+    storage::Table* ResolveOne(const catalog::TableDef& def);
     storage::Table* FindTable(std::string_view name);
 
     Status ExecuteText(std::string_view sql, ResultSet* out, std::span<const Value> params);
@@ -75,8 +79,26 @@ class EngineState : public TableResolver {
     static constexpr size_t kPlanCacheCap = 1000;
     std::unordered_map<std::string, std::shared_ptr<PreparedStatement>> procedure_cache_;
 
+    // Multi-partition execution (SpanningExecutor): this state owns no tables; it plans against
+    // partition 0's catalog and reaches every partition's storage and undo log through parts_.
+    std::vector<EngineState*> parts_;
+    const PartitionRouter* router_ = nullptr;
+    std::unordered_map<uint64_t, std::vector<storage::Table*>> span_sets_;  ///< by table id
+    uint64_t span_sets_version_ = UINT64_MAX;
+    std::vector<size_t> span_marks_;
+    bool spanning() const { return !parts_.empty(); }
+    /// The undo log of the table-set index `part` of a statement's target.
+    storage::UndoLog& UndoFor(size_t part) { return spanning() ? parts_[part]->undo_ : undo_; }
+    /// Checks the partitions are in step (same catalog version, all in a transaction) and adopts
+    /// partition 0's catalog.
+    void SyncSpanning();
+    /// A write to a replicated table in multi-partition execution: the statement runs on every
+    /// partition's copy.
+    void RunOnEveryCopy(PreparedStatement& stmt, std::span<const Value> params, ResultSet* out);
+
   private:
     friend class Engine;
+    friend class SpanningExecutor;
     /// Builds a prepared statement from one parsed statement.
     std::shared_ptr<PreparedStatement> Build(std::string sql, sql::ParseResult parsed, size_t index);
     void Replan(PreparedStatement& stmt);

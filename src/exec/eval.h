@@ -24,11 +24,15 @@ struct EvalRow {
     const EvalRow* outer = nullptr;
 };
 
-/// Resolves a table definition to the partition's storage.
+/// The storage a plan reads for one table: the partition's own table, or, in multi-partition
+/// execution, every partition's part of a partitioned table (in partition order).
+using TableSet = std::span<storage::Table* const>;
+
+/// Resolves a table definition to its storage.
 class TableResolver {
   public:
     virtual ~TableResolver() = default;
-    virtual storage::Table* Resolve(const catalog::TableDef& def) = 0;
+    virtual TableSet Resolve(const catalog::TableDef& def) = 0;
 };
 
 /// State of one statement execution. Subquery operator trees live as long as their prepared

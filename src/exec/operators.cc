@@ -52,24 +52,34 @@ class OneRowOp : public Operator {
     bool done_ = false;
 };
 
-/// Base of the two table scans: reads tuples into rows and applies the residual filter.
+/// Base of the two table scans: reads tuples into rows and applies the residual filter. A scan
+/// covers every table of its TableSet in turn (one for a partition's own plan; each partition's
+/// part in multi-partition execution).
 class ScanOp : public Operator {
   public:
-    ScanOp(const PlanNode& plan, TableResolver& tables) : Operator(plan), table_(tables.Resolve(*plan.table)) {}
+    ScanOp(const PlanNode& plan, TableResolver& tables) : Operator(plan) {
+        TableSet set = tables.Resolve(*plan.table);
+        tables_.assign(set.begin(), set.end());
+        if (tables_.empty()) ThrowSqlError(ErrorCode::kInternal, "no storage for \"" + plan.table->name + "\"");
+    }
     storage::TuplePtr current_tuple() const override { return current_; }
+    size_t current_part() const override { return current_part_; }
 
   protected:
     bool Emit(ExecContext& ctx, storage::TuplePtr t, std::vector<Value>* row) {
         row->resize(width_);
-        const auto& layout = table_->layout();
+        const auto& layout = tables_[part_]->layout();
         for (size_t c = 0; c < width_; ++c) layout.Read(t, static_cast<int>(c), &(*row)[c]);
         if (plan_.filter && !EvalPredicate(*plan_.filter, EvalRow{row->data(), outer_}, ctx)) return false;
         current_ = t;
+        current_part_ = part_;
         return true;
     }
 
-    storage::Table* table_;
+    std::vector<storage::Table*> tables_;
+    size_t part_ = 0;  ///< the table being scanned
     storage::TuplePtr current_ = nullptr;
+    size_t current_part_ = 0;
     const EvalRow* outer_ = nullptr;
 };
 
@@ -78,11 +88,14 @@ class SeqScanOp : public ScanOp {
     using ScanOp::ScanOp;
     void Open(ExecContext&, const EvalRow& context) override {
         cursor_ = {};
+        part_ = 0;
         outer_ = context.outer;
     }
     bool Next(ExecContext& ctx, std::vector<Value>* row) override {
-        while (storage::TuplePtr t = table_->NextLive(&cursor_)) {
-            if (Emit(ctx, t, row)) return true;
+        for (; part_ < tables_.size(); ++part_, cursor_ = {}) {
+            while (storage::TuplePtr t = tables_[part_]->NextLive(&cursor_)) {
+                if (Emit(ctx, t, row)) return true;
+            }
         }
         return false;
     }
@@ -94,12 +107,18 @@ class SeqScanOp : public ScanOp {
 class IndexScanOp : public ScanOp {
   public:
     IndexScanOp(const PlanNode& plan, TableResolver& tables) : ScanOp(plan, tables) {
-        index_ = table_->FindIndex(plan.access.index);
-        if (!index_) ThrowSqlError(ErrorCode::kInternal, "index \"" + plan.access.index + "\" missing in storage");
+        for (storage::Table* t : tables_) {
+            storage::Index* index = t->FindIndex(plan.access.index);
+            if (!index) ThrowSqlError(ErrorCode::kInternal, "index \"" + plan.access.index + "\" missing in storage");
+            indexes_.push_back(index);
+        }
+        index_ = indexes_[0];
     }
 
     void Open(ExecContext& ctx, const EvalRow& context) override {
         outer_ = context.outer;
+        part_ = 0;
+        lookup_ = Lookup::kNone;
         single_ = nullptr;
         single_pending_ = false;
         cursor_ = storage::IndexCursor();
@@ -119,25 +138,22 @@ class IndexScanOp : public ScanOp {
         const bool has_null_part = std::find(a.eq_is_null.begin(), a.eq_is_null.end(), true) != a.eq_is_null.end();
         if (!a.lower && !a.upper) {
             if (k == index_->part_count() && index_->unique() && !has_null_part) {
-                single_ = index_->FindUnique(prefix_);
-                single_pending_ = single_ != nullptr;
-                return;
+                lookup_ = Lookup::kUnique;
+            } else if (!index_->ordered()) {
+                lookup_ = Lookup::kPrefix;
+            } else if (k == 0) {
+                lookup_ = Lookup::kAll;
+            } else {
+                range_ = storage::KeyRange();
+                range_.has_lower = range_.has_upper = true;
+                range_.lower = range_.upper = prefix_;
+                lookup_ = Lookup::kRange;
             }
-            if (!index_->ordered()) {
-                index_->ScanPrefix(prefix_, &cursor_);
-                return;
-            }
-            if (k == 0) {
-                index_->ScanAll(a.reverse, &cursor_);
-                return;
-            }
-            storage::KeyRange r;
-            r.has_lower = r.has_upper = true;
-            r.lower = r.upper = prefix_;
-            index_->ScanRange(r, a.reverse, &cursor_);
+            Start();
             return;
         }
-        storage::KeyRange r;
+        storage::KeyRange& r = range_;
+        r = storage::KeyRange();
         r.lower = prefix_;
         r.upper = prefix_;
         r.has_lower = true;
@@ -170,31 +186,66 @@ class IndexScanOp : public ScanOp {
                 return;
             }
         }
-        index_->ScanRange(r, a.reverse, &cursor_);
+        lookup_ = Lookup::kRange;
+        Start();
     }
 
     bool Next(ExecContext& ctx, std::vector<Value>* row) override {
-        if (single_) {
-            if (!single_pending_) return false;
-            single_pending_ = false;
-            return Emit(ctx, single_, row);
+        if (lookup_ == Lookup::kNone) return false;
+        while (true) {
+            if (lookup_ == Lookup::kUnique) {
+                if (single_pending_) {
+                    single_pending_ = false;
+                    if (Emit(ctx, single_, row)) return true;
+                }
+            } else {
+                while (storage::TuplePtr t = cursor_.Next()) {
+                    if (Emit(ctx, t, row)) return true;
+                }
+            }
+            if (++part_ >= tables_.size()) return false;
+            Start();
         }
-        while (storage::TuplePtr t = cursor_.Next()) {
-            if (Emit(ctx, t, row)) return true;
-        }
-        return false;
     }
 
   private:
+    enum class Lookup : uint8_t { kNone, kUnique, kPrefix, kAll, kRange };
+
+    /// Positions the lookup Open computed on partition part_'s index.
+    void Start() {
+        const storage::Index* index = indexes_[part_];
+        const bool reverse = plan_.access.reverse;
+        switch (lookup_) {
+            case Lookup::kNone:
+                break;
+            case Lookup::kUnique:
+                single_ = index->FindUnique(prefix_);
+                single_pending_ = single_ != nullptr;
+                break;
+            case Lookup::kPrefix:
+                index->ScanPrefix(prefix_, &cursor_);
+                break;
+            case Lookup::kAll:
+                index->ScanAll(reverse, &cursor_);
+                break;
+            case Lookup::kRange:
+                index->ScanRange(range_, reverse, &cursor_);
+                break;
+        }
+    }
+
     /// Whether the converted bound equals the original (else the bound was rounded and is
     /// inclusive of the rounded value).
     static bool SameNumber(const Value& a, const Value& b) { return CompareValues(a, b) == 0; }
 
-    storage::Index* index_;
+    std::vector<storage::Index*> indexes_;  ///< per table of the set
+    storage::Index* index_;                 ///< the first: key types and shape (same in every part)
+    Lookup lookup_ = Lookup::kNone;
     storage::IndexCursor cursor_;
     storage::TuplePtr single_ = nullptr;
     bool single_pending_ = false;
     std::string prefix_;
+    storage::KeyRange range_;
     Value key_value_;
 };
 

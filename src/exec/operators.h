@@ -23,6 +23,8 @@ class Operator {
     virtual bool Next(ExecContext& ctx, std::vector<Value>* row) = 0;
     /// The tuple behind the last row, for scans (UPDATE and DELETE targets); else nullptr.
     virtual storage::TuplePtr current_tuple() const { return nullptr; }
+    /// Which of the scanned TableSet's tables current_tuple() lives in.
+    virtual size_t current_part() const { return 0; }
 
     size_t width() const { return width_; }
     const sql::PlanNode& plan() const { return plan_; }

@@ -786,6 +786,7 @@ PlanPtr Planner::Impl::PlanFromLeaves(Scope& scope, std::vector<PlanPtr> derived
 }
 
 bool Planner::Impl::TryIndexOrder(PlanNode& top, const std::vector<SortKey>& keys, bool disallow) {
+    if (planner.multi_partition()) return false;  // index order holds within one partition only
     if (disallow || keys.empty()) return false;
     PlanNode* scan = &top;
     if (top.kind == PlanKind::kProject) scan = top.children[0].get();

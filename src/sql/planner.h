@@ -27,6 +27,11 @@ class Planner {
   public:
     explicit Planner(const catalog::Catalog& catalog) : catalog_(catalog) {}
 
+    /// Plans for multi-partition execution, where a scan visits each partition's part of a table
+    /// in turn: no index order is relied on for ORDER BY (it holds within a part only).
+    void set_multi_partition(bool on) { multi_partition_ = on; }
+    bool multi_partition() const { return multi_partition_; }
+
     /// SELECT, INSERT, UPSERT, UPDATE, DELETE, TRUNCATE. Throws SqlError.
     PlannedStatement Plan(const Statement& stmt);
 
@@ -38,6 +43,7 @@ class Planner {
 
   private:
     const catalog::Catalog& catalog_;
+    bool multi_partition_ = false;
 };
 
 /// Structural equality of bound expressions (same shape, slots, constants).
