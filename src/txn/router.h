@@ -10,11 +10,12 @@
 #include <vector>
 
 #include "common/status.h"
+#include "exec/engine.h"
 #include "types/value.h"
 
 namespace surge::txn {
 
-class Router {
+class Router : public exec::PartitionRouter {
   public:
     static constexpr uint32_t kBuckets = 4096;
 
@@ -33,6 +34,7 @@ class Router {
     /// a parameter can carry one, and the statement then finds no row).
     static uint32_t Bucket(const Value& v);
     uint32_t Partition(const Value& v) const { return ring_[Bucket(v)]; }
+    uint32_t PartitionOf(const Value& v) const override { return Partition(v); }
 
   private:
     Router(std::vector<uint32_t> ring, uint32_t partitions) : ring_(std::move(ring)), partitions_(partitions) {}

@@ -1,0 +1,173 @@
+// Multi-partition coordinator (see coordinator.h).
+#include "txn/coordinator.h"
+
+namespace surge::txn {
+namespace {
+
+// The handshake between the coordinator and the partitions' park tasks. Shared, because a park
+// task may still be returning from its wait after the coordinator has moved on.
+struct ParkState {
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t parked = 0;
+    size_t refused = 0;
+    bool released = false;
+};
+
+class ParkTask : public Task {
+  public:
+    explicit ParkTask(std::shared_ptr<ParkState> s) : s_(std::move(s)) {}
+    void Run(exec::Engine&, uint64_t) override {
+        std::unique_lock<std::mutex> lock(s_->mu);
+        ++s_->parked;
+        s_->cv.notify_all();
+        s_->cv.wait(lock, [&] { return s_->released; });
+    }
+    void Reject(const Status&) override {
+        std::lock_guard<std::mutex> lock(s_->mu);
+        ++s_->refused;
+        s_->cv.notify_all();
+    }
+
+  private:
+    std::shared_ptr<ParkState> s_;
+};
+
+}  // namespace
+
+void MpContext::BeginAll(int64_t timestamp_micros) {
+    if (open_) ThrowSqlError(ErrorCode::kTransactionState, "multi-partition transaction already open");
+    tokens_.clear();
+    for (Partition* p : partitions_) {
+        uint64_t token = p->NextUndoToken();
+        p->engine().SetTimestamp(timestamp_micros);
+        Status s = p->engine().Begin(token);
+        if (!s.ok()) {
+            for (size_t i = 0; i < tokens_.size(); ++i) (void)partitions_[i]->engine().Rollback(tokens_[i]);
+            tokens_.clear();
+            ThrowSqlError(ErrorCode::kInternal, "partition " + std::to_string(p->id()) + ": " + s.ToString());
+        }
+        tokens_.push_back(token);
+    }
+    open_ = true;
+}
+
+void MpContext::CommitAll() {
+    if (!open_) return;
+    for (size_t i = 0; i < partitions_.size(); ++i) (void)partitions_[i]->engine().Commit(tokens_[i]);
+    open_ = false;
+}
+
+void MpContext::RollbackAll() {
+    if (!open_) return;
+    for (size_t i = 0; i < partitions_.size(); ++i) (void)partitions_[i]->engine().Rollback(tokens_[i]);
+    open_ = false;
+}
+
+Coordinator::Coordinator(std::vector<Partition*> partitions, const exec::PartitionRouter* router, size_t queue_capacity)
+    : partitions_(std::move(partitions)), capacity_(queue_capacity == 0 ? 1 : queue_capacity) {
+    std::vector<exec::Engine*> engines;
+    for (Partition* p : partitions_) engines.push_back(&p->engine());
+    span_ = std::make_unique<exec::SpanningExecutor>(engines, router);
+}
+
+Coordinator::~Coordinator() { Stop(); }
+
+void Coordinator::Start() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (thread_.joinable()) return;
+    accepting_ = true;
+    stop_ = false;
+    thread_ = std::thread([this] { Loop(); });
+}
+
+void Coordinator::Stop() {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        accepting_ = false;
+        stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    std::deque<std::unique_ptr<MpTask>> left;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        left.swap(queue_);
+    }
+    for (auto& t : left) t->Reject(Status(ErrorCode::kTransactionState, "the coordinator stopped"));
+}
+
+Status Coordinator::Submit(std::unique_ptr<MpTask> task) {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!accepting_) return Status(ErrorCode::kTransactionState, "the coordinator is not running");
+        if (queue_.size() >= capacity_) {
+            return Status(ErrorCode::kLimitExceeded,
+                          "overloaded: " + std::to_string(queue_.size()) + " multi-partition transactions queued");
+        }
+        queue_.push_back(std::move(task));
+    }
+    cv_.notify_one();
+    return Status::Ok();
+}
+
+size_t Coordinator::queue_depth() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return queue_.size();
+}
+
+void Coordinator::Loop() {
+    while (true) {
+        std::unique_ptr<MpTask> task;
+        {
+            std::unique_lock<std::mutex> lock(mu_);
+            cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+            if (queue_.empty()) return;
+            task = std::move(queue_.front());
+            queue_.pop_front();
+        }
+        RunOne(*task);
+    }
+}
+
+void Coordinator::RunOne(MpTask& task) {
+    auto state = std::make_shared<ParkState>();
+    size_t submitted = 0;
+    Status failure;
+    for (Partition* p : partitions_) {
+        Status s = p->SubmitUrgent(std::make_unique<ParkTask>(state));
+        if (!s.ok()) {
+            failure = s;
+            break;
+        }
+        ++submitted;
+    }
+    {
+        std::unique_lock<std::mutex> lock(state->mu);
+        state->cv.wait(lock, [&] { return state->parked + state->refused == submitted; });
+        if (failure.ok() && state->refused > 0) {
+            failure = Status(ErrorCode::kTransactionState, "a partition stopped before the transaction could run");
+        }
+    }
+    if (failure.ok()) {
+        MpContext ctx(partitions_, span_.get());
+        try {
+            task.Run(ctx);
+        } catch (const SqlError& e) {
+            // MpTask implementations report their own errors; this is a last line of defence so a
+            // bug cannot leave partitions parked or a transaction open.
+            ctx.RollbackAll();
+            task.Reject(e.status());
+        }
+        ctx.RollbackAll();  // no-op unless Run left it open
+    } else {
+        task.Reject(failure);
+    }
+    {
+        std::lock_guard<std::mutex> lock(state->mu);
+        state->released = true;
+    }
+    state->cv.notify_all();
+}
+
+}  // namespace surge::txn
