@@ -137,6 +137,9 @@ class Catalog::Builder {
     void DropProcedure(std::string_view name);
 
     const Catalog& current() const { return next_; }
+    /// Publishes with this version instead of base + 1 (restoring an earlier schema under a new
+    /// version number, so nothing planned against a discarded version looks current).
+    void set_version(uint64_t v) { next_.version_ = v; }
     CatalogPtr Build();
 
   private:

@@ -134,8 +134,44 @@ void EngineState::RebuildTable(catalog::CatalogPtr next, const std::string& name
     auto& entry = tables_.at(def->id);
     auto storage = BuildStorage(*next, *def, entry.table.get(), column_map);
     undo_.Release();
-    entry.table = std::move(storage);
+    SetStorage(def->id, std::move(storage));
     Publish(std::move(next));
+}
+
+void EngineState::SetStorage(uint64_t id, std::unique_ptr<storage::Table> storage) {
+    auto it = tables_.find(id);
+    std::unique_ptr<storage::Table> old;
+    if (it != tables_.end()) old = std::move(it->second.table);
+    if (held_) {
+        const bool created =
+            std::find(held_->new_tables.begin(), held_->new_tables.end(), id) != held_->new_tables.end();
+        bool kept = false;
+        for (const auto& [kid, t] : held_->old_tables) kept = kept || kid == id;
+        if (!old && !created) {
+            held_->new_tables.push_back(id);
+        } else if (old && !created && !kept) {
+            held_->old_tables.emplace_back(id, std::move(old));  // the state to restore
+        }
+    }
+    if (storage) {
+        tables_[id].table = std::move(storage);
+    } else if (it != tables_.end()) {
+        tables_.erase(it);
+    }
+}
+
+void EngineState::RevertHeldDdl(uint64_t version) {
+    if (!held_) return;
+    HeldDdl held = std::move(*held_);
+    held_.reset();
+    undo_.Release();
+    plan_cache_.clear();
+    procedure_cache_.clear();
+    for (uint64_t id : held.new_tables) tables_.erase(id);
+    for (auto& [id, table] : held.old_tables) tables_[id].table = std::move(table);
+    auto b = held.catalog->Edit();
+    b.set_version(version);
+    Publish(b.Build());
 }
 
 void EngineState::Publish(catalog::CatalogPtr next) {
@@ -267,7 +303,7 @@ void EngineState::CreateTable(const sql::CreateTableStatement& s) {
     auto next = b.Build();
     auto final_def = next->FindTable(def.name);
     auto storage = BuildStorage(*next, *final_def, nullptr, {});
-    tables_[final_def->id].table = std::move(storage);
+    SetStorage(final_def->id, std::move(storage));
     Publish(std::move(next));
 }
 
@@ -291,7 +327,7 @@ void EngineState::DropTable(const sql::DropTableStatement& s) {
     auto next = b.Build();
     undo_.Release();  // nothing may point into the dropped storage
     Publish(std::move(next));
-    tables_.erase(def->id);
+    SetStorage(def->id, nullptr);
 }
 
 void EngineState::CreateIndex(const sql::CreateIndexStatement& s) {
@@ -623,7 +659,7 @@ void EngineState::CreateView(const sql::CreateViewStatement& s) {
     while (storage::TuplePtr t = src->NextLive(&cursor)) loader.OnInsert(*src, t, load_log);
     loader.EnsureRowWithoutGroups(load_log);
     load_log.Release();
-    tables_[view_def->id].table = std::move(storage);
+    SetStorage(view_def->id, std::move(storage));
     Publish(std::move(next));
 }
 

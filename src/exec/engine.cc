@@ -652,6 +652,9 @@ Status Engine::Rollback(uint64_t t) { return state_->Rollback(t); }
 bool Engine::in_transaction() const { return state_->in_txn_; }
 void Engine::SetTimestamp(int64_t micros) { state_->now_micros_ = micros; }
 catalog::CatalogPtr Engine::catalog() const { return state_->catalog_; }
+void Engine::BeginHeldDdl() { state_->held_ = EngineState::HeldDdl{state_->catalog_, {}, {}}; }
+void Engine::EndHeldDdl() { state_->held_.reset(); }
+void Engine::RevertHeldDdl(uint64_t catalog_version) { state_->RevertHeldDdl(catalog_version); }
 storage::Table* Engine::FindTable(std::string_view name) { return state_->FindTable(name); }
 size_t Engine::memory_bytes() const {
     size_t n = 0;

@@ -81,6 +81,15 @@ class Engine {
     void SetTimestamp(int64_t micros);
 
     catalog::CatalogPtr catalog() const;
+
+    /// Schema changes applied to every partition (by the coordinator): between BeginHeldDdl and
+    /// EndHeldDdl, DDL keeps the storage and catalog it replaces, so that RevertHeldDdl can put
+    /// this partition back exactly as it was at BeginHeldDdl (publishing that schema as
+    /// `catalog_version`, which must exceed every version used so far) when DDL failed on another
+    /// partition.
+    void BeginHeldDdl();
+    void EndHeldDdl();
+    void RevertHeldDdl(uint64_t catalog_version);
     /// The partition's storage for a table or view, or nullptr.
     storage::Table* FindTable(std::string_view name);
     /// Bytes used by all tables (rows, var data, indexes).

@@ -79,6 +79,19 @@ class EngineState : public TableResolver {
     static constexpr size_t kPlanCacheCap = 1000;
     std::unordered_map<std::string, std::shared_ptr<PreparedStatement>> procedure_cache_;
 
+    // Held DDL (a schema change applied to every partition): what this partition's statements
+    // replaced, so RevertHeldDdl can restore it exactly if another partition fails.
+    struct HeldDdl {
+        catalog::CatalogPtr catalog;                                                   ///< before
+        std::vector<std::pair<uint64_t, std::unique_ptr<storage::Table>>> old_tables;  ///< replaced or dropped
+        std::vector<uint64_t> new_tables;                                              ///< created
+    };
+    std::optional<HeldDdl> held_;
+    /// Installs `storage` as table id's storage, keeping the storage it replaces when held (else
+    /// destroying it). A null storage drops the table.
+    void SetStorage(uint64_t id, std::unique_ptr<storage::Table> storage);
+    void RevertHeldDdl(uint64_t version);
+
     // Multi-partition execution (SpanningExecutor): this state owns no tables; it plans against
     // partition 0's catalog and reaches every partition's storage and undo log through parts_.
     std::vector<EngineState*> parts_;

@@ -232,5 +232,56 @@ TEST_F(SpanningTest, NeedsAnOpenTransactionEverywhere) {
     EXPECT_TRUE(Try("SELECT COUNT(*) FROM acct").ok());
 }
 
+TEST_F(SpanningTest, HeldDdlRevertsEveryPartitionWhenOneFails) {
+    LoadAccounts();
+    Exec("INSERT INTO acct VALUES (12, 'x', 30)");  // partition 0 now has bal 30 twice
+    Commit();
+    uint64_t before = parts_[0]->catalog()->version();
+    // A batch: a new table, a new column, then an index that only partition 0 cannot build.
+    const std::vector<std::string> batch = {
+        "CREATE TABLE extra (a INTEGER)", "ALTER TABLE acct ADD COLUMN note VARCHAR(5)",
+        "CREATE UNIQUE INDEX acct_bal_u ON acct (bal, id)", "CREATE ASSUMEUNIQUE INDEX acct_bal_once ON acct (bal)"};
+    std::vector<bool> failed(kParts, false);
+    for (int p = 0; p < kParts; ++p) {
+        parts_[p]->BeginHeldDdl();
+        for (const auto& ddl : batch) {
+            ResultSet rs;
+            if (!parts_[p]->Execute(ddl, &rs).ok()) {
+                failed[p] = true;
+                break;
+            }
+        }
+    }
+    EXPECT_EQ(failed, (std::vector<bool>{true, false, false}));
+    uint64_t next = 0;
+    for (auto& e : parts_) next = std::max(next, e->catalog()->version());
+    for (auto& e : parts_) e->RevertHeldDdl(next + 1);
+    for (int p = 0; p < kParts; ++p) {
+        EXPECT_EQ(parts_[p]->catalog()->version(), next + 1);
+        EXPECT_EQ(parts_[p]->catalog()->FindTable("extra"), nullptr);
+        EXPECT_EQ(parts_[p]->catalog()->FindTable("acct")->columns.size(), 3u);
+        EXPECT_EQ(parts_[p]->catalog()->FindIndex("acct_bal_u"), nullptr);
+    }
+    EXPECT_GT(next + 1, before);
+    Begin();
+    EXPECT_EQ(Query("SELECT COUNT(*), SUM(bal) FROM acct"), (Rows{"10|480"}));
+    EXPECT_EQ(Query("SELECT id FROM acct WHERE bal = 30 ORDER BY id"), (Rows{"3", "12"}));
+    EXPECT_EQ(Query("SELECT SUM(total) FROM by_id"), (Rows{"480"}));
+    Exec("INSERT INTO acct VALUES (13, 'y', 5)");
+    EXPECT_EQ(Query("SELECT SUM(total) FROM by_id"), (Rows{"485"}));
+    Commit();
+    // The same batch without the failing index applies everywhere.
+    for (auto& e : parts_) {
+        e->BeginHeldDdl();
+        for (size_t i = 0; i + 1 < batch.size(); ++i) {
+            ResultSet rs;
+            EXPECT_TRUE(e->Execute(batch[i], &rs).ok()) << batch[i];
+        }
+        e->EndHeldDdl();
+    }
+    Begin();
+    EXPECT_EQ(Query("SELECT COUNT(*) FROM acct WHERE note IS NULL"), (Rows{"11"}));
+}
+
 }  // namespace
 }  // namespace surge::exec
