@@ -10,6 +10,9 @@ PACKAGES=(
   libabsl-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libssl-dev
+  protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev
+  libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev libreadline-dev
+  python3 python3-grpcio python3-protobuf
 )
 
 missing=()

@@ -1,0 +1,431 @@
+// Invocation routing and the system procedures (see database.h).
+#include "server/database.h"
+
+#include <chrono>
+
+#include "server/convert.h"
+#include "sql/parser.h"
+#include "storage/table.h"
+
+namespace surge::server {
+
+struct Database::Call {
+    v1::Response* response = nullptr;
+    std::function<void()> done;
+    std::chrono::steady_clock::time_point start;
+    std::vector<Value> params;
+    uint64_t txn_id = 0;
+    int64_t timestamp = 0;
+
+    void AddResult(const exec::ResultSet& rs) { EncodeResult(rs, response->add_results()); }
+    void Finish(const Status& s, v1::StatusCode code = v1::OK) {
+        EncodeStatus(s, response->mutable_status());
+        if (code != v1::OK) response->mutable_status()->set_code(code);
+        if (!s.ok()) response->clear_results();
+        response->set_txn_id(s.ok() ? txn_id : 0);
+        response->set_server_micros(static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count()));
+        done();
+    }
+};
+
+namespace {
+
+bool IsDdlKind(sql::StmtKind k) {
+    switch (k) {
+        case sql::StmtKind::kSelect:
+        case sql::StmtKind::kInsert:
+        case sql::StmtKind::kUpdate:
+        case sql::StmtKind::kDelete:
+        case sql::StmtKind::kTruncate:
+        case sql::StmtKind::kExplain:
+            return false;
+        default:
+            return true;
+    }
+}
+
+// A queue refusal (full or stopping) as the client sees it.
+v1::StatusCode RefusalCode(const Status& s) {
+    return s.code() == ErrorCode::kLimitExceeded ? v1::OVERLOADED : v1::SHUTTING_DOWN;
+}
+
+exec::ResultSet PlanTable(const std::string& text) {
+    exec::ResultSet rs;
+    rs.columns.push_back({"plan", SqlType{TypeId::kVarchar, kDefaultVarLength}});
+    size_t start = 0;
+    while (start < text.size()) {
+        size_t nl = text.find('\n', start);
+        if (nl == std::string::npos) nl = text.size();
+        rs.values.push_back(Value::Varchar(std::string_view(text).substr(start, nl - start)));
+        start = nl + 1;
+    }
+    return rs;
+}
+
+}  // namespace
+
+Database::Database(DatabaseOptions options)
+    : options_(options), router_(options.partitions == 0 ? 1 : options.partitions) {
+    const uint32_t n = router_.partition_count();
+    std::vector<txn::Partition*> ptrs;
+    for (uint32_t i = 0; i < n; ++i) {
+        partitions_.push_back(std::make_unique<txn::Partition>(i, options_.queue_capacity));
+        ptrs.push_back(partitions_.back().get());
+    }
+    coordinator_ = std::make_unique<txn::Coordinator>(ptrs, &router_, options_.mp_queue_capacity);
+    catalog_ = partitions_[0]->engine().catalog();
+}
+
+Database::~Database() { Stop(); }
+
+catalog::CatalogPtr Database::catalog() const {
+    std::lock_guard<std::mutex> lock(catalog_mu_);
+    return catalog_;
+}
+
+void Database::Start() {
+    if (started_.exchange(true)) return;
+    for (auto& p : partitions_) p->Start();
+    coordinator_->Start();
+    accepting_ = true;
+}
+
+void Database::Stop() {
+    accepting_ = false;
+    if (!started_.exchange(false)) return;
+    coordinator_->Stop();
+    for (auto& p : partitions_) p->Stop();
+}
+
+int64_t Database::NextTimestamp() {
+    const int64_t now =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    int64_t last = last_timestamp_.load();
+    int64_t next;
+    do {
+        next = std::max(now, last + 1);
+    } while (!last_timestamp_.compare_exchange_weak(last, next));
+    return next;
+}
+
+Status Database::LoadSchema(const std::string& sql_text) {
+    // Before Start(): run statement by statement, DDL on every partition, DML as multi-partition.
+    sql::ParseResult parsed;
+    try {
+        parsed = sql::Parse(sql_text);
+    } catch (const SqlError& e) {
+        return e.status();
+    }
+    std::vector<txn::Partition*> ptrs;
+    for (auto& p : partitions_) ptrs.push_back(p.get());
+    std::vector<exec::Engine*> engines;
+    for (auto& p : partitions_) engines.push_back(&p->engine());
+    exec::SpanningExecutor span(engines, &router_);
+    txn::MpContext ctx(ptrs, &span);
+    for (const sql::Statement* stmt : parsed.statements) {
+        Status s;
+        if (IsDdlKind(stmt->kind)) {
+            s = ApplyDdl(ctx, stmt->text);
+        } else {
+            exec::ResultSet rs;
+            ctx.BeginAll(NextTimestamp());
+            s = span.Execute(stmt->text, &rs);
+            if (s.ok()) {
+                ctx.CommitAll();
+            } else {
+                ctx.RollbackAll();
+            }
+        }
+        if (!s.ok()) {
+            return Status(s.code(), "schema statement at line " + std::to_string(stmt->pos.line) + ": " + s.message());
+        }
+    }
+    return Status::Ok();
+}
+
+Status Database::ApplyDdl(txn::MpContext& ctx, const std::string& text) {
+    const size_t n = ctx.partition_count();
+    if (n > 1) {
+        // A replicated table's rows are on every partition; partitioning it would have to move
+        // them. Only empty tables may be partitioned.
+        try {
+            sql::ParseResult parsed = sql::Parse(text);
+            for (const sql::Statement* stmt : parsed.statements) {
+                if (stmt->kind != sql::StmtKind::kPartitionTable) continue;
+                const auto& ps = static_cast<const sql::PartitionTableStatement&>(*stmt);
+                storage::Table* t = ctx.engine(0).FindTable(ps.table);
+                if (t && t->row_count() > 0) {
+                    return Status(ErrorCode::kInvalidDefinition, "PARTITION TABLE " + ps.table + ": the table holds " +
+                                                                     std::to_string(t->row_count()) +
+                                                                     " rows; only an empty table can be partitioned");
+                }
+            }
+        } catch (const SqlError& e) {
+            return e.status();
+        }
+    }
+    for (size_t i = 0; i < n; ++i) ctx.engine(i).BeginHeldDdl();
+    Status failure;
+    for (size_t i = 0; i < n && failure.ok(); ++i) {
+        exec::ResultSet rs;
+        failure = ctx.engine(i).Execute(text, &rs);
+        if (!failure.ok() && i > 0) {
+            failure = Status(failure.code(), failure.message() + " (on partition " + std::to_string(i) + ")");
+        }
+    }
+    if (failure.ok()) {
+        for (size_t i = 0; i < n; ++i) ctx.engine(i).EndHeldDdl();
+    } else {
+        uint64_t version = 0;
+        for (size_t i = 0; i < n; ++i) version = std::max(version, ctx.engine(i).catalog()->version());
+        for (size_t i = 0; i < n; ++i) ctx.engine(i).RevertHeldDdl(version + 1);
+    }
+    std::lock_guard<std::mutex> lock(catalog_mu_);
+    catalog_ = ctx.engine(0).catalog();
+    return failure;
+}
+
+void Database::Invoke(const v1::Invocation& invocation, v1::Response* response, std::function<void()> done) {
+    auto call = std::make_shared<Call>();
+    call->response = response;
+    call->done = std::move(done);
+    call->start = std::chrono::steady_clock::now();
+    response->set_client_handle(invocation.client_handle());
+    if (!accepting_) {
+        call->Finish(Status(ErrorCode::kTransactionState, "the server is shutting down"), v1::SHUTTING_DOWN);
+        return;
+    }
+    Status s = DecodeParams(invocation.params(), &call->params);
+    if (!s.ok()) {
+        call->Finish(s, v1::INVALID_PARAMETER);
+        return;
+    }
+    auto plan = proc::ResolveCall(*catalog(), invocation.procedure());
+    if (!plan.ok()) {
+        call->Finish(plan.status(),
+                     plan.status().code() == ErrorCode::kUndefinedFunction ? v1::UNKNOWN_PROCEDURE : v1::SQL_ERROR);
+        return;
+    }
+    if (plan->kind == proc::CallPlan::Kind::kSystem) {
+        RunSystem(*plan, call);
+        return;
+    }
+    if (plan->partition_param) {
+        auto value = proc::PartitionValue(*plan, call->params);
+        if (!value.ok()) {
+            call->Finish(value.status(), v1::INVALID_PARAMETER);
+            return;
+        }
+        SubmitSingle(router_.Partition(*value), plan->sql, call);
+        return;
+    }
+    std::string sql = plan->sql;
+    SubmitMulti(
+        [sql](txn::MpContext& ctx, Call& c) {
+            exec::ResultSet rs;
+            ctx.BeginAll(c.timestamp);
+            Status st = ctx.span().Execute(sql, &rs, c.params);
+            if (st.ok()) {
+                ctx.CommitAll();
+                c.AddResult(rs);
+            } else {
+                ctx.RollbackAll();
+            }
+            c.Finish(st);
+        },
+        call);
+}
+
+void Database::SubmitSingle(uint32_t partition, std::string sql, std::shared_ptr<Call> call) {
+    call->txn_id = next_txn_id_.fetch_add(1);
+    call->timestamp = NextTimestamp();
+    auto task = std::make_unique<txn::FunctionTask>(
+        [call, sql = std::move(sql)](exec::Engine& engine, uint64_t token) {
+            exec::ResultSet rs;
+            engine.SetTimestamp(call->timestamp);
+            Status st = engine.Begin(token);
+            if (st.ok()) st = engine.Execute(sql, &rs, call->params);
+            if (st.ok()) {
+                st = engine.Commit(token);
+                call->AddResult(rs);
+            } else if (engine.in_transaction()) {
+                (void)engine.Rollback(token);
+            }
+            call->Finish(st);
+        },
+        [call](const Status& why) { call->Finish(why, v1::SHUTTING_DOWN); });
+    Status s = partitions_[partition]->Submit(std::move(task));
+    if (!s.ok()) call->Finish(s, RefusalCode(s));
+}
+
+void Database::SubmitMulti(std::function<void(txn::MpContext&, Call&)> body, std::shared_ptr<Call> call) {
+    call->txn_id = next_txn_id_.fetch_add(1);
+    call->timestamp = NextTimestamp();
+    auto task =
+        std::make_unique<txn::MpFunctionTask>([call, body = std::move(body)](txn::MpContext& ctx) { body(ctx, *call); },
+                                              [call](const Status& why) { call->Finish(why, v1::SHUTTING_DOWN); });
+    Status s = coordinator_->Submit(std::move(task));
+    if (!s.ok()) call->Finish(s, RefusalCode(s));
+}
+
+void Database::RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call) {
+    const auto& params = call->params;
+    auto text_param = [&](size_t i, const char* what) -> Result<std::string> {
+        if (i >= params.size() || params[i].is_null() || params[i].type() != TypeId::kVarchar) {
+            return Status(ErrorCode::kInvalidParameter,
+                          plan.name + " takes " + what + " as parameter " + std::to_string(i + 1) + " (VARCHAR)");
+        }
+        return std::string(params[i].AsString());
+    };
+    if (plan.name == "@Ping") {
+        call->Finish(Status::Ok());
+        return;
+    }
+    if (plan.name == "@Shutdown") {
+        call->Finish(Status::Ok());
+        std::call_once(shutdown_once_, [&] {
+            if (shutdown_handler_) shutdown_handler_();
+        });
+        return;
+    }
+    if (plan.name == "@SystemCatalog") {
+        auto sel = text_param(0, "a selector (TABLES, VIEWS, COLUMNS, INDEXES, PROCEDURES)");
+        if (!sel.ok()) return call->Finish(sel.status(), v1::INVALID_PARAMETER);
+        exec::ResultSet rs;
+        Status s = proc::SystemCatalog(*catalog(), *sel, &rs);
+        if (s.ok()) call->AddResult(rs);
+        call->Finish(s);
+        return;
+    }
+    if (plan.name == "@Statistics") {
+        auto sel = text_param(0, "a selector (PARTITIONCOUNT, TABLE)");
+        if (!sel.ok()) return call->Finish(sel.status(), v1::INVALID_PARAMETER);
+        std::string upper = *sel;
+        for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        if (upper == "PARTITIONCOUNT") {
+            exec::ResultSet rs;
+            rs.columns.push_back({"partition_count", SqlType::Of(TypeId::kInteger)});
+            rs.values.push_back(Value::Integer(static_cast<int32_t>(partitions_.size())));
+            call->AddResult(rs);
+            call->Finish(Status::Ok());
+            return;
+        }
+        if (upper == "TABLE") {
+            SubmitMulti(
+                [](txn::MpContext& ctx, Call& c) {
+                    exec::ResultSet rs;
+                    const SqlType text{TypeId::kVarchar, 1024};
+                    rs.columns = {{"partition_id", SqlType::Of(TypeId::kInteger)},
+                                  {"table_name", text},
+                                  {"table_type", text},
+                                  {"tuple_count", SqlType::Of(TypeId::kBigInt)},
+                                  {"memory_bytes", SqlType::Of(TypeId::kBigInt)}};
+                    for (size_t i = 0; i < ctx.partition_count(); ++i) {
+                        auto cat = ctx.engine(i).catalog();
+                        for (const auto& [name, def] : cat->tables()) {
+                            storage::Table* t = ctx.engine(i).FindTable(name);
+                            if (!t) continue;
+                            rs.values.push_back(Value::Integer(static_cast<int32_t>(i)));
+                            rs.values.push_back(Value::Varchar(def->name));
+                            rs.values.push_back(Value::Varchar(
+                                def->is_view() ? "VIEW" : (def->partition_column ? "PARTITIONED" : "REPLICATED")));
+                            rs.values.push_back(Value::BigInt(static_cast<int64_t>(t->row_count())));
+                            rs.values.push_back(Value::BigInt(static_cast<int64_t>(t->memory_bytes())));
+                        }
+                    }
+                    c.AddResult(rs);
+                    c.Finish(Status::Ok());
+                },
+                call);
+            return;
+        }
+        call->Finish(Status(ErrorCode::kInvalidParameter,
+                            "@Statistics selector \"" + *sel + "\" is not one of PARTITIONCOUNT, TABLE"),
+                     v1::INVALID_PARAMETER);
+        return;
+    }
+    if (plan.name == "@Explain" || plan.name == "@ExplainProc") {
+        const bool proc_call = plan.name == "@ExplainProc";
+        auto arg = text_param(0, proc_call ? "a procedure name" : "a SQL statement");
+        if (!arg.ok()) return call->Finish(arg.status(), v1::INVALID_PARAMETER);
+        std::string sql = *arg;
+        bool single = false;
+        if (proc_call) {
+            auto target = proc::ResolveCall(*catalog(), sql);
+            if (!target.ok() || target->kind != proc::CallPlan::Kind::kStatement) {
+                return call->Finish(target.ok() ? Status(ErrorCode::kInvalidParameter, sql + " is a system procedure")
+                                                : target.status(),
+                                    target.ok() ? v1::INVALID_PARAMETER : v1::UNKNOWN_PROCEDURE);
+            }
+            sql = target->sql;
+            single = target->partition_param.has_value();
+        }
+        SubmitMulti(
+            [sql, single](txn::MpContext& ctx, Call& c) {
+                if (single) {
+                    exec::ResultSet rs;
+                    Status st = ctx.engine(0).Execute("EXPLAIN " + sql, &rs);
+                    if (st.ok()) c.AddResult(rs);
+                    c.Finish(st);
+                    return;
+                }
+                auto text = ctx.span().Explain(sql);
+                if (text.ok()) c.AddResult(PlanTable(*text));
+                c.Finish(text.status());
+            },
+            call);
+        return;
+    }
+    if (plan.name == "@AdHoc") {
+        auto sql = text_param(0, "the SQL text");
+        if (!sql.ok()) return call->Finish(sql.status(), v1::INVALID_PARAMETER);
+        call->params.erase(call->params.begin());
+        bool ddl = false, other = false;
+        try {
+            sql::ParseResult parsed = sql::Parse(*sql);
+            for (const sql::Statement* stmt : parsed.statements) (IsDdlKind(stmt->kind) ? ddl : other) = true;
+        } catch (const SqlError& e) {
+            return call->Finish(e.status());
+        }
+        if (ddl && other) {
+            return call->Finish(Status(ErrorCode::kInvalidParameter,
+                                       "an @AdHoc batch mixes schema changes with other statements; send them "
+                                       "separately"),
+                                v1::INVALID_PARAMETER);
+        }
+        if (ddl && !call->params.empty()) {
+            return call->Finish(Status(ErrorCode::kInvalidParameter, "schema changes take no parameters"),
+                                v1::INVALID_PARAMETER);
+        }
+        std::string text = std::move(*sql);
+        SubmitMulti(
+            [this, text, ddl](txn::MpContext& ctx, Call& c) {
+                if (ddl) {
+                    Status st = ApplyDdl(ctx, text);
+                    if (st.ok()) {
+                        exec::ResultSet rs;
+                        c.AddResult(rs);
+                    }
+                    c.Finish(st);
+                    return;
+                }
+                exec::ResultSet rs;
+                ctx.BeginAll(c.timestamp);
+                Status st = ctx.span().Execute(text, &rs, c.params);
+                if (st.ok()) {
+                    ctx.CommitAll();
+                    c.AddResult(rs);
+                } else {
+                    ctx.RollbackAll();
+                }
+                c.Finish(st);
+            },
+            call);
+        return;
+    }
+    call->Finish(Status(ErrorCode::kInternal, "system procedure " + plan.name + " has no handler"), v1::INTERNAL);
+}
+
+}  // namespace surge::server

@@ -1,0 +1,156 @@
+// surged option parsing (see options.h).
+#include "server/options.h"
+
+#include <toml++/toml.h>
+
+#include <charconv>
+#include <sstream>
+
+namespace surge::server {
+namespace {
+
+Status Bad(const std::string& what) { return Status(ErrorCode::kInvalidParameter, what); }
+
+template <class T>
+Status ParseNumber(const std::string& name, const std::string& text, T min, T max, T* out) {
+    T v{};
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || ptr != text.data() + text.size() || v < min || v > max) {
+        return Bad(name + " wants a whole number from " + std::to_string(min) + " to " + std::to_string(max) +
+                   ", got \"" + text + "\"");
+    }
+    *out = v;
+    return Status::Ok();
+}
+
+// Applies one setting (from a flag or the config file) by name.
+Status Apply(ServerOptions* o, const std::string& name, const std::string& value) {
+    if (name == "data-dir") {
+        o->data_dir = value;
+    } else if (name == "host") {
+        o->host = value;
+    } else if (name == "port") {
+        return ParseNumber<uint16_t>("port", value, 1, 65535, &o->port);
+    } else if (name == "partitions") {
+        return ParseNumber<uint32_t>("partitions", value, 1, 1024, &o->partitions);
+    } else if (name == "queue-capacity") {
+        return ParseNumber<size_t>("queue-capacity", value, 1, 100'000'000, &o->queue_capacity);
+    } else if (name == "max-message-bytes") {
+        return ParseNumber<size_t>("max-message-bytes", value, 1024, size_t{1} << 31, &o->max_message_bytes);
+    } else if (name == "schema") {
+        o->schema_file = value;
+    } else if (name == "log-level") {
+        if (value != "trace" && value != "debug" && value != "info" && value != "warn" && value != "error") {
+            return Bad("log-level is one of trace, debug, info, warn, error; got \"" + value + "\"");
+        }
+        o->log_level = value;
+    } else {
+        return Bad("unknown option \"" + name + "\" (see surged --help)");
+    }
+    return Status::Ok();
+}
+
+Status LoadConfig(ServerOptions* o, const std::string& path) {
+    toml::table tbl;
+    try {
+        tbl = toml::parse_file(path);
+    } catch (const toml::parse_error& e) {
+        std::ostringstream msg;
+        msg << "config " << path << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
+            << e.description();
+        return Bad(msg.str());
+    }
+    for (const auto& [section, node] : tbl) {
+        const toml::table* sub = node.as_table();
+        if (!sub || section.str() != "server") {
+            return Bad("config " + path + ": unknown section \"" + std::string(section.str()) +
+                       "\" (expected [server])");
+        }
+        for (const auto& [key, val] : *sub) {
+            std::string text;
+            if (auto s = val.value<std::string>(); s && val.is_string()) {
+                text = *s;
+            } else if (auto i = val.value<int64_t>(); i && val.is_integer()) {
+                text = std::to_string(*i);
+            } else {
+                return Bad("config " + path + ": [server] " + std::string(key.str()) + " must be a string or integer");
+            }
+            std::string name(key.str());
+            for (char& c : name) c = c == '_' ? '-' : c;
+            Status s = Apply(o, name, text);
+            if (!s.ok()) return Bad("config " + path + ": " + s.message());
+        }
+    }
+    return Status::Ok();
+}
+
+}  // namespace
+
+std::string UsageText() {
+    return R"(surged — the SurgeDB server
+
+Usage: surged [options]
+
+With no options it serves gRPC on 127.0.0.1:21212 with one partition per hardware thread and data
+directory ./surgedb-data. Options come from built-in defaults, then --config FILE, then flags.
+
+  --config FILE            TOML file with a [server] table; keys as below (data_dir or data-dir)
+  --data-dir DIR           data directory (default ./surgedb-data)
+  --host ADDR              address to listen on (default 127.0.0.1)
+  --port N                 gRPC port (default 21212)
+  --partitions N           partition count, 1..1024 (default: hardware threads)
+  --queue-capacity N       calls a partition queues before answering OVERLOADED (default 10000)
+  --max-message-bytes N    largest request accepted (default 67108864)
+  --schema FILE            SQL run before serving: DDL on every partition, other statements as
+                           multi-partition transactions; any error stops the start
+  --log-level LEVEL        trace, debug, info, warn or error (default info)
+  --help                   this text
+  --version                the version
+
+Flags take their value as the next argument or after '=' (--port=21213).
+SIGTERM or SIGINT: stop accepting calls, finish the accepted ones, answer every client, exit 0.
+)";
+}
+
+Result<ServerOptions> ParseOptions(const std::vector<std::string>& args) {
+    ServerOptions o;
+    std::vector<std::pair<std::string, std::string>> flags;
+    std::string config;
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (a == "--help" || a == "-h") {
+            o.help = true;
+            continue;
+        }
+        if (a == "--version") {
+            o.version = true;
+            continue;
+        }
+        if (a.rfind("--", 0) != 0) return Bad("unexpected argument \"" + a + "\" (see surged --help)");
+        std::string name = a.substr(2), value;
+        size_t eq = name.find('=');
+        if (eq != std::string::npos) {
+            value = name.substr(eq + 1);
+            name = name.substr(0, eq);
+        } else {
+            if (i + 1 >= args.size()) return Bad("--" + name + " needs a value");
+            value = args[++i];
+        }
+        if (name == "config") {
+            config = value;
+        } else {
+            flags.emplace_back(name, value);
+        }
+    }
+    if (!config.empty()) {
+        Status s = LoadConfig(&o, config);
+        if (!s.ok()) return s;
+    }
+    for (const auto& [name, value] : flags) {
+        Status s = Apply(&o, name, value);
+        if (!s.ok()) return s;
+    }
+    return o;
+}
+
+}  // namespace surge::server

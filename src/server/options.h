@@ -1,0 +1,30 @@
+// surged's options: built-in defaults, then a TOML config file (--config), then flags (flags win).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace surge::server {
+
+struct ServerOptions {
+    std::string data_dir = "./surgedb-data";
+    std::string host = "127.0.0.1";
+    uint16_t port = 21212;
+    uint32_t partitions = 0;  ///< 0: one per hardware thread
+    size_t queue_capacity = 10000;
+    size_t max_message_bytes = 64u << 20;
+    std::string schema_file;  ///< DDL (and DML) run at start, before serving
+    std::string log_level = "info";
+    bool help = false;
+    bool version = false;
+};
+
+/// Parses argv (and the config file it names). Errors name the flag or the file and line.
+Result<ServerOptions> ParseOptions(const std::vector<std::string>& args);
+/// The --help text.
+std::string UsageText();
+
+}  // namespace surge::server

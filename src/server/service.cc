@@ -1,0 +1,123 @@
+// gRPC handlers (see service.h).
+#include "server/service.h"
+
+#include <deque>
+#include <memory>
+#include <mutex>
+
+namespace surge::server {
+namespace {
+
+// One client stream. Reads batches; each invocation completes independently (possibly out of
+// order); completed responses are written in batches, one write outstanding at a time. The
+// stream finishes once the client has half-closed and every response is written.
+class StreamReactor final : public grpc::ServerBidiReactor<v1::InvocationBatch, v1::ResponseBatch> {
+  public:
+    explicit StreamReactor(Database& db) : db_(db) { StartRead(&in_); }
+
+    void OnReadDone(bool ok) override {
+        if (!ok) {
+            std::lock_guard<std::mutex> lock(mu_);
+            reads_done_ = true;
+            MaybeFinishLocked();
+            return;
+        }
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            pending_ += static_cast<size_t>(in_.invocations_size());
+        }
+        for (const auto& inv : in_.invocations()) {
+            auto holder = std::make_shared<v1::Response>();
+            db_.Invoke(inv, holder.get(), [this, holder] { Completed(std::move(*holder)); });
+        }
+        in_.Clear();
+        StartRead(&in_);
+    }
+
+    void OnWriteDone(bool ok) override {
+        std::lock_guard<std::mutex> lock(mu_);
+        writing_ = false;
+        if (!ok) broken_ = true;  // the client went away: drop what is left
+        if (!broken_ && !ready_.empty()) {
+            StartNextWriteLocked();
+        } else {
+            MaybeFinishLocked();
+        }
+    }
+
+    void OnDone() override {
+        std::unique_lock<std::mutex> lock(mu_);
+        done_ = true;
+        // Completions may still arrive for calls in flight; the last one deletes the reactor.
+        if (pending_ == 0) {
+            lock.unlock();
+            delete this;
+        }
+    }
+
+    void OnCancel() override {
+        std::lock_guard<std::mutex> lock(mu_);
+        broken_ = true;
+    }
+
+  private:
+    void Completed(v1::Response response) {
+        std::unique_lock<std::mutex> lock(mu_);
+        --pending_;
+        if (done_) {
+            if (pending_ == 0) {
+                lock.unlock();
+                delete this;
+            }
+            return;
+        }
+        if (!broken_) ready_.push_back(std::move(response));
+        if (!writing_ && !broken_) {
+            StartNextWriteLocked();
+        } else {
+            MaybeFinishLocked();
+        }
+    }
+
+    void StartNextWriteLocked() {
+        out_.Clear();
+        for (auto& r : ready_) *out_.add_responses() = std::move(r);
+        ready_.clear();
+        writing_ = true;
+        StartWrite(&out_);
+    }
+
+    void MaybeFinishLocked() {
+        if (finished_ || writing_ || pending_ > 0 || !reads_done_) return;
+        if (!ready_.empty() && !broken_) return;
+        finished_ = true;
+        Finish(grpc::Status::OK);
+    }
+
+    Database& db_;
+    v1::InvocationBatch in_;
+    v1::ResponseBatch out_;
+    std::mutex mu_;
+    std::deque<v1::Response> ready_;
+    size_t pending_ = 0;
+    bool reads_done_ = false;
+    bool writing_ = false;
+    bool finished_ = false;
+    bool broken_ = false;
+    bool done_ = false;
+};
+
+}  // namespace
+
+grpc::ServerUnaryReactor* Service::Call(grpc::CallbackServerContext* context, const v1::Invocation* request,
+                                        v1::Response* response) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    db_.Invoke(*request, response, [reactor] { reactor->Finish(grpc::Status::OK); });
+    return reactor;
+}
+
+grpc::ServerBidiReactor<v1::InvocationBatch, v1::ResponseBatch>* Service::Stream(grpc::CallbackServerContext*) {
+    return new StreamReactor(db_);
+}
+
+}  // namespace surge::server
