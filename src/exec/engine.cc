@@ -269,18 +269,7 @@ void EngineState::Run(PreparedStatement& stmt, std::span<const Value> params, Re
         RunDdl(*p.ddl.statements[0], out);
         return;
     }
-    if (params.size() != static_cast<size_t>(p.planned.param_count)) {
-        ThrowSqlError(ErrorCode::kInvalidParameter, "statement expects " + std::to_string(p.planned.param_count) +
-                                                        " parameters, got " + std::to_string(params.size()));
-    }
-    for (size_t i = 0; i < params.size(); ++i) {
-        if (params[i].type() == TypeId::kBoolean) {
-            ThrowSqlError(ErrorCode::kInvalidParameter, "parameter " + std::to_string(i + 1) +
-                                                            " is BOOLEAN; "
-                                                            "SurgeDB parameters are column types");
-        }
-    }
-    if (p.kind == sql::StmtKind::kExplain) {
+    if (p.kind == sql::StmtKind::kExplain) {  // plans only: parameters may be absent
         out->columns = p.columns;
         out->values.clear();
         size_t start = 0;
@@ -291,6 +280,17 @@ void EngineState::Run(PreparedStatement& stmt, std::span<const Value> params, Re
             start = nl + 1;
         }
         return;
+    }
+    if (params.size() != static_cast<size_t>(p.planned.param_count)) {
+        ThrowSqlError(ErrorCode::kInvalidParameter, "statement expects " + std::to_string(p.planned.param_count) +
+                                                        " parameters, got " + std::to_string(params.size()));
+    }
+    for (size_t i = 0; i < params.size(); ++i) {
+        if (params[i].type() == TypeId::kBoolean) {
+            ThrowSqlError(ErrorCode::kInvalidParameter, "parameter " + std::to_string(i + 1) +
+                                                            " is BOOLEAN; "
+                                                            "SurgeDB parameters are column types");
+        }
     }
     if (spanning() && p.planned.plan && p.planned.plan->table && !p.planned.read_only &&
         !SourcePartitionColumn(*catalog_, *p.planned.plan->table)) {

@@ -171,7 +171,7 @@ Status Database::ApplyDdl(txn::MpContext& ctx, const std::string& text) {
     for (size_t i = 0; i < n && failure.ok(); ++i) {
         exec::ResultSet rs;
         failure = ctx.engine(i).Execute(text, &rs);
-        if (!failure.ok() && i > 0) {
+        if (!failure.ok() && n > 1) {
             failure = Status(failure.code(), failure.message() + " (on partition " + std::to_string(i) + ")");
         }
     }

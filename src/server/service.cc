@@ -1,6 +1,9 @@
 // gRPC handlers (see service.h).
 #include "server/service.h"
 
+#include <grpcpp/support/proto_buffer_reader.h>
+#include <grpcpp/support/proto_buffer_writer.h>
+
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -109,10 +112,28 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::InvocationBatch, 
 
 }  // namespace
 
-grpc::ServerUnaryReactor* Service::Call(grpc::CallbackServerContext* context, const v1::Invocation* request,
-                                        v1::Response* response) {
+grpc::ServerUnaryReactor* Service::Call(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+                                        grpc::ByteBuffer* response) {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    db_.Invoke(*request, response, [reactor] { reactor->Finish(grpc::Status::OK); });
+    struct Exchange {
+        v1::Invocation invocation;
+        v1::Response response;
+    };
+    auto* x = new Exchange();
+    grpc::ByteBuffer copy(*request);
+    grpc::Status parsed = grpc::GenericDeserialize<grpc::ProtoBufferReader, v1::Invocation>(&copy, &x->invocation);
+    if (!parsed.ok()) {
+        delete x;
+        reactor->Finish(
+            grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "malformed request: not a surge.v1.Invocation message"));
+        return reactor;
+    }
+    db_.Invoke(x->invocation, &x->response, [reactor, response, x] {
+        bool own = false;
+        grpc::Status s = grpc::GenericSerialize<grpc::ProtoBufferWriter, v1::Response>(x->response, response, &own);
+        delete x;
+        reactor->Finish(s);
+    });
     return reactor;
 }
 

@@ -8,12 +8,15 @@
 
 namespace surge::server {
 
-class Service final : public v1::Surge::CallbackService {
+// Call takes raw bytes so that a malformed request gets INVALID_ARGUMENT with a message (gRPC's
+// own parsing answers UNIMPLEMENTED, which misleads).
+class Service final
+    : public v1::Surge::WithRawCallbackMethod_Call<v1::Surge::WithCallbackMethod_Stream<v1::Surge::Service>> {
   public:
     explicit Service(Database& db) : db_(db) {}
 
-    grpc::ServerUnaryReactor* Call(grpc::CallbackServerContext* context, const v1::Invocation* request,
-                                   v1::Response* response) override;
+    grpc::ServerUnaryReactor* Call(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+                                   grpc::ByteBuffer* response) override;
     grpc::ServerBidiReactor<v1::InvocationBatch, v1::ResponseBatch>* Stream(
         grpc::CallbackServerContext* context) override;
 

@@ -1,0 +1,294 @@
+"""Integration tests: start the real surged on a free loopback port and talk to it over gRPC with
+the Python client. Run by ctest:  python3 test_server.py --surged PATH/TO/surged
+"""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+import grpc
+
+import surgedb
+from surge.v1 import surge_pb2 as pb
+from surge.v1 import surge_pb2_grpc as pb_grpc
+
+SURGED = None
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A surged process on a free port with its own data directory."""
+
+    def __init__(self, *args, partitions=2):
+        self.port = free_port()
+        self.dir = tempfile.TemporaryDirectory()
+        self.log = open(os.path.join(self.dir.name, "surged.log"), "w+")
+        self.proc = subprocess.Popen(
+            [SURGED, "--port", str(self.port), "--partitions", str(partitions), "--data-dir",
+             os.path.join(self.dir.name, "data"), *args],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        self.address = f"127.0.0.1:{self.port}"
+        deadline = time.time() + 20
+        while True:
+            try:
+                with surgedb.connect(self.address, timeout=2) as c:
+                    c.call("@Ping")
+                break
+            except surgedb.Error:
+                if self.proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("surged did not start:\n" + self.output())
+                time.sleep(0.05)
+
+    def output(self):
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                raise
+        self.log.close()
+        self.dir.cleanup()
+        return self.proc.returncode
+
+
+class ServerTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(partitions=3)
+        cls.db = surgedb.connect(cls.server.address)
+        cls.db.sql("CREATE TABLE votes (phone BIGINT NOT NULL, state VARCHAR(2) NOT NULL, "
+                   "contestant INTEGER NOT NULL, PRIMARY KEY (phone))")
+        cls.db.sql("PARTITION TABLE votes ON COLUMN phone")
+        cls.db.sql("CREATE TABLE contestants (id INTEGER NOT NULL PRIMARY KEY, name VARCHAR(20) NOT NULL)")
+        cls.db.sql("CREATE VIEW votes_by_phone (phone, n) AS SELECT phone, COUNT(*) FROM votes GROUP BY phone")
+        cls.db.sql("CREATE PROCEDURE Vote PARTITION ON TABLE votes COLUMN phone PARAMETER 0 AS "
+                   "INSERT INTO votes VALUES (?, ?, ?)")
+        cls.db.sql("CREATE PROCEDURE Results AS SELECT contestant, COUNT(*) FROM votes GROUP BY contestant "
+                   "ORDER BY contestant")
+        for i, name in enumerate(["Edwina", "Jessie", "Alana"], 1):
+            cls.db.call("contestants.insert", i, name)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.db.close()
+        code = cls.server.stop()
+        assert code == 0, f"surged exited {code}"
+
+    def test_procedures_route_and_results_merge(self):
+        for phone in range(5550000, 5550030):
+            self.db.call("Vote", phone, "MA", phone % 3 + 1)
+        self.assertEqual(self.db.call("Results").rows, [(1, 10), (2, 10), (3, 10)])
+        stats = self.db.call("@Statistics", "TABLE").rows
+        per_partition = [r[3] for r in stats if r[1] == "votes"]
+        self.assertEqual(len(per_partition), 3)
+        self.assertEqual(sum(per_partition), 30)
+        self.assertTrue(all(n > 0 for n in per_partition), per_partition)
+        # Replicated table: every partition has every row.
+        self.assertEqual([r[3] for r in stats if r[1] == "contestants"], [3, 3, 3])
+        rows = self.db.sql("SELECT c.name, COUNT(*) FROM votes v JOIN contestants c ON v.contestant = c.id "
+                           "GROUP BY c.name ORDER BY c.name").rows
+        self.assertEqual(rows, [("Alana", 10), ("Edwina", 10), ("Jessie", 10)])
+        self.assertEqual(self.db.sql("SELECT COUNT(*) FROM votes_by_phone").rows, [(30,)])
+
+    def test_crud_procedures(self):
+        self.db.call("votes.insert", 1, "NY", 1)
+        self.assertEqual(self.db.call("votes.select", 1).rows, [(1, "NY", 1)])
+        self.assertEqual(self.db.call("votes.update", 1, "CA", 2, 1).modified, 1)
+        self.db.call("votes.upsert", 1, "TX", 3)
+        self.assertEqual(self.db.call("votes.select", 1).rows, [(1, "TX", 3)])
+        self.assertEqual(self.db.call("votes.delete", 1).modified, 1)
+        self.assertEqual(self.db.call("votes.select", 1).rows, [])
+
+    def test_types_round_trip(self):
+        self.db.sql("CREATE TABLE typed (id INTEGER NOT NULL PRIMARY KEY, d DECIMAL, f FLOAT, t TIMESTAMP, "
+                    "b VARBINARY(4), s VARCHAR(8))")
+        ts = surgedb.Timestamp(1_700_000_000_123_456)
+        self.db.call("typed.insert", 1, surgedb.Decimal("12.5"), 0.25, ts, b"\x00\xff", "héllo")
+        self.db.call("typed.insert", 2, None, None, None, None, None)
+        rows = self.db.sql("SELECT * FROM typed ORDER BY id").rows
+        self.assertEqual(rows[0], (1, surgedb.Decimal("12.5"), 0.25, ts, b"\x00\xff", "héllo"))
+        self.assertEqual(rows[1], (2, None, None, None, None, None))
+
+    def test_bad_input_gets_a_clear_status_and_changes_nothing(self):
+        before = self.db.sql("SELECT COUNT(*) FROM votes").rows
+        cases = [
+            (("nope",), "UNKNOWN_PROCEDURE", "does not exist"),
+            (("Vote", 1, "MA"), "INVALID_PARAMETER", "expects 3 parameters"),
+            (("Vote", "not a number", "MA", 1), "INVALID_PARAMETER", "partition parameter 1"),
+            (("Vote", 2, None, 1), "SQL_ERROR", "NOT NULL"),
+            (("Vote", 3, "MAX", 1), "SQL_ERROR", "too long"),
+            (("@AdHoc", "SELEC 1"), "SQL_ERROR", "syntax error at 1:1"),
+            (("@AdHoc", "CREATE TABLE x (a INTEGER); SELECT 1"), "INVALID_PARAMETER", "mixes schema changes"),
+            (("@AdHoc",), "INVALID_PARAMETER", "SQL text"),
+            (("@Nope",), "UNKNOWN_PROCEDURE", "system procedure"),
+            (("@SystemCatalog", "FOO"), "INVALID_PARAMETER", "selector"),
+        ]
+        for call, status, text in cases:
+            with self.subTest(call=call):
+                with self.assertRaises(surgedb.Error) as e:
+                    self.db.call(*call)
+                self.assertEqual(e.exception.status, status, str(e.exception))
+                self.assertIn(text, e.exception.message)
+        self.assertEqual(self.db.sql("SELECT COUNT(*) FROM votes").rows, before)
+
+    def test_oversized_and_malformed_messages(self):
+        with self.assertRaises(surgedb.Error) as e:
+            self.db.call("Vote", 4, "x" * (70 << 20), 1)
+        self.assertEqual(e.exception.status, "RESOURCE_EXHAUSTED")
+        # A message that is not an Invocation at all.
+        channel = grpc.insecure_channel(self.server.address)
+        raw = channel.unary_unary("/surge.v1.Surge/Call", request_serializer=lambda b: b,
+                                  response_deserializer=lambda b: b)
+        with self.assertRaises(grpc.RpcError) as e:
+            raw(b"\xff\xff\xff\xff", timeout=5)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn("malformed", e.exception.details())
+        channel.close()
+        self.assertEqual(self.db.call("@Ping").tables, [])
+
+    def test_ddl_is_all_or_nothing_across_partitions(self):
+        self.db.sql("CREATE TABLE ledger (id BIGINT NOT NULL PRIMARY KEY, amt BIGINT NOT NULL)")
+        self.db.sql("PARTITION TABLE ledger ON COLUMN id")
+        for i in range(12):
+            self.db.call("ledger.insert", i, i % 4)
+        with self.assertRaises(surgedb.Error) as e:
+            self.db.sql("CREATE ASSUMEUNIQUE INDEX ledger_amt ON ledger (amt)")
+        self.assertIn("partition", e.exception.message)
+        cat = self.db.call("@SystemCatalog", "INDEXES").rows
+        self.assertNotIn("ledger_amt", [r[1] for r in cat])
+        self.db.sql("CREATE INDEX ledger_amt ON ledger (amt)")
+        self.assertEqual(self.db.sql("SELECT COUNT(*) FROM ledger WHERE amt = 2").rows, [(3,)])
+        with self.assertRaises(surgedb.Error) as e:
+            self.db.sql("PARTITION TABLE contestants ON COLUMN id")
+        self.assertIn("only an empty table", e.exception.message)
+
+    def test_system_procedures(self):
+        tables = {r[0]: r[1] for r in self.db.call("@SystemCatalog", "TABLES").rows}
+        self.assertEqual(tables["votes"], "PARTITIONED")
+        self.assertEqual(tables["contestants"], "REPLICATED")
+        procs = {r[0]: r[1] for r in self.db.call("@SystemCatalog", "PROCEDURES").rows}
+        self.assertEqual(procs["vote"], "SQL")
+        self.assertEqual(procs["votes.insert"], "CRUD")
+        self.assertEqual(procs["@AdHoc"], "SYSTEM")
+        self.assertEqual(self.db.call("@Statistics", "PARTITIONCOUNT").rows, [(3,)])
+        plan = [r[0] for r in self.db.call("@Explain", "SELECT * FROM votes WHERE phone = 5").rows]
+        self.assertTrue(any("votes" in line for line in plan), plan)
+        plan = [r[0] for r in self.db.call("@ExplainProc", "Vote").rows]
+        self.assertTrue(any("INSERT" in line.upper() for line in plan), plan)
+
+    def test_stream_batches(self):
+        calls = [("Vote", 7000000 + i, "NH", 1) for i in range(2000)] + [("Vote", 7000000, "NH", 1)]
+        out = self.db.call_many(calls, batch=300)
+        self.assertTrue(all(isinstance(r, surgedb.Response) for r in out[:2000]))
+        self.assertIsInstance(out[2000], surgedb.Error)
+        self.assertEqual(self.db.sql("SELECT COUNT(*) FROM votes WHERE phone >= 7000000").rows, [(2000,)])
+
+    def test_large_result(self):
+        self.db.sql("CREATE TABLE big (id BIGINT NOT NULL PRIMARY KEY, s VARCHAR(16))")
+        self.db.sql("PARTITION TABLE big ON COLUMN id")
+        self.db.call_many([("big.insert", i, "row") for i in range(20000)], batch=1000)
+        t0 = time.time()
+        rows = self.db.sql("SELECT * FROM big").rows
+        self.assertEqual(len(rows), 20000)
+        self.assertLess(time.time() - t0, 10)
+
+
+class OverloadTest(unittest.TestCase):
+    def test_full_queues_say_overloaded_and_lose_nothing_accepted(self):
+        server = Server("--queue-capacity", "1", partitions=1)
+        try:
+            db = surgedb.connect(server.address)
+            db.sql("CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY)")
+            db.sql("PARTITION TABLE t ON COLUMN id")
+            out = db.call_many([("t.insert", i) for i in range(5000)], batch=5000)
+            ok = sum(1 for r in out if isinstance(r, surgedb.Response))
+            overloaded = sum(1 for r in out if isinstance(r, surgedb.Error) and r.status == "OVERLOADED")
+            self.assertEqual(ok + overloaded, 5000)
+            self.assertGreater(overloaded, 0)
+            self.assertEqual(db.sql("SELECT COUNT(*) FROM t").rows, [(ok,)])
+            db.close()
+        finally:
+            self.assertEqual(server.stop(), 0)
+
+
+class LifecycleTest(unittest.TestCase):
+    def test_help_and_bad_flags(self):
+        r = subprocess.run([SURGED, "--help"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0)
+        for flag in ["--config", "--data-dir", "--port", "--partitions", "--schema", "--queue-capacity"]:
+            self.assertIn(flag, r.stdout)
+        r = subprocess.run([SURGED, "--port", "99999"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("port", r.stderr)
+        r = subprocess.run([SURGED, "--frobnicate", "1"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("unknown option", r.stderr)
+
+    def test_schema_and_config_files(self):
+        with tempfile.TemporaryDirectory() as d:
+            schema = os.path.join(d, "schema.sql")
+            with open(schema, "w") as f:
+                f.write("CREATE TABLE kv (k VARCHAR(8) NOT NULL PRIMARY KEY, v BIGINT);\n"
+                        "PARTITION TABLE kv ON COLUMN k;\nINSERT INTO kv VALUES ('a', 1);\n")
+            config = os.path.join(d, "surged.toml")
+            with open(config, "w") as f:
+                f.write(f'[server]\nschema = "{schema}"\nlog_level = "warn"\n')
+            server = Server("--config", config)
+            try:
+                with surgedb.connect(server.address) as db:
+                    self.assertEqual(db.call("kv.select", "a").rows, [("a", 1)])
+            finally:
+                self.assertEqual(server.stop(), 0)
+            with open(schema, "w") as f:
+                f.write("CREATE TABLE kv (k VARCHAR(8));\nCREATE TABLE kv (k INTEGER);\n")
+            r = subprocess.run([SURGED, "--schema", schema, "--port", str(free_port()), "--data-dir",
+                                os.path.join(d, "data")], capture_output=True, text=True, timeout=20)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("line 2", r.stdout + r.stderr)
+
+    def test_sigterm_answers_every_call(self):
+        server = Server(partitions=2)
+        db = surgedb.connect(server.address)
+        db.sql("CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY)")
+        db.sql("PARTITION TABLE t ON COLUMN id")
+        results = []
+
+        def load():
+            results.extend(db.call_many([("t.insert", i) for i in range(20000)], batch=500))
+
+        th = threading.Thread(target=load)
+        th.start()
+        time.sleep(0.2)
+        code = server.stop()
+        th.join(30)
+        self.assertFalse(th.is_alive())
+        self.assertEqual(code, 0)
+        # Every call the stream delivered got an answer: success or a refusal.
+        for r in results:
+            self.assertTrue(isinstance(r, surgedb.Response) or r.status in ("SHUTTING_DOWN", "OVERLOADED"), r)
+
+
+if __name__ == "__main__":
+    if "--surged" in sys.argv:
+        i = sys.argv.index("--surged")
+        SURGED = sys.argv[i + 1]
+        del sys.argv[i:i + 2]
+    if not SURGED or not os.path.exists(SURGED):
+        sys.exit("usage: test_server.py --surged PATH")
+    unittest.main(verbosity=2)
