@@ -150,7 +150,10 @@ void EngineState::SetStorage(uint64_t id, std::unique_ptr<storage::Table> storag
         if (!old && !created) {
             held_->new_tables.push_back(id);
         } else if (old && !created && !kept) {
-            held_->old_tables.emplace_back(id, std::move(old));  // the state to restore
+            // The state to restore. Its listeners are the view maintainers of the current
+            // version, which RewireViews is about to destroy; a revert attaches fresh ones.
+            old->ClearListeners();
+            held_->old_tables.emplace_back(id, std::move(old));
         }
     }
     if (storage) {

@@ -92,6 +92,7 @@ class Table {
 
     void AddListener(TableListener* listener) { listeners_.push_back(listener); }
     void RemoveListener(TableListener* listener);
+    void ClearListeners() { listeners_.clear(); }
 
     // Used by UndoLog only.
     void UndoInsert(TuplePtr tuple);
