@@ -1,6 +1,8 @@
 // Engine: statement preparation, the plan cache, DML execution and transactions.
 #include "exec/engine.h"
 
+#include <absl/container/flat_hash_map.h>
+
 #include "exec/engine_state.h"
 #include "exec/view_maintainer.h"
 #include "storage/key_encoding.h"
@@ -94,22 +96,28 @@ TableSet EngineState::Resolve(const catalog::TableDef& def) {
     }
     if (span_sets_version_ != catalog_->version()) {
         span_sets_.clear();
+        merged_views_.clear();
         span_sets_version_ = catalog_->version();
     }
     auto& set = span_sets_[def.id];
+    if (!set.empty() && merged_views_.count(def.id)) {
+        resolved_merged_.push_back(def.id);
+        RefreshMergedView(def);
+    }
     if (set.empty()) {
         std::optional<int> pc = SourcePartitionColumn(*catalog_, def);
         if (pc && def.view) {
             // Each partition's view holds the groups of its own rows: their union is the view only
-            // when the partition column is a group key (so no group spans partitions).
+            // when the partition column is a group key (so no group spans partitions). Otherwise
+            // reads see a copy with each group merged across partitions.
             const auto& g = def.view->group_by;
             if (std::find(g.begin(), g.end(), *pc) == g.end()) {
-                ThrowSqlError(
-                    ErrorCode::kFeatureNotSupported,
-                    "materialized view \"" + def.name +
-                        "\" does not group by its source's partition column, "
-                        "so reading it across partitions needs merging groups, which SurgeDB does not do yet; "
-                        "read it in a single-partition procedure or add the partition column to its GROUP BY");
+                auto& merged = merged_views_[def.id];
+                if (!merged) merged = BuildStorage(*catalog_, def, nullptr, {});
+                set.push_back(merged.get());
+                resolved_merged_.push_back(def.id);
+                RefreshMergedView(def);  // current for a subquery resolved while running
+                return set;
             }
         }
         if (pc) {
@@ -162,6 +170,7 @@ std::shared_ptr<PreparedStatement> EngineState::Build(std::string sql, sql::Pars
     }
     p.planned = planner.Plan(s);
     for (const auto& c : p.planned.columns) p.columns.push_back({c.name, c.type});
+    resolved_merged_.clear();
     const sql::PlanNode& plan = *p.planned.plan;
     switch (s.kind) {
         case sql::StmtKind::kSelect:
@@ -176,6 +185,12 @@ std::shared_ptr<PreparedStatement> EngineState::Build(std::string sql, sql::Pars
             break;
     }
     p.explain = sql::ExplainPlan(plan);
+    for (uint64_t id : resolved_merged_) {
+        for (const auto& [name, def] : catalog_->tables()) {
+            if (def->id == id) p.merged_views.push_back(def);
+        }
+    }
+    resolved_merged_.clear();
     return stmt;
 }
 
@@ -297,6 +312,8 @@ void EngineState::Run(PreparedStatement& stmt, std::span<const Value> params, Re
         RunOnEveryCopy(stmt, params, out);
         return;
     }
+    for (const auto& def : p.merged_views) RefreshMergedView(*def);
+    resolved_merged_.clear();  // collects views that subqueries resolve on their first run
     ExecContext ctx;
     ctx.params = params;
     ctx.undo = spanning() ? nullptr : &undo_;
@@ -349,6 +366,14 @@ void EngineState::Run(PreparedStatement& stmt, std::span<const Value> params, Re
         }
         throw;
     }
+    for (uint64_t id : resolved_merged_) {
+        bool known = false;
+        for (const auto& def : p.merged_views) known = known || def->id == id;
+        for (const auto& [name, def] : catalog_->tables()) {
+            if (!known && def->id == id) p.merged_views.push_back(def);
+        }
+    }
+    resolved_merged_.clear();
     if (!in_txn_ && !spanning()) undo_.Release();
 }
 
@@ -578,6 +603,59 @@ Status EngineState::Rollback(uint64_t token) {
     undo_.UndoAll();
     in_txn_ = false;
     return Status::Ok();
+}
+
+void EngineState::RefreshMergedView(const catalog::TableDef& def) {
+    storage::Table* merged = merged_views_.at(def.id).get();
+    storage::UndoLog scratch;
+    merged->Truncate(scratch);
+    scratch.Release();
+    const catalog::ViewDef& v = *def.view;
+    const size_t g = v.group_by.size();
+    const size_t width = def.columns.size();
+    // Merge every partition's rows by group key: COUNTs and SUMs add, MIN and MAX combine.
+    absl::flat_hash_map<std::string, std::vector<Value>> groups;
+    std::vector<std::string> order;  // first-seen order, for a deterministic insert order
+    std::string key;
+    std::vector<Value> row(width);
+    for (EngineState* part : parts_) {
+        storage::Table* t = part->ResolveOne(def);
+        storage::ScanCursor cursor;
+        while (storage::TuplePtr tuple = t->NextLive(&cursor)) {
+            for (size_t c = 0; c < width; ++c) t->Read(tuple, static_cast<int>(c), &row[c]);
+            key.clear();
+            for (size_t i = 0; i < g; ++i) storage::EncodeKeyPart(row[i], def.columns[i].type.id, &key);
+            auto [it, fresh] = groups.try_emplace(key);
+            if (fresh) {
+                it->second = row;
+                order.push_back(key);
+                continue;
+            }
+            std::vector<Value>& acc = it->second;
+            for (size_t a = 0; a < v.aggregates.size(); ++a) {
+                Value& cur = acc[g + a];
+                const Value& x = row[g + a];
+                const auto& col = def.columns[g + a];
+                switch (v.aggregates[a].kind) {
+                    case catalog::ViewAggKind::kCountStar:
+                    case catalog::ViewAggKind::kCount:
+                    case catalog::ViewAggKind::kSum:
+                        if (x.is_null()) break;
+                        cur = cur.is_null() ? x : CoerceForColumn(Add(cur, x), col.type, col.name);
+                        break;
+                    case catalog::ViewAggKind::kMin:
+                        if (!x.is_null() && (cur.is_null() || CompareValues(x, cur) < 0)) cur = x;
+                        break;
+                    case catalog::ViewAggKind::kMax:
+                        if (!x.is_null() && (cur.is_null() || CompareValues(x, cur) > 0)) cur = x;
+                        break;
+                }
+            }
+        }
+    }
+    storage::UndoLog load;
+    for (const auto& k : order) merged->Insert(groups[k].data(), load);
+    load.Release();
 }
 
 void EngineState::SyncSpanning() {

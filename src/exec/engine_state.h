@@ -37,6 +37,7 @@ struct PreparedStatement::Impl {
     std::vector<storage::TuplePtr> change_tuples;  ///< UPDATE: rows to change ...
     std::vector<Value> change_values;              ///< ... and their new values, row-major
     std::vector<uint32_t> change_parts;            ///< ... and the table-set index of each
+    std::vector<std::shared_ptr<const catalog::TableDef>> merged_views;  ///< to refresh before running
 };
 
 /// One table's storage and its view maintainers.
@@ -99,6 +100,12 @@ class EngineState : public TableResolver {
     std::unordered_map<uint64_t, std::vector<storage::Table*>> span_sets_;  ///< by table id
     uint64_t span_sets_version_ = UINT64_MAX;
     std::vector<size_t> span_marks_;
+    /// Views over a partitioned table that do not group by its partition column: each
+    /// partition's view holds partial groups. Multi-partition reads see a merged copy, rebuilt
+    /// before each statement that reads it (by table id; the copy's address stays stable).
+    std::unordered_map<uint64_t, std::unique_ptr<storage::Table>> merged_views_;
+    std::vector<uint64_t> resolved_merged_;  ///< merged views resolved while building a statement
+    void RefreshMergedView(const catalog::TableDef& def);
     bool spanning() const { return !parts_.empty(); }
     /// The undo log of the table-set index `part` of a statement's target.
     storage::UndoLog& UndoFor(size_t part) { return spanning() ? parts_[part]->undo_ : undo_; }

@@ -105,6 +105,10 @@ class ServerTest(unittest.TestCase):
                            "GROUP BY c.name ORDER BY c.name").rows
         self.assertEqual(rows, [("Alana", 10), ("Edwina", 10), ("Jessie", 10)])
         self.assertEqual(self.db.sql("SELECT COUNT(*) FROM votes_by_phone").rows, [(30,)])
+        self.db.sql("CREATE VIEW votes_by_contestant (contestant, n) AS SELECT contestant, COUNT(*) FROM votes "
+                    "GROUP BY contestant")
+        self.assertEqual(self.db.sql("SELECT contestant, n FROM votes_by_contestant ORDER BY contestant").rows,
+                         [(1, 10), (2, 10), (3, 10)])
 
     def test_crud_procedures(self):
         self.db.call("votes.insert", 1, "NY", 1)
