@@ -212,10 +212,9 @@ struct Client::Impl {
 
     void Fail(std::unordered_map<uint64_t, std::function<void(Response)>> calls, const Response& why) {
         for (auto& [h, cb] : calls) cb(why);
-        {
-            std::lock_guard<std::mutex> lock(mu);
-            running_callbacks -= calls.size();
-        }
+        // Notify under the lock: once it is released the client may be destroyed.
+        std::lock_guard<std::mutex> lock(mu);
+        running_callbacks -= calls.size();
         cv.notify_all();
     }
 };
@@ -303,10 +302,8 @@ class Client::Impl::Stream : public grpc::ClientBidiReactor<v1::InvocationBatch,
                 ++owner_->running_callbacks;
             }
             cb(FromWire(r));
-            {
-                std::lock_guard<std::mutex> lock(owner_->mu);
-                --owner_->running_callbacks;
-            }
+            std::lock_guard<std::mutex> lock(owner_->mu);
+            --owner_->running_callbacks;
             owner_->cv.notify_all();
         }
         in_.Clear();
@@ -336,13 +333,14 @@ class Client::Impl::Stream : public grpc::ClientBidiReactor<v1::InvocationBatch,
         }
         Response why = TransportFailure(s.ok() ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "stream closed") : s);
         owner_->Fail(std::move(lost), why);
+        // Delete before telling the client: the ClientContext holds a channel reference, and the
+        // channel's last reference must not drop on this gRPC thread (gRPC cannot shut a channel
+        // down from its own callback thread; grpc/grpc#32584).
         Impl* owner = owner_;
-        {
-            std::lock_guard<std::mutex> lock(owner->mu);
-            --owner->streams_alive;
-        }
-        owner->cv.notify_all();
         delete this;
+        std::lock_guard<std::mutex> lock(owner->mu);
+        --owner->streams_alive;
+        owner->cv.notify_all();
     }
 
   private:
