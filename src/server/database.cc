@@ -10,6 +10,9 @@
 namespace surge::server {
 
 struct Database::Call {
+    Stats* stats = nullptr;
+    std::string procedure;  ///< for statistics: as resolved, or as the client sent it
+    size_t shard = 0;       ///< statistics shard: the thread that finishes the call
     v1::Response* response = nullptr;
     std::function<void()> done;
     std::chrono::steady_clock::time_point start;
@@ -23,8 +26,10 @@ struct Database::Call {
         if (code != v1::OK) response->mutable_status()->set_code(code);
         if (!s.ok()) response->clear_results();
         response->set_txn_id(s.ok() ? txn_id : 0);
-        response->set_server_micros(static_cast<uint64_t>(
-            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count()));
+        const auto micros = static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count());
+        response->set_server_micros(micros);
+        stats->Record(shard, procedure, s.ok() && code == v1::OK, micros);
         done();
     }
 };
@@ -66,7 +71,9 @@ exec::ResultSet PlanTable(const std::string& text) {
 }  // namespace
 
 Database::Database(DatabaseOptions options)
-    : options_(options), router_(options.partitions == 0 ? 1 : options.partitions) {
+    : options_(options),
+      router_(options.partitions == 0 ? 1 : options.partitions),
+      stats_(router_.partition_count() + 2) {
     const uint32_t n = router_.partition_count();
     std::vector<txn::Partition*> ptrs;
     for (uint32_t i = 0; i < n; ++i) {
@@ -189,6 +196,9 @@ Status Database::ApplyDdl(txn::MpContext& ctx, const std::string& text) {
 
 void Database::Invoke(const v1::Invocation& invocation, v1::Response* response, std::function<void()> done) {
     auto call = std::make_shared<Call>();
+    call->stats = &stats_;
+    call->procedure = invocation.procedure();
+    call->shard = partitions_.size() + 1;
     call->response = response;
     call->done = std::move(done);
     call->start = std::chrono::steady_clock::now();
@@ -208,6 +218,7 @@ void Database::Invoke(const v1::Invocation& invocation, v1::Response* response, 
                      plan.status().code() == ErrorCode::kUndefinedFunction ? v1::UNKNOWN_PROCEDURE : v1::SQL_ERROR);
         return;
     }
+    call->procedure = plan->name;
     if (plan->kind == proc::CallPlan::Kind::kSystem) {
         RunSystem(*plan, call);
         return;
@@ -239,6 +250,7 @@ void Database::Invoke(const v1::Invocation& invocation, v1::Response* response, 
 }
 
 void Database::SubmitSingle(uint32_t partition, std::string sql, std::shared_ptr<Call> call) {
+    call->shard = partition;
     call->txn_id = next_txn_id_.fetch_add(1);
     call->timestamp = NextTimestamp();
     auto task = std::make_unique<txn::FunctionTask>(
@@ -261,6 +273,7 @@ void Database::SubmitSingle(uint32_t partition, std::string sql, std::shared_ptr
 }
 
 void Database::SubmitMulti(std::function<void(txn::MpContext&, Call&)> body, std::shared_ptr<Call> call) {
+    call->shard = partitions_.size();
     call->txn_id = next_txn_id_.fetch_add(1);
     call->timestamp = NextTimestamp();
     auto task =
@@ -300,7 +313,7 @@ void Database::RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call)
         return;
     }
     if (plan.name == "@Statistics") {
-        auto sel = text_param(0, "a selector (PARTITIONCOUNT, TABLE)");
+        auto sel = text_param(0, "a selector (PARTITIONCOUNT, PROCEDURE, TABLE)");
         if (!sel.ok()) return call->Finish(sel.status(), v1::INVALID_PARAMETER);
         std::string upper = *sel;
         for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -309,6 +322,11 @@ void Database::RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call)
             rs.columns.push_back({"partition_count", SqlType::Of(TypeId::kInteger)});
             rs.values.push_back(Value::Integer(static_cast<int32_t>(partitions_.size())));
             call->AddResult(rs);
+            call->Finish(Status::Ok());
+            return;
+        }
+        if (upper == "PROCEDURE") {
+            call->AddResult(stats_.Procedures());
             call->Finish(Status::Ok());
             return;
         }
@@ -342,7 +360,7 @@ void Database::RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call)
             return;
         }
         call->Finish(Status(ErrorCode::kInvalidParameter,
-                            "@Statistics selector \"" + *sel + "\" is not one of PARTITIONCOUNT, TABLE"),
+                            "@Statistics selector \"" + *sel + "\" is not one of PARTITIONCOUNT, PROCEDURE, TABLE"),
                      v1::INVALID_PARAMETER);
         return;
     }

@@ -14,6 +14,7 @@
 
 #include "catalog/catalog.h"
 #include "proc/procedures.h"
+#include "server/stats.h"
 #include "surge/v1/surge.pb.h"
 #include "txn/coordinator.h"
 #include "txn/partition.h"
@@ -70,6 +71,7 @@ class Database {
     catalog::CatalogPtr catalog_;  ///< partition 0's catalog, as last published by DDL
     std::function<void()> shutdown_handler_;
     std::once_flag shutdown_once_;
+    Stats stats_;  ///< shards: one per partition, then the coordinator, then everything else
 };
 
 }  // namespace surge::server

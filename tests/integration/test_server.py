@@ -191,6 +191,14 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(procs["votes.insert"], "CRUD")
         self.assertEqual(procs["@AdHoc"], "SYSTEM")
         self.assertEqual(self.db.call("@Statistics", "PARTITIONCOUNT").rows, [(3,)])
+        for _ in range(5):
+            self.db.call("@Ping")
+        stats = {r[0]: r for r in self.db.call("@Statistics", "PROCEDURE").rows}
+        self.assertGreaterEqual(stats["@Ping"][1], 5)
+        self.assertEqual(stats["@Ping"][2], 0)
+        name, calls, failures, avg, p50, p95, p99, mx = stats["@AdHoc"]
+        self.assertGreater(calls, 0)
+        self.assertTrue(p50 <= p95 <= p99 <= mx, stats["@AdHoc"])
         plan = [r[0] for r in self.db.call("@Explain", "SELECT * FROM votes WHERE phone = 5").rows]
         self.assertTrue(any("votes" in line for line in plan), plan)
         plan = [r[0] for r in self.db.call("@ExplainProc", "Vote").rows]

@@ -1,0 +1,143 @@
+// Tests for server/ pieces that need no network: option parsing (flags, TOML, errors), wire
+// conversions, and the latency histogram behind @Statistics PROCEDURE.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "server/convert.h"
+#include "server/options.h"
+#include "server/stats.h"
+
+namespace surge::server {
+namespace {
+
+TEST(OptionsTest, DefaultsFlagsAndErrors) {
+    auto o = ParseOptions({});
+    ASSERT_TRUE(o.ok());
+    EXPECT_EQ(o->port, 21212);
+    EXPECT_EQ(o->host, "127.0.0.1");
+    EXPECT_EQ(o->data_dir, "./surgedb-data");
+    EXPECT_EQ(o->partitions, 0u);
+    o = ParseOptions({"--port", "9000", "--partitions=4", "--schema", "s.sql"});
+    ASSERT_TRUE(o.ok()) << o.status().ToString();
+    EXPECT_EQ(o->port, 9000);
+    EXPECT_EQ(o->partitions, 4u);
+    EXPECT_EQ(o->schema_file, "s.sql");
+    for (auto bad : std::vector<std::vector<std::string>>{
+             {"--port", "0"}, {"--port", "x"}, {"--partitions", "0"}, {"--nope", "1"}, {"--port"}, {"stray"}}) {
+        auto r = ParseOptions(bad);
+        EXPECT_FALSE(r.ok()) << bad[0];
+    }
+}
+
+TEST(OptionsTest, ConfigFileThenFlags) {
+    auto path = std::filesystem::temp_directory_path() / "surged-options-test.toml";
+    {
+        std::ofstream f(path);
+        f << "[server]\nport = 9100\ndata_dir = \"/tmp/x\"\nqueue_capacity = 5\n";
+    }
+    auto o = ParseOptions({"--config", path.string(), "--port", "9200"});
+    ASSERT_TRUE(o.ok()) << o.status().ToString();
+    EXPECT_EQ(o->port, 9200);  // flags win
+    EXPECT_EQ(o->data_dir, "/tmp/x");
+    EXPECT_EQ(o->queue_capacity, 5u);
+    {
+        std::ofstream f(path);
+        f << "[server]\nport = \"many\"\n";
+    }
+    o = ParseOptions({"--config", path.string()});
+    ASSERT_FALSE(o.ok());
+    EXPECT_NE(o.status().message().find("port"), std::string::npos);
+    {
+        std::ofstream f(path);
+        f << "[server\nport = 1\n";
+    }
+    o = ParseOptions({"--config", path.string()});
+    ASSERT_FALSE(o.ok());
+    EXPECT_NE(o.status().message().find(":1:"), std::string::npos) << o.status().message();
+    std::filesystem::remove(path);
+}
+
+TEST(ConvertTest, ParamsDecodeAndRejectWithTheirPosition) {
+    google::protobuf::RepeatedPtrField<v1::Value> in;
+    in.Add()->set_int_(-5);
+    in.Add()->set_decimal("12.5");
+    in.Add()->set_varchar("x");
+    in.Add()->set_null(v1::BIGINT);
+    std::vector<Value> out;
+    ASSERT_TRUE(DecodeParams(in, &out).ok());
+    EXPECT_EQ(out[0].AsInt(), -5);
+    EXPECT_EQ(out[1].ToString(), "12.500000000000");
+    EXPECT_TRUE(out[3].is_null());
+    EXPECT_EQ(out[3].type(), TypeId::kBigInt);
+    in.Add()->set_decimal("twelve");
+    Status s = DecodeParams(in, &out);
+    EXPECT_EQ(s.code(), ErrorCode::kInvalidParameter);
+    EXPECT_NE(s.message().find("parameter 5"), std::string::npos) << s.message();
+    google::protobuf::RepeatedPtrField<v1::Value> unset;
+    unset.Add();
+    EXPECT_EQ(DecodeParams(unset, &out).code(), ErrorCode::kInvalidParameter);
+}
+
+TEST(ConvertTest, ResultsAreColumnarWithANullBitmap) {
+    exec::ResultSet rs;
+    rs.columns = {{"a", SqlType::Of(TypeId::kBigInt)}, {"s", SqlType{TypeId::kVarchar, 10}}};
+    for (int i = 0; i < 10; ++i) {
+        rs.values.push_back(i == 3 ? Value::Null(TypeId::kBigInt) : Value::BigInt(i));
+        rs.values.push_back(Value::Varchar(std::to_string(i)));
+    }
+    v1::Table t;
+    EncodeResult(rs, &t);
+    EXPECT_EQ(t.row_count(), 10u);
+    ASSERT_EQ(t.data_size(), 2);
+    EXPECT_EQ(t.data(0).ints_size(), 10);
+    EXPECT_EQ(t.data(0).nulls().size(), 2u);
+    EXPECT_EQ(static_cast<unsigned char>(t.data(0).nulls()[0]), 1u << 3);
+    EXPECT_TRUE(t.data(1).nulls().empty());
+    EXPECT_EQ(t.data(1).strings(7), "7");
+}
+
+TEST(LatencyHistogramTest, BucketsCoverEveryValueWithBoundedError) {
+    std::mt19937_64 rng(7);
+    for (int i = 0; i < 100000; ++i) {
+        uint64_t v = rng() >> (rng() % 64);
+        int b = LatencyHistogram::Bucket(v);
+        ASSERT_GE(b, 0);
+        ASSERT_LT(b, LatencyHistogram::kBuckets);
+        ASSERT_LE(v, LatencyHistogram::UpperBound(b));
+        if (b > 0) {
+            ASSERT_GT(v, LatencyHistogram::UpperBound(b - 1));
+        }
+        if (v >= 8) {
+            ASSERT_LE(static_cast<double>(LatencyHistogram::UpperBound(b) - v), 0.125 * static_cast<double>(v));
+        }
+    }
+    LatencyHistogram h;
+    for (uint64_t v = 1; v <= 1000; ++v) h.Add(v);
+    EXPECT_EQ(h.count(), 1000u);
+    EXPECT_EQ(h.max(), 1000u);
+    EXPECT_NEAR(static_cast<double>(h.Percentile(0.5)), 500, 64);
+    EXPECT_NEAR(static_cast<double>(h.Percentile(0.99)), 990, 64);
+    EXPECT_EQ(h.Percentile(1.0), 1000u);
+}
+
+TEST(StatsTest, ShardsMergePerProcedure) {
+    Stats stats(3);
+    for (int i = 0; i < 100; ++i) stats.Record(i % 3, "vote", i % 10 != 0, 100 + i);
+    stats.Record(2, "@Ping", true, 3);
+    exec::ResultSet rs = stats.Procedures();
+    ASSERT_EQ(rs.row_count(), 2u);
+    EXPECT_EQ(rs.at(0, 0).AsString(), "@Ping");
+    EXPECT_EQ(rs.at(1, 0).AsString(), "vote");
+    EXPECT_EQ(rs.at(1, 1).AsInt(), 100);
+    EXPECT_EQ(rs.at(1, 2).AsInt(), 10);
+    EXPECT_LE(rs.at(1, 4).AsInt(), rs.at(1, 5).AsInt());
+    EXPECT_LE(rs.at(1, 5).AsInt(), rs.at(1, 6).AsInt());
+    EXPECT_EQ(rs.at(1, 7).AsInt(), 199);
+}
+
+}  // namespace
+}  // namespace surge::server
