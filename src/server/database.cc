@@ -16,7 +16,19 @@ struct Database::Call {
     v1::Response* response = nullptr;
     std::function<void()> done;
     std::chrono::steady_clock::time_point start;
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
     std::vector<Value> params;
+
+    /// True (and answered TIMEOUT) when the call waited in a queue past its deadline: it does not run.
+    bool Expired() {
+        if (std::chrono::steady_clock::now() <= deadline) return false;
+        const auto waited =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+        Finish(Status(ErrorCode::kLimitExceeded,
+                      "timed out after " + std::to_string(waited) + " ms in the queue; the call did not run"),
+               v1::TIMEOUT);
+        return true;
+    }
     uint64_t txn_id = 0;
     int64_t timestamp = 0;
 
@@ -203,6 +215,7 @@ void Database::Invoke(const v1::Invocation& invocation, v1::Response* response, 
     call->done = std::move(done);
     call->start = std::chrono::steady_clock::now();
     response->set_client_handle(invocation.client_handle());
+    if (invocation.timeout_ms() > 0) call->deadline = call->start + std::chrono::milliseconds(invocation.timeout_ms());
     if (!accepting_) {
         call->Finish(Status(ErrorCode::kTransactionState, "the server is shutting down"), v1::SHUTTING_DOWN);
         return;
@@ -255,6 +268,7 @@ void Database::SubmitSingle(uint32_t partition, std::string sql, std::shared_ptr
     call->timestamp = NextTimestamp();
     auto task = std::make_unique<txn::FunctionTask>(
         [call, sql = std::move(sql)](exec::Engine& engine, uint64_t token) {
+            if (call->Expired()) return;
             exec::ResultSet rs;
             engine.SetTimestamp(call->timestamp);
             Status st = engine.Begin(token);
@@ -276,9 +290,11 @@ void Database::SubmitMulti(std::function<void(txn::MpContext&, Call&)> body, std
     call->shard = partitions_.size();
     call->txn_id = next_txn_id_.fetch_add(1);
     call->timestamp = NextTimestamp();
-    auto task =
-        std::make_unique<txn::MpFunctionTask>([call, body = std::move(body)](txn::MpContext& ctx) { body(ctx, *call); },
-                                              [call](const Status& why) { call->Finish(why, v1::SHUTTING_DOWN); });
+    auto task = std::make_unique<txn::MpFunctionTask>(
+        [call, body = std::move(body)](txn::MpContext& ctx) {
+            if (!call->Expired()) body(ctx, *call);
+        },
+        [call](const Status& why) { call->Finish(why, v1::SHUTTING_DOWN); });
     Status s = coordinator_->Submit(std::move(task));
     if (!s.ok()) call->Finish(s, RefusalCode(s));
 }

@@ -239,6 +239,36 @@ class OverloadTest(unittest.TestCase):
             self.assertEqual(server.stop(), 0)
 
 
+class TimeoutTest(unittest.TestCase):
+    def test_calls_queued_past_their_timeout_do_not_run(self):
+        server = Server(partitions=1)
+        try:
+            db = surgedb.connect(server.address)
+            db.sql("CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY)")
+            db.sql("PARTITION TABLE t ON COLUMN id")
+            channel = grpc.insecure_channel(server.address)
+            stub = pb_grpc.SurgeStub(channel)
+            # A burst of 1 ms-timeout calls on one stream: those that wait longer in the queue
+            # are answered TIMEOUT and leave no row.
+            batch = pb.InvocationBatch(invocations=[
+                pb.Invocation(procedure="t.insert", params=[pb.Value(int=i)], client_handle=i, timeout_ms=1)
+                for i in range(20000)])
+            codes = {}
+            for rb in stub.Stream(iter([batch]), timeout=60):
+                for r in rb.responses:
+                    codes[r.client_handle] = r.status.code
+            self.assertEqual(len(codes), 20000)
+            ok = sum(1 for c in codes.values() if c == pb.OK)
+            timed_out = sum(1 for c in codes.values() if c == pb.TIMEOUT)
+            self.assertEqual(ok + timed_out + sum(1 for c in codes.values() if c == pb.OVERLOADED), 20000)
+            self.assertGreater(timed_out, 0)
+            self.assertEqual(db.sql("SELECT COUNT(*) FROM t").rows, [(ok,)])
+            channel.close()
+            db.close()
+        finally:
+            self.assertEqual(server.stop(), 0)
+
+
 class LifecycleTest(unittest.TestCase):
     def test_help_and_bad_flags(self):
         r = subprocess.run([SURGED, "--help"], capture_output=True, text=True)
