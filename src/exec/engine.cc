@@ -429,7 +429,7 @@ void EngineState::RunQuery(PreparedStatement::Impl& p, ExecContext& ctx, ResultS
 int64_t EngineState::RunInsert(PreparedStatement::Impl& p, ExecContext& ctx) {
     const sql::PlanNode& plan = *p.planned.plan;
     TableSet set = Resolve(*plan.table);
-    const std::optional<int> pc = spanning() ? plan.table->partition_column : std::nullopt;
+    const std::optional<int> pc = spanning() || own_partition_ ? plan.table->partition_column : std::nullopt;
     const auto& cols = plan.table->columns;
     std::vector<Value>& values = p.values;
     values.resize(cols.size());
@@ -447,7 +447,16 @@ int64_t EngineState::RunInsert(PreparedStatement::Impl& p, ExecContext& ctx) {
     };
     auto write = [&] {
         size_t part = 0;
-        if (pc) {
+        if (pc && !spanning()) {
+            const uint32_t owner = router_->PartitionOf(values[*pc]);
+            if (owner != *own_partition_) {
+                ThrowSqlError(ErrorCode::kConstraintViolation,
+                              "mispartitioned row: " + cols[*pc].name + " = " + values[*pc].ToString() + " of \"" +
+                                  plan.table->name + "\" belongs to partition " + std::to_string(owner) +
+                                  ", and this single-partition transaction runs on partition " +
+                                  std::to_string(*own_partition_));
+            }
+        } else if (pc) {
             part = router_->PartitionOf(values[*pc]);
             if (part >= set.size()) {
                 ThrowSqlError(ErrorCode::kInternal,
@@ -512,7 +521,7 @@ int64_t EngineState::RunInsert(PreparedStatement::Impl& p, ExecContext& ctx) {
 int64_t EngineState::RunUpdate(PreparedStatement::Impl& p, ExecContext& ctx) {
     const sql::PlanNode& plan = *p.planned.plan;
     TableSet set = Resolve(*plan.table);
-    const std::optional<int> pc = spanning() ? plan.table->partition_column : std::nullopt;
+    const std::optional<int> pc = spanning() || own_partition_ ? plan.table->partition_column : std::nullopt;
     const auto& cols = plan.table->columns;
     const size_t width = cols.size();
     // Collect first, then apply: an index scan must not see rows it already moved.
@@ -531,7 +540,7 @@ int64_t EngineState::RunUpdate(PreparedStatement::Impl& p, ExecContext& ctx) {
             CoerceForColumnInPlace(&next[c], cols[c].type, cols[c].name);
         }
         const size_t part = p.root->current_part();
-        if (pc && router_->PartitionOf(next[*pc]) != part) {
+        if (pc && router_->PartitionOf(next[*pc]) != (spanning() ? part : *own_partition_)) {
             ThrowSqlError(ErrorCode::kConstraintViolation,
                           "UPDATE would move a row of \"" + plan.table->name + "\" to another partition (" +
                               cols[*pc].name + " = " + next[*pc].ToString() +
@@ -728,6 +737,10 @@ Status Engine::Begin(uint64_t t) { return state_->Begin(t); }
 Status Engine::Commit(uint64_t t) { return state_->Commit(t); }
 Status Engine::Rollback(uint64_t t) { return state_->Rollback(t); }
 bool Engine::in_transaction() const { return state_->in_txn_; }
+void Engine::SetPartition(uint32_t partition, const PartitionRouter* router) {
+    state_->own_partition_ = partition;
+    state_->router_ = router;
+}
 void Engine::SetTimestamp(int64_t micros) { state_->now_micros_ = micros; }
 catalog::CatalogPtr Engine::catalog() const { return state_->catalog_; }
 void Engine::BeginHeldDdl() { state_->held_ = EngineState::HeldDdl{state_->catalog_, {}, {}}; }

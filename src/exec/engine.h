@@ -50,6 +50,7 @@ class ResultSet {
 
 class PreparedStatement;
 class EngineState;
+class PartitionRouter;
 
 class Engine {
   public:
@@ -75,6 +76,10 @@ class Engine {
     Status Commit(uint64_t undo_token);
     Status Rollback(uint64_t undo_token);
     bool in_transaction() const;
+
+    /// Makes this the engine of partition `partition` under `router`: an insert or update of a
+    /// partitioned table whose row belongs to another partition fails (kConstraintViolation).
+    void SetPartition(uint32_t partition, const PartitionRouter* router);
 
     /// The transaction timestamp NOW/CURRENT_TIMESTAMP return (microseconds since the epoch).
     /// Set by the layer above per transaction; never read from the wall clock here.

@@ -97,6 +97,9 @@ class EngineState : public TableResolver {
     // partition 0's catalog and reaches every partition's storage and undo log through parts_.
     std::vector<EngineState*> parts_;
     const PartitionRouter* router_ = nullptr;
+    /// A partition's own engine (SetPartition): rows it writes to partitioned tables must route
+    /// here; a write that belongs elsewhere fails instead of hiding in the wrong partition.
+    std::optional<uint32_t> own_partition_;
     std::unordered_map<uint64_t, std::vector<storage::Table*>> span_sets_;  ///< by table id
     uint64_t span_sets_version_ = UINT64_MAX;
     std::vector<size_t> span_marks_;

@@ -90,6 +90,7 @@ Database::Database(DatabaseOptions options)
     std::vector<txn::Partition*> ptrs;
     for (uint32_t i = 0; i < n; ++i) {
         partitions_.push_back(std::make_unique<txn::Partition>(i, options_.queue_capacity));
+        partitions_.back()->engine().SetPartition(i, &router_);
         ptrs.push_back(partitions_.back().get());
     }
     coordinator_ = std::make_unique<txn::Coordinator>(ptrs, &router_, options_.mp_queue_capacity);

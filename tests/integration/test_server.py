@@ -110,6 +110,24 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(self.db.sql("SELECT contestant, n FROM votes_by_contestant ORDER BY contestant").rows,
                          [(1, 10), (2, 10), (3, 10)])
 
+    def test_single_partition_procedures_cannot_write_other_partitions(self):
+        # Routed by the contestant parameter, but inserts the phone parameter's row.
+        self.db.sql("CREATE PROCEDURE Misrouted PARTITION ON TABLE votes COLUMN phone PARAMETER 2 AS "
+                    "INSERT INTO votes VALUES (?, ?, ?)")
+        ok, refused = 0, 0
+        for phone in range(8000000, 8000030):
+            try:
+                self.db.call("Misrouted", phone, "MA", 8000000)
+                ok += 1
+            except surgedb.Error as e:
+                self.assertEqual(e.status, "SQL_ERROR")
+                self.assertIn("mispartitioned", e.message)
+                refused += 1
+        self.assertGreater(refused, 0)
+        self.assertGreater(ok, 0)
+        self.assertEqual(self.db.sql("SELECT COUNT(*) FROM votes WHERE phone >= 8000000 AND phone < 8000030").rows,
+                         [(ok,)])
+
     def test_crud_procedures(self):
         self.db.call("votes.insert", 1, "NY", 1)
         self.assertEqual(self.db.call("votes.select", 1).rows, [(1, "NY", 1)])
@@ -209,7 +227,8 @@ class ServerTest(unittest.TestCase):
         out = self.db.call_many(calls, batch=300)
         self.assertTrue(all(isinstance(r, surgedb.Response) for r in out[:2000]))
         self.assertIsInstance(out[2000], surgedb.Error)
-        self.assertEqual(self.db.sql("SELECT COUNT(*) FROM votes WHERE phone >= 7000000").rows, [(2000,)])
+        self.assertEqual(self.db.sql("SELECT COUNT(*) FROM votes WHERE phone >= 7000000 AND phone < 7100000").rows,
+                         [(2000,)])
 
     def test_large_result(self):
         self.db.sql("CREATE TABLE big (id BIGINT NOT NULL PRIMARY KEY, s VARCHAR(16))")

@@ -230,6 +230,23 @@ TEST_F(SpanningTest, ViewsReadAcrossPartitions) {
     EXPECT_EQ(Local(1, "SELECT owner, n, total FROM by_owner"), Rows{});
 }
 
+TEST_F(SpanningTest, PartitionEnginesRefuseRowsOfOtherPartitions) {
+    Commit();
+    for (int p = 0; p < kParts; ++p) parts_[p]->SetPartition(static_cast<uint32_t>(p), &router_);
+    ResultSet rs;
+    Status s = parts_[1]->Execute("INSERT INTO acct VALUES (4, 'ok', 1)", &rs);  // 4 % 3 == 1
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    s = parts_[1]->Execute("INSERT INTO acct VALUES (5, 'no', 1)", &rs);
+    EXPECT_EQ(s.code(), ErrorCode::kConstraintViolation) << s.ToString();
+    EXPECT_NE(s.message().find("mispartitioned"), std::string::npos) << s.message();
+    s = parts_[1]->Execute("UPDATE acct SET id = 8 WHERE id = 4", &rs);
+    EXPECT_EQ(s.code(), ErrorCode::kConstraintViolation) << s.ToString();
+    EXPECT_EQ(Local(1, "SELECT id FROM acct"), (Rows{"4"}));
+    // Replicated tables are not partitioned: any partition writes its copy.
+    EXPECT_TRUE(parts_[2]->Execute("INSERT INTO region VALUES ('x', 'y')", &rs).ok());
+    Begin();
+}
+
 TEST_F(SpanningTest, NeedsAnOpenTransactionEverywhere) {
     Commit();
     Status s = Try("SELECT COUNT(*) FROM acct");
