@@ -3,6 +3,7 @@
 
 #include <chrono>
 
+#include "server/adhoc_route.h"
 #include "server/convert.h"
 #include "sql/parser.h"
 #include "storage/table.h"
@@ -418,11 +419,19 @@ void Database::RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call)
         if (!sql.ok()) return call->Finish(sql.status(), v1::INVALID_PARAMETER);
         call->params.erase(call->params.begin());
         bool ddl = false, other = false;
+        std::optional<Value> pinned;  // one statement pinned to one partition's rows
         try {
             sql::ParseResult parsed = sql::Parse(*sql);
             for (const sql::Statement* stmt : parsed.statements) (IsDdlKind(stmt->kind) ? ddl : other) = true;
+            if (parsed.statements.size() == 1 && !ddl) {
+                pinned = SinglePartitionValue(*catalog(), *parsed.statements[0], call->params);
+            }
         } catch (const SqlError& e) {
             return call->Finish(e.status());
+        }
+        if (pinned) {
+            SubmitSingle(router_.Partition(*pinned), std::move(*sql), call);
+            return;
         }
         if (ddl && other) {
             return call->Finish(Status(ErrorCode::kInvalidParameter,

@@ -7,9 +7,12 @@
 #include <fstream>
 #include <random>
 
+#include "exec/engine.h"
+#include "server/adhoc_route.h"
 #include "server/convert.h"
 #include "server/options.h"
 #include "server/stats.h"
+#include "sql/parser.h"
 
 namespace surge::server {
 namespace {
@@ -137,6 +140,45 @@ TEST(StatsTest, ShardsMergePerProcedure) {
     EXPECT_LE(rs.at(1, 4).AsInt(), rs.at(1, 5).AsInt());
     EXPECT_LE(rs.at(1, 5).AsInt(), rs.at(1, 6).AsInt());
     EXPECT_EQ(rs.at(1, 7).AsInt(), 199);
+}
+
+TEST(AdHocRouteTest, PinsOnlyStatementsProvablyOnOnePartition) {
+    exec::Engine e;
+    exec::ResultSet rs;
+    ASSERT_TRUE(e.Execute("CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY, g INTEGER, s VARCHAR(5)); "
+                          "PARTITION TABLE t ON COLUMN id; CREATE TABLE r (k INTEGER PRIMARY KEY); "
+                          "CREATE VIEW v (g, n) AS SELECT g, COUNT(*) FROM t GROUP BY g",
+                          &rs)
+                    .ok());
+    auto cat = e.catalog();
+    const std::vector<Value> params = {Value::BigInt(42), Value::Varchar("x")};
+    auto pin = [&](const std::string& text) -> std::string {
+        sql::ParseResult parsed = sql::Parse(text);
+        auto v = SinglePartitionValue(*cat, *parsed.statements[0], params);
+        return v ? v->ToString() : "multi";
+    };
+    EXPECT_EQ(pin("SELECT * FROM t WHERE id = 7"), "7");
+    EXPECT_EQ(pin("SELECT COUNT(*) FROM t WHERE g > 1 AND 9 = id ORDER BY 1"), "9");
+    EXPECT_EQ(pin("SELECT s FROM t WHERE id = ?"), "42");
+    EXPECT_EQ(pin("UPDATE t SET g = g + 1 WHERE id = 3 AND s = 'a'"), "3");
+    EXPECT_EQ(pin("DELETE FROM t WHERE id = ?"), "42");
+    EXPECT_EQ(pin("INSERT INTO t VALUES (5, 1, 'a')"), "5");
+    EXPECT_EQ(pin("INSERT INTO t (s, id) VALUES (?, 8)"), "8");
+    // Not provably one partition:
+    EXPECT_EQ(pin("SELECT * FROM t"), "multi");
+    EXPECT_EQ(pin("SELECT * FROM t WHERE id = 1 OR id = 2"), "multi");
+    EXPECT_EQ(pin("SELECT * FROM t WHERE id > 1"), "multi");
+    EXPECT_EQ(pin("SELECT * FROM t WHERE id = (SELECT MAX(id) FROM t)"), "multi");
+    EXPECT_EQ(pin("SELECT * FROM t WHERE id = 1 AND g IN (SELECT k FROM r)"), "multi");
+    EXPECT_EQ(pin("SELECT * FROM t a JOIN t b ON a.id = b.id WHERE a.id = 1"), "multi");
+    EXPECT_EQ(pin("SELECT id FROM t WHERE id = 1 UNION SELECT id FROM t WHERE id = 2"), "multi");
+    EXPECT_EQ(pin("SELECT * FROM r WHERE k = 1"), "multi");
+    EXPECT_EQ(pin("SELECT * FROM v WHERE g = 1"), "multi");
+    EXPECT_EQ(pin("INSERT INTO t VALUES (1, 1, 'a'), (2, 2, 'b')"), "multi");
+    EXPECT_EQ(pin("INSERT INTO t SELECT * FROM t WHERE id = 1"), "multi");
+    EXPECT_EQ(pin("SELECT * FROM t WHERE id = 'seven'"), "multi");  // the multi-partition run reports it
+    EXPECT_EQ(pin("SELECT * FROM t WHERE id = NULL"), "multi");
+    EXPECT_EQ(pin("TRUNCATE TABLE t"), "multi");
 }
 
 }  // namespace
