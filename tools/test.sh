@@ -4,10 +4,12 @@
 #   tools/test.sh     1. optimized build in build/ (with benchmarks), every test
 #                     2. AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/,
 #                        every test again
-#                     3. the SQL fuzzer (clang, libFuzzer) for 30 seconds
+#                     3. ThreadSanitizer build in build-tsan/ of the threaded parts (partitions,
+#                        coordinator, server, client) and their tests
+#                     4. the SQL fuzzer (clang, libFuzzer) for 30 seconds
 #
-# Environment: SURGE_BUILD_DIR (default build), SURGE_SKIP_SANITIZE=1 and SURGE_SKIP_FUZZ=1 skip
-# stages 2 and 3 (for a quick local run), SURGE_FUZZ_SECONDS (default 30).
+# Environment: SURGE_BUILD_DIR (default build); SURGE_SKIP_SANITIZE=1, SURGE_SKIP_TSAN=1 and
+# SURGE_SKIP_FUZZ=1 skip stages 2, 3 and 4 (for a quick local run); SURGE_FUZZ_SECONDS (default 30).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -28,6 +30,15 @@ if [ "${SURGE_SKIP_SANITIZE:-0}" != 1 ]; then
   cmake --build build-asan -j "$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       ctest --test-dir build-asan --output-on-failure -j "$jobs"
+fi
+
+if [ "${SURGE_SKIP_TSAN:-0}" != 1 ]; then
+  stage "build and test: ThreadSanitizer (threaded parts)"
+  cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSURGE_WERROR=ON -DSURGE_TSAN=ON \
+      -DSURGE_BENCH=OFF
+  cmake --build build-tsan -j "$jobs" --target surged txn_test spanning_test client_test
+  TSAN_OPTIONS="halt_on_error=1 suppressions=$root/tools/tsan.supp" \
+      ctest --test-dir build-tsan --output-on-failure -j "$jobs" -R '^(Router|Partition|Coordinator|Spanning|Client)Test|server_python|client_cpp'
 fi
 
 if [ "${SURGE_SKIP_FUZZ:-0}" != 1 ]; then
