@@ -15,20 +15,6 @@ namespace {
 /// Largest result a statement may return, in values.
 constexpr size_t kMaxResultValues = 10'000'000;
 
-bool IsDdl(sql::StmtKind k) {
-    switch (k) {
-        case sql::StmtKind::kSelect:
-        case sql::StmtKind::kInsert:
-        case sql::StmtKind::kUpdate:
-        case sql::StmtKind::kDelete:
-        case sql::StmtKind::kTruncate:
-        case sql::StmtKind::kExplain:
-            return false;
-        default:
-            return true;
-    }
-}
-
 template <typename F>
 Status Guard(F&& f) {
     try {
@@ -144,7 +130,7 @@ std::shared_ptr<PreparedStatement> EngineState::Build(std::string sql, sql::Pars
     const sql::Statement& s = *parsed.statements[index];
     p.catalog_version = catalog_->version();
     p.kind = s.kind;
-    if (IsDdl(s.kind)) {
+    if (sql::IsSchemaChange(s.kind)) {
         p.is_ddl = true;
         p.planned.kind = s.kind;
         p.planned.read_only = false;
@@ -156,7 +142,7 @@ std::shared_ptr<PreparedStatement> EngineState::Build(std::string sql, sql::Pars
     planner.set_multi_partition(spanning());
     if (s.kind == sql::StmtKind::kExplain) {
         const auto* inner = static_cast<const sql::ExplainStatement&>(s).statement;
-        if (IsDdl(inner->kind)) {
+        if (sql::IsSchemaChange(inner->kind)) {
             p.explain = "DDL: " + inner->text + "\n";
         } else {
             auto planned = planner.Plan(*inner);

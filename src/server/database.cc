@@ -49,20 +49,6 @@ struct Database::Call {
 
 namespace {
 
-bool IsDdlKind(sql::StmtKind k) {
-    switch (k) {
-        case sql::StmtKind::kSelect:
-        case sql::StmtKind::kInsert:
-        case sql::StmtKind::kUpdate:
-        case sql::StmtKind::kDelete:
-        case sql::StmtKind::kTruncate:
-        case sql::StmtKind::kExplain:
-            return false;
-        default:
-            return true;
-    }
-}
-
 // A queue refusal (full or stopping) as the client sees it.
 v1::StatusCode RefusalCode(const Status& s) {
     return s.code() == ErrorCode::kLimitExceeded ? v1::OVERLOADED : v1::SHUTTING_DOWN;
@@ -147,7 +133,7 @@ Status Database::LoadSchema(const std::string& sql_text) {
     txn::MpContext ctx(ptrs, &span);
     for (const sql::Statement* stmt : parsed.statements) {
         Status s;
-        if (IsDdlKind(stmt->kind)) {
+        if (sql::IsSchemaChange(stmt->kind)) {
             s = ApplyDdl(ctx, stmt->text);
         } else {
             exec::ResultSet rs;
@@ -422,7 +408,7 @@ void Database::RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call)
         std::optional<Value> pinned;  // one statement pinned to one partition's rows
         try {
             sql::ParseResult parsed = sql::Parse(*sql);
-            for (const sql::Statement* stmt : parsed.statements) (IsDdlKind(stmt->kind) ? ddl : other) = true;
+            for (const sql::Statement* stmt : parsed.statements) (sql::IsSchemaChange(stmt->kind) ? ddl : other) = true;
             if (parsed.statements.size() == 1 && !ddl) {
                 pinned = SinglePartitionValue(*catalog(), *parsed.statements[0], call->params);
             }

@@ -142,6 +142,22 @@ enum class StmtKind : uint8_t {
     kExplain,
 };
 
+/// Whether a statement changes the schema (DDL): CREATE/DROP/ALTER/PARTITION. DDL runs outside
+/// transactions and, in the server, on every partition as one change.
+inline bool IsSchemaChange(StmtKind k) {
+    switch (k) {
+        case StmtKind::kSelect:
+        case StmtKind::kInsert:
+        case StmtKind::kUpdate:
+        case StmtKind::kDelete:
+        case StmtKind::kTruncate:
+        case StmtKind::kExplain:
+            return false;
+        default:
+            return true;
+    }
+}
+
 struct Statement {
     StmtKind kind;
     SourcePos pos{};

@@ -38,18 +38,9 @@ void Load(surge::exec::Engine& engine) {
     }
 }
 
-bool IsDdl(surge::sql::StmtKind k) {
-    using K = surge::sql::StmtKind;
-    switch (k) {
-        case K::kSelect:
-        case K::kInsert:
-        case K::kUpdate:
-        case K::kDelete:
-        case K::kTruncate:
-            return false;
-        default:
-            return true;
-    }
+// Statements the engine binds itself (DDL, and EXPLAIN of anything) rather than the planner.
+bool ForEngine(surge::sql::StmtKind k) {
+    return surge::sql::IsSchemaChange(k) || k == surge::sql::StmtKind::kExplain;
 }
 
 }  // namespace
@@ -66,7 +57,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         surge::catalog::CatalogPtr catalog = base->catalog();
         bool has_ddl = false;
         for (const surge::sql::Statement* stmt : parsed.statements) {
-            if (IsDdl(stmt->kind)) {
+            if (ForEngine(stmt->kind)) {
                 has_ddl = true;
                 continue;
             }
@@ -84,7 +75,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             Load(scratch);
             surge::exec::ResultSet rs;
             for (const surge::sql::Statement* stmt : parsed.statements) {
-                if (IsDdl(stmt->kind)) (void)scratch.Execute(stmt->text, &rs);
+                if (ForEngine(stmt->kind)) (void)scratch.Execute(stmt->text, &rs);
             }
         }
     } catch (const surge::SqlError&) {
