@@ -137,13 +137,7 @@ Status Database::LoadSchema(const std::string& sql_text) {
             s = ApplyDdl(ctx, stmt->text);
         } else {
             exec::ResultSet rs;
-            ctx.BeginAll(NextTimestamp());
-            s = span.Execute(stmt->text, &rs);
-            if (s.ok()) {
-                ctx.CommitAll();
-            } else {
-                ctx.RollbackAll();
-            }
+            s = ctx.ExecuteTransaction(NextTimestamp(), stmt->text, {}, &rs);
         }
         if (!s.ok()) {
             return Status(s.code(), "schema statement at line " + std::to_string(stmt->pos.line) + ": " + s.message());
@@ -237,14 +231,8 @@ void Database::Invoke(const v1::Invocation& invocation, v1::Response* response, 
     SubmitMulti(
         [sql](txn::MpContext& ctx, Call& c) {
             exec::ResultSet rs;
-            ctx.BeginAll(c.timestamp);
-            Status st = ctx.span().Execute(sql, &rs, c.params);
-            if (st.ok()) {
-                ctx.CommitAll();
-                c.AddResult(rs);
-            } else {
-                ctx.RollbackAll();
-            }
+            Status st = ctx.ExecuteTransaction(c.timestamp, sql, c.params, &rs);
+            if (st.ok()) c.AddResult(rs);
             c.Finish(st);
         },
         call);
@@ -442,14 +430,8 @@ void Database::RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call)
                     return;
                 }
                 exec::ResultSet rs;
-                ctx.BeginAll(c.timestamp);
-                Status st = ctx.span().Execute(text, &rs, c.params);
-                if (st.ok()) {
-                    ctx.CommitAll();
-                    c.AddResult(rs);
-                } else {
-                    ctx.RollbackAll();
-                }
+                Status st = ctx.ExecuteTransaction(c.timestamp, text, c.params, &rs);
+                if (st.ok()) c.AddResult(rs);
                 c.Finish(st);
             },
             call);

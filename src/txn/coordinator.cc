@@ -64,6 +64,18 @@ void MpContext::RollbackAll() {
     open_ = false;
 }
 
+Status MpContext::ExecuteTransaction(int64_t timestamp_micros, std::string_view sql, std::span<const Value> params,
+                                     exec::ResultSet* out) {
+    BeginAll(timestamp_micros);
+    Status st = span_->Execute(sql, out, params);
+    if (st.ok()) {
+        CommitAll();
+    } else {
+        RollbackAll();
+    }
+    return st;
+}
+
 Coordinator::Coordinator(std::vector<Partition*> partitions, const exec::PartitionRouter* router, size_t queue_capacity)
     : partitions_(std::move(partitions)), capacity_(queue_capacity == 0 ? 1 : queue_capacity) {
     std::vector<exec::Engine*> engines;

@@ -9,6 +9,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -35,6 +37,10 @@ class MpContext {
     void CommitAll();
     void RollbackAll();
     bool in_transaction() const { return open_; }
+    /// One multi-partition transaction of `sql` (one or more statements): BeginAll, run, then
+    /// CommitAll on success or RollbackAll on failure. out receives the last statement's result.
+    Status ExecuteTransaction(int64_t timestamp_micros, std::string_view sql, std::span<const Value> params,
+                              exec::ResultSet* out);
 
   private:
     std::vector<Partition*> partitions_;

@@ -199,14 +199,7 @@ class CoordinatorTest : public ::testing::Test {
         Status s = coordinator_->Submit(std::make_unique<MpFunctionTask>(
             [promise, sql, out](MpContext& ctx) {
                 exec::ResultSet local;
-                ctx.BeginAll(1);
-                Status st = ctx.span().Execute(sql, out ? out : &local);
-                if (st.ok()) {
-                    ctx.CommitAll();
-                } else {
-                    ctx.RollbackAll();
-                }
-                promise->set_value(st);
+                promise->set_value(ctx.ExecuteTransaction(1, sql, {}, out ? out : &local));
             },
             [promise](const Status& why) { promise->set_value(why); }));
         if (!s.ok()) promise->set_value(s);
