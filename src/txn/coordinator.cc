@@ -77,7 +77,7 @@ Status MpContext::ExecuteTransaction(int64_t timestamp_micros, std::string_view 
 }
 
 Coordinator::Coordinator(std::vector<Partition*> partitions, const exec::PartitionRouter* router, size_t queue_capacity)
-    : partitions_(std::move(partitions)), capacity_(queue_capacity == 0 ? 1 : queue_capacity) {
+    : partitions_(std::move(partitions)), worker_("the coordinator", "multi-partition transactions", queue_capacity) {
     std::vector<exec::Engine*> engines;
     for (Partition* p : partitions_) engines.push_back(&p->engine());
     span_ = std::make_unique<exec::SpanningExecutor>(engines, router);
@@ -86,61 +86,12 @@ Coordinator::Coordinator(std::vector<Partition*> partitions, const exec::Partiti
 Coordinator::~Coordinator() { Stop(); }
 
 void Coordinator::Start() {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (thread_.joinable()) return;
-    accepting_ = true;
-    stop_ = false;
-    thread_ = std::thread([this] { Loop(); });
+    worker_.Start([this](MpTask& task) { RunOne(task); });
 }
 
-void Coordinator::Stop() {
-    {
-        std::lock_guard<std::mutex> lock(mu_);
-        accepting_ = false;
-        stop_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-    std::deque<std::unique_ptr<MpTask>> left;
-    {
-        std::lock_guard<std::mutex> lock(mu_);
-        left.swap(queue_);
-    }
-    for (auto& t : left) t->Reject(Status(ErrorCode::kTransactionState, "the coordinator stopped"));
-}
+void Coordinator::Stop() { worker_.Stop(); }
 
-Status Coordinator::Submit(std::unique_ptr<MpTask> task) {
-    {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (!accepting_) return Status(ErrorCode::kTransactionState, "the coordinator is not running");
-        if (queue_.size() >= capacity_) {
-            return Status(ErrorCode::kLimitExceeded,
-                          "overloaded: " + std::to_string(queue_.size()) + " multi-partition transactions queued");
-        }
-        queue_.push_back(std::move(task));
-    }
-    cv_.notify_one();
-    return Status::Ok();
-}
-
-size_t Coordinator::queue_depth() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return queue_.size();
-}
-
-void Coordinator::Loop() {
-    while (true) {
-        std::unique_ptr<MpTask> task;
-        {
-            std::unique_lock<std::mutex> lock(mu_);
-            cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-            if (queue_.empty()) return;
-            task = std::move(queue_.front());
-            queue_.pop_front();
-        }
-        RunOne(*task);
-    }
-}
+Status Coordinator::Submit(std::unique_ptr<MpTask> task) { return worker_.Submit(std::move(task)); }
 
 void Coordinator::RunOne(MpTask& task) {
     auto state = std::make_shared<ParkState>();

@@ -4,19 +4,17 @@
 // them. See docs/adr/0005-partitioned-transactions.md.
 #pragma once
 
-#include <condition_variable>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <span>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "common/status.h"
 #include "exec/engine.h"
 #include "txn/partition.h"
+#include "txn/worker.h"
 
 namespace surge::txn {
 
@@ -82,22 +80,14 @@ class Coordinator {
     void Stop();
     /// kLimitExceeded ("overloaded") when the queue is full; kTransactionState when stopped.
     Status Submit(std::unique_ptr<MpTask> task);
-    size_t queue_depth() const;
+    size_t queue_depth() const { return worker_.depth(); }
 
   private:
-    void Loop();
     void RunOne(MpTask& task);
 
     std::vector<Partition*> partitions_;
     std::unique_ptr<exec::SpanningExecutor> span_;
-    const size_t capacity_;
-
-    mutable std::mutex mu_;
-    std::condition_variable cv_;
-    std::deque<std::unique_ptr<MpTask>> queue_;
-    bool accepting_ = false;
-    bool stop_ = false;
-    std::thread thread_;
+    Worker<MpTask> worker_;  ///< last: its thread stops before the executor goes away
 };
 
 }  // namespace surge::txn

@@ -3,16 +3,13 @@
 // while it is parked for a multi-partition transaction (coordinator.h), when the coordinator does.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
-#include <thread>
 
 #include "common/status.h"
 #include "exec/engine.h"
+#include "txn/worker.h"
 
 namespace surge::txn {
 
@@ -58,8 +55,8 @@ class Partition {
     /// be refused once a multi-partition transaction has begun). Fails only when stopped.
     Status SubmitUrgent(std::unique_ptr<Task> task);
 
-    size_t queue_depth() const;
-    size_t queue_capacity() const { return capacity_; }
+    size_t queue_depth() const { return worker_.depth(); }
+    size_t queue_capacity() const { return worker_.capacity(); }
     /// The engine, for the partition thread, for the coordinator while parked, and for setup
     /// before Start().
     exec::Engine& engine() { return engine_; }
@@ -67,19 +64,10 @@ class Partition {
     uint64_t NextUndoToken() { return ++last_token_; }
 
   private:
-    void Loop();
-
     const uint32_t id_;
-    const size_t capacity_;
     exec::Engine engine_;
     uint64_t last_token_ = 0;
-
-    mutable std::mutex mu_;
-    std::condition_variable cv_;
-    std::deque<std::unique_ptr<Task>> queue_;
-    bool accepting_ = false;
-    bool stop_ = false;
-    std::thread thread_;
+    Worker<Task> worker_;  ///< last: its thread stops before the engine goes away
 };
 
 }  // namespace surge::txn
