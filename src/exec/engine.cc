@@ -208,26 +208,36 @@ Result<std::shared_ptr<PreparedStatement>> EngineState::Prepare(std::string_view
 Status EngineState::ExecuteText(std::string_view sql, ResultSet* out, std::span<const Value> params) {
     return Guard([&] {
         if (spanning()) SyncSpanning();
+        // A text run before (one statement; procedures and CRUD calls are) runs from the plan cache
+        // without being parsed again.
+        if (auto it = plan_cache_.find(sql);
+            it != plan_cache_.end() && it->second->impl_->catalog_version == catalog_->version()) {
+            Run(*it->second, params, out);
+            return;
+        }
         sql::ParseResult parsed = sql::Parse(sql);
-        if (parsed.statements.empty()) {
+        const size_t n = parsed.statements.size();
+        if (n == 0) {
             out->Clear();
             return;
         }
-        if (parsed.statements.size() > 1 && !params.empty()) {
+        if (n > 1 && !params.empty()) {
             ThrowSqlError(ErrorCode::kInvalidParameter, "parameters are only allowed with a single statement");
         }
-        for (size_t i = 0; i < parsed.statements.size(); ++i) {
+        for (size_t i = 0; i < n; ++i) {
             std::string text = parsed.statements[i]->text;
             std::shared_ptr<PreparedStatement> stmt;
             auto it = plan_cache_.find(text);
             if (it != plan_cache_.end() && it->second->impl_->catalog_version == catalog_->version()) {
                 stmt = it->second;
             } else {
-                sql::ParseResult own = sql::Parse(text);
-                stmt = Build(text, std::move(own), 0);
+                // One statement keeps the parse it came with; a statement of several is parsed on
+                // its own (a prepared statement owns its AST).
+                stmt = n == 1 ? Build(text, std::move(parsed), 0) : Build(text, sql::Parse(text), 0);
                 if (!stmt->impl_->is_ddl) {
-                    if (plan_cache_.size() >= kPlanCacheCap) plan_cache_.clear();
+                    if (plan_cache_.size() + 2 > kPlanCacheCap) plan_cache_.clear();
                     plan_cache_[text] = stmt;
+                    if (n == 1 && text != sql) plan_cache_[std::string(sql)] = stmt;  // as the caller spells it
                 }
             }
             Run(*stmt, params, out);

@@ -76,7 +76,11 @@ class EngineState : public TableResolver {
     uint64_t executions_ = 0;
 
     // Plan cache of ad-hoc statements (text -> prepared), cleared when it grows past its cap.
-    std::unordered_map<std::string, std::shared_ptr<PreparedStatement>> plan_cache_;
+    struct TextHash {
+        using is_transparent = void;  // find(std::string_view) without building a std::string
+        size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    };
+    std::unordered_map<std::string, std::shared_ptr<PreparedStatement>, TextHash, std::equal_to<>> plan_cache_;
     static constexpr size_t kPlanCacheCap = 1000;
     std::unordered_map<std::string, std::shared_ptr<PreparedStatement>> procedure_cache_;
 
