@@ -86,10 +86,7 @@ TableSet EngineState::Resolve(const catalog::TableDef& def) {
         span_sets_version_ = catalog_->version();
     }
     auto& set = span_sets_[def.id];
-    if (!set.empty() && merged_views_.count(def.id)) {
-        resolved_merged_.push_back(def.id);
-        RefreshMergedView(def);
-    }
+    if (!set.empty() && merged_views_.count(def.id)) NoteMergedView(def);
     if (set.empty()) {
         std::optional<int> pc = SourcePartitionColumn(*catalog_, def);
         if (pc && def.view) {
@@ -101,8 +98,7 @@ TableSet EngineState::Resolve(const catalog::TableDef& def) {
                 auto& merged = merged_views_[def.id];
                 if (!merged) merged = BuildStorage(*catalog_, def, nullptr, {});
                 set.push_back(merged.get());
-                resolved_merged_.push_back(def.id);
-                RefreshMergedView(def);  // current for a subquery resolved while running
+                NoteMergedView(def);
                 return set;
             }
         }
@@ -171,12 +167,7 @@ std::shared_ptr<PreparedStatement> EngineState::Build(std::string sql, sql::Pars
             break;
     }
     p.explain = sql::ExplainPlan(plan);
-    for (uint64_t id : resolved_merged_) {
-        for (const auto& [name, def] : catalog_->tables()) {
-            if (def->id == id) p.merged_views.push_back(def);
-        }
-    }
-    resolved_merged_.clear();
+    AdoptMergedViews(p);
     return stmt;
 }
 
@@ -309,7 +300,7 @@ void EngineState::Run(PreparedStatement& stmt, std::span<const Value> params, Re
         return;
     }
     for (const auto& def : p.merged_views) RefreshMergedView(*def);
-    resolved_merged_.clear();  // collects views that subqueries resolve on their first run
+    running_ = true;  // merged views that subqueries resolve from here on are refreshed as resolved
     ExecContext ctx;
     ctx.params = params;
     ctx.undo = spanning() ? nullptr : &undo_;
@@ -355,6 +346,8 @@ void EngineState::Run(PreparedStatement& stmt, std::span<const Value> params, Re
             out->values.push_back(Value::BigInt(modified));
         }
     } catch (...) {
+        running_ = false;
+        resolved_merged_.clear();
         if (spanning()) {
             for (size_t i = 0; i < parts_.size(); ++i) parts_[i]->undo_.UndoTo(span_marks_[i]);
         } else {
@@ -362,14 +355,8 @@ void EngineState::Run(PreparedStatement& stmt, std::span<const Value> params, Re
         }
         throw;
     }
-    for (uint64_t id : resolved_merged_) {
-        bool known = false;
-        for (const auto& def : p.merged_views) known = known || def->id == id;
-        for (const auto& [name, def] : catalog_->tables()) {
-            if (!known && def->id == id) p.merged_views.push_back(def);
-        }
-    }
-    resolved_merged_.clear();
+    running_ = false;
+    AdoptMergedViews(p);
     if (!in_txn_ && !spanning()) undo_.Release();
 }
 
@@ -608,6 +595,22 @@ Status EngineState::Rollback(uint64_t token) {
     undo_.UndoAll();
     in_txn_ = false;
     return Status::Ok();
+}
+
+void EngineState::NoteMergedView(const catalog::TableDef& def) {
+    // While planning, the statement refreshes it before each run (AdoptMergedViews); a subquery
+    // that first resolves it while running needs it current now.
+    if (running_) RefreshMergedView(def);
+    resolved_merged_.push_back(catalog_->FindTable(def.name));
+}
+
+void EngineState::AdoptMergedViews(PreparedStatement::Impl& p) {
+    for (auto& def : resolved_merged_) {
+        if (std::find(p.merged_views.begin(), p.merged_views.end(), def) == p.merged_views.end()) {
+            p.merged_views.push_back(std::move(def));
+        }
+    }
+    resolved_merged_.clear();
 }
 
 void EngineState::RefreshMergedView(const catalog::TableDef& def) {

@@ -111,8 +111,13 @@ class EngineState : public TableResolver {
     /// partition's view holds partial groups. Multi-partition reads see a merged copy, rebuilt
     /// before each statement that reads it (by table id; the copy's address stays stable).
     std::unordered_map<uint64_t, std::unique_ptr<storage::Table>> merged_views_;
-    std::vector<uint64_t> resolved_merged_;  ///< merged views resolved while building a statement
+    std::vector<std::shared_ptr<const catalog::TableDef>> resolved_merged_;  ///< since the last Adopt
+    bool running_ = false;  ///< a statement is executing (not being planned)
     void RefreshMergedView(const catalog::TableDef& def);
+    /// Resolve found a merged view: remember it for the statement, refreshing it if running.
+    void NoteMergedView(const catalog::TableDef& def);
+    /// Moves the merged views resolved so far into the statement's refresh list.
+    void AdoptMergedViews(PreparedStatement::Impl& p);
     bool spanning() const { return !parts_.empty(); }
     /// The undo log of the table-set index `part` of a statement's target.
     storage::UndoLog& UndoFor(size_t part) { return spanning() ? parts_[part]->undo_ : undo_; }
