@@ -82,10 +82,15 @@ struct TableDef {
 
 struct ProcedureDef {
     std::string name;
-    std::string sql;  ///< the statement the procedure runs
+    std::string sql;  ///< the statement a SQL procedure runs (empty for a native procedure)
+    /// A native procedure: the shared library and the class in it (see include/surge/procedure.h).
+    std::string library;
+    std::string class_name;
     std::optional<std::string> partition_table;
     std::optional<std::string> partition_column;
     int partition_parameter = 0;  ///< which ? parameter carries the partition key
+
+    bool is_native() const { return !library.empty(); }
 };
 
 class Catalog;

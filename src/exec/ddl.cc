@@ -486,6 +486,10 @@ void EngineState::CreateProcedure(const sql::CreateProcedureStatement& s) {
     if (catalog_->FindProcedure(s.name)) {
         ThrowSqlError(ErrorCode::kDuplicateObject, "procedure \"" + s.name + "\" already exists" + At(s.pos));
     }
+    if (!s.body) {
+        CreateNativeProcedure(s);
+        return;
+    }
     switch (s.body->kind) {
         case sql::StmtKind::kSelect:
         case sql::StmtKind::kInsert:
@@ -501,31 +505,51 @@ void EngineState::CreateProcedure(const sql::CreateProcedureStatement& s) {
     catalog::ProcedureDef def;
     def.name = s.name;
     def.sql = s.body->text;
-    if (s.partition_table) {
-        auto t = catalog_->FindTable(*s.partition_table);
-        if (!t) ThrowSqlError(ErrorCode::kUndefinedTable, "table \"" + *s.partition_table + "\" does not exist");
-        int c = t->FindColumn(*s.partition_column);
-        if (c < 0) {
-            ThrowSqlError(ErrorCode::kUndefinedColumn,
-                          "column \"" + *s.partition_column + "\" does not exist in \"" + t->name + "\"");
-        }
-        if (!t->partition_column || *t->partition_column != c) {
-            ThrowSqlError(ErrorCode::kInvalidDefinition, "procedure \"" + s.name + "\" is partitioned on " + t->name +
-                                                             "." + *s.partition_column +
-                                                             ", which is not the table's partition column");
-        }
-        if (s.partition_parameter < 0 || s.partition_parameter >= planned.param_count) {
-            ThrowSqlError(ErrorCode::kInvalidDefinition, "PARAMETER " + std::to_string(s.partition_parameter) +
-                                                             " is out of range: the body has " +
-                                                             std::to_string(planned.param_count) + " parameters");
-        }
-        def.partition_table = t->name;
-        def.partition_column = *s.partition_column;
-        def.partition_parameter = s.partition_parameter;
+    SetProcedurePartition(s, &def);
+    if (s.partition_table && (s.partition_parameter < 0 || s.partition_parameter >= planned.param_count)) {
+        ThrowSqlError(ErrorCode::kInvalidDefinition, "PARAMETER " + std::to_string(s.partition_parameter) +
+                                                         " is out of range: the body has " +
+                                                         std::to_string(planned.param_count) + " parameters");
     }
     auto b = catalog_->Edit();
     b.AddProcedure(std::move(def));
     Publish(b.Build());
+}
+
+void EngineState::CreateNativeProcedure(const sql::CreateProcedureStatement& s) {
+    // The library is loaded, and its statements planned, by the server (proc/native.h), which
+    // reverts this change if that fails.
+    catalog::ProcedureDef def;
+    def.name = s.name;
+    def.library = s.library;
+    def.class_name = s.class_name;
+    SetProcedurePartition(s, &def);
+    if (s.partition_table && s.partition_parameter < 0) {
+        ThrowSqlError(ErrorCode::kInvalidDefinition,
+                      "PARAMETER " + std::to_string(s.partition_parameter) + " is out of range" + At(s.pos));
+    }
+    auto b = catalog_->Edit();
+    b.AddProcedure(std::move(def));
+    Publish(b.Build());
+}
+
+void EngineState::SetProcedurePartition(const sql::CreateProcedureStatement& s, catalog::ProcedureDef* def) {
+    if (!s.partition_table) return;
+    auto t = catalog_->FindTable(*s.partition_table);
+    if (!t) ThrowSqlError(ErrorCode::kUndefinedTable, "table \"" + *s.partition_table + "\" does not exist");
+    int c = t->FindColumn(*s.partition_column);
+    if (c < 0) {
+        ThrowSqlError(ErrorCode::kUndefinedColumn,
+                      "column \"" + *s.partition_column + "\" does not exist in \"" + t->name + "\"");
+    }
+    if (!t->partition_column || *t->partition_column != c) {
+        ThrowSqlError(ErrorCode::kInvalidDefinition, "procedure \"" + s.name + "\" is partitioned on " + t->name + "." +
+                                                         *s.partition_column +
+                                                         ", which is not the table's partition column");
+    }
+    def->partition_table = t->name;
+    def->partition_column = *s.partition_column;
+    def->partition_parameter = s.partition_parameter;
 }
 
 void EngineState::DropProcedure(const sql::DropProcedureStatement& s) {

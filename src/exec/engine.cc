@@ -245,6 +245,11 @@ Status EngineState::ExecuteProcedure(std::string_view name, std::span<const Valu
         auto def = catalog_->FindProcedure(name);
         if (!def)
             ThrowSqlError(ErrorCode::kUndefinedFunction, "procedure \"" + std::string(name) + "\" does not exist");
+        if (def->is_native()) {
+            ThrowSqlError(ErrorCode::kFeatureNotSupported,
+                          "procedure \"" + def->name + "\" is native (" + def->library +
+                              "); the server runs native procedures, the engine alone cannot");
+        }
         auto& cached = procedure_cache_[def->name];
         if (!cached || cached->sql_ != def->sql) {
             sql::ParseResult parsed = sql::Parse(def->sql);

@@ -151,6 +151,8 @@ class EngineState : public TableResolver {
     void PartitionTable(const sql::PartitionTableStatement& s);
     void CreateView(const sql::CreateViewStatement& s);
     void CreateProcedure(const sql::CreateProcedureStatement& s);
+    void CreateNativeProcedure(const sql::CreateProcedureStatement& s);
+    void SetProcedurePartition(const sql::CreateProcedureStatement& s, catalog::ProcedureDef* def);
     void DropProcedure(const sql::DropProcedureStatement& s);
     /// Creates storage for a table definition with its indexes, copying rows from `from` (which
     /// may have other columns: column_map[i] = source column of new column i, or -1 for default).

@@ -121,6 +121,7 @@ Result<CallPlan> ResolveCall(const catalog::Catalog& cat, std::string_view name)
     const std::string folded = Lower(name);
     if (auto def = cat.FindProcedure(folded)) {
         CallPlan plan;
+        plan.kind = def->is_native() ? CallPlan::Kind::kNative : CallPlan::Kind::kStatement;
         plan.name = def->name;
         plan.sql = def->sql;
         if (def->partition_table) {
@@ -218,12 +219,13 @@ Status SystemCatalog(const catalog::Catalog& cat, std::string_view selector, exe
         cols({{"procedure_name", text}, {"kind", text}, {"partition", text}, {"statement", text}});
         for (const auto& [name, p] : cat.procedures()) {
             out->values.push_back(str(p->name));
-            out->values.push_back(str("SQL"));
+            out->values.push_back(str(p->is_native() ? "NATIVE" : "SQL"));
             out->values.push_back(p->partition_table
                                       ? str(*p->partition_table + "." + p->partition_column.value_or("") +
                                             " (parameter " + std::to_string(p->partition_parameter + 1) + ")")
                                       : Value::Null(TypeId::kVarchar));
-            out->values.push_back(str(p->sql));
+            out->values.push_back(
+                str(p->is_native() ? "LIBRARY '" + p->library + "' CLASS '" + p->class_name + "'" : p->sql));
         }
         for (const auto& [name, t] : cat.tables()) {
             if (t->is_view()) continue;

@@ -26,6 +26,7 @@ struct CallPlan {
     enum class Kind {
         kStatement,  ///< a SQL or CRUD procedure: run `sql` with the call's parameters
         kSystem,     ///< a system procedure: the server runs `name`
+        kNative,     ///< a native (C++) procedure: the server runs `name`'s instance (proc/native.h)
     };
     Kind kind = Kind::kStatement;
     std::string name;  ///< as the catalog spells it (system procedures: as listed above)

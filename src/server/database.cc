@@ -81,6 +81,7 @@ Database::Database(DatabaseOptions options)
         ptrs.push_back(partitions_.back().get());
     }
     coordinator_ = std::make_unique<txn::Coordinator>(ptrs, &router_, options_.mp_queue_capacity);
+    for (uint32_t i = 0; i <= n; ++i) natives_.push_back(std::make_unique<proc::NativeProcedures>());
     catalog_ = partitions_[0]->engine().catalog();
 }
 
@@ -176,7 +177,26 @@ Status Database::ApplyDdl(txn::MpContext& ctx, const std::string& text) {
             failure = Status(failure.code(), failure.message() + " (on partition " + std::to_string(i) + ")");
         }
     }
+    // Native procedures the new schema calls for: loaded, initialized and planned on every
+    // partition and the coordinator before the change is kept.
+    std::vector<proc::NativeProcedures::Set> staged;
+    for (size_t i = 0; i <= n && failure.ok(); ++i) {
+        const bool coordinator = i == n;
+        proc::NativeTarget target;
+        if (coordinator) {
+            target.span = &ctx.span();
+        } else {
+            target.engine = &ctx.engine(i);
+        }
+        auto set = natives_[i]->Stage(*ctx.engine(coordinator ? 0 : i).catalog(), target);
+        if (set.ok()) {
+            staged.push_back(std::move(*set));
+        } else {
+            failure = set.status();
+        }
+    }
     if (failure.ok()) {
+        for (size_t i = 0; i <= n; ++i) natives_[i]->Commit(std::move(staged[i]));
         for (size_t i = 0; i < n; ++i) ctx.engine(i).EndHeldDdl();
     } else {
         uint64_t version = 0;
@@ -218,13 +238,39 @@ void Database::Invoke(const v1::Invocation& invocation, v1::Response* response, 
         RunSystem(*plan, call);
         return;
     }
+    const bool native = plan->kind == proc::CallPlan::Kind::kNative;
     if (plan->partition_param) {
         auto value = proc::PartitionValue(*plan, call->params);
         if (!value.ok()) {
             call->Finish(value.status(), v1::INVALID_PARAMETER);
             return;
         }
-        SubmitSingle(router_.Partition(*value), plan->sql, call);
+        const uint32_t partition = router_.Partition(*value);
+        if (native) {
+            SubmitSingle(
+                partition,
+                [this, partition, name = plan->name](exec::Engine& engine, Call& c) {
+                    return RunNative(*natives_[partition], name, proc::NativeTarget{&engine, nullptr}, c);
+                },
+                call);
+        } else {
+            SubmitSingleSql(partition, plan->sql, call);
+        }
+        return;
+    }
+    if (native) {
+        SubmitMulti(
+            [this, name = plan->name](txn::MpContext& ctx, Call& c) {
+                ctx.BeginAll(c.timestamp);
+                Outcome o = RunNative(*natives_.back(), name, proc::NativeTarget{nullptr, &ctx.span()}, c);
+                if (o.status.ok()) {
+                    ctx.CommitAll();
+                } else {
+                    ctx.RollbackAll();
+                }
+                c.Finish(o.status, o.code);
+            },
+            call);
         return;
     }
     std::string sql = plan->sql;
@@ -238,24 +284,59 @@ void Database::Invoke(const v1::Invocation& invocation, v1::Response* response, 
         call);
 }
 
-void Database::SubmitSingle(uint32_t partition, std::string sql, std::shared_ptr<Call> call) {
+Database::Outcome Database::RunNative(const proc::NativeProcedures& set, const std::string& name,
+                                      proc::NativeTarget target, Call& c) {
+    proc::NativeProcedure* p = set.Find(name);
+    if (!p) {
+        return {Status(ErrorCode::kUndefinedFunction,
+                       "procedure \"" + name + "\" was dropped or changed before this call ran; call it again"),
+                v1::UNKNOWN_PROCEDURE};
+    }
+    std::vector<exec::ResultSet> results;
+    proc::NativeOutcome o = p->Run(target, c.params, c.timestamp, c.txn_id, &results);
+    switch (o.kind) {
+        case proc::NativeOutcome::Kind::kOk:
+            for (const auto& rs : results) c.AddResult(rs);
+            return {Status::Ok()};
+        case proc::NativeOutcome::Kind::kAbort:
+            return {o.status, v1::USER_ABORT};
+        case proc::NativeOutcome::Kind::kSqlError:
+            return {o.status};
+        case proc::NativeOutcome::Kind::kError:
+            return {o.status, o.invalid_parameter ? v1::INVALID_PARAMETER : v1::USER_ABORT};
+    }
+    return {Status(ErrorCode::kInternal, "unknown outcome"), v1::INTERNAL};
+}
+
+void Database::SubmitSingleSql(uint32_t partition, std::string sql, std::shared_ptr<Call> call) {
+    SubmitSingle(
+        partition,
+        [sql = std::move(sql)](exec::Engine& engine, Call& c) {
+            exec::ResultSet rs;
+            Status st = engine.Execute(sql, &rs, c.params);
+            if (st.ok()) c.AddResult(rs);
+            return Outcome{st};
+        },
+        std::move(call));
+}
+
+void Database::SubmitSingle(uint32_t partition, std::function<Outcome(exec::Engine&, Call&)> body,
+                            std::shared_ptr<Call> call) {
     call->shard = partition;
     call->txn_id = next_txn_id_.fetch_add(1);
     call->timestamp = NextTimestamp();
     auto task = std::make_unique<txn::FunctionTask>(
-        [call, sql = std::move(sql)](exec::Engine& engine, uint64_t token) {
+        [call, body = std::move(body)](exec::Engine& engine, uint64_t token) {
             if (call->Expired()) return;
-            exec::ResultSet rs;
             engine.SetTimestamp(call->timestamp);
-            Status st = engine.Begin(token);
-            if (st.ok()) st = engine.Execute(sql, &rs, call->params);
-            if (st.ok()) {
-                st = engine.Commit(token);
-                call->AddResult(rs);
+            Outcome o{engine.Begin(token)};
+            if (o.status.ok()) o = body(engine, *call);
+            if (o.status.ok()) {
+                o.status = engine.Commit(token);
             } else if (engine.in_transaction()) {
                 (void)engine.Rollback(token);
             }
-            call->Finish(st);
+            call->Finish(o.status, o.code);
         },
         [call](const Status& why) { call->Finish(why, v1::SHUTTING_DOWN); });
     Status s = partitions_[partition]->Submit(std::move(task));
@@ -362,28 +443,48 @@ void Database::RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call)
         if (!arg.ok()) return call->Finish(arg.status(), v1::INVALID_PARAMETER);
         std::string sql = *arg;
         bool single = false;
+        std::string native;  // a native procedure's name: explain each of its statements
         if (proc_call) {
             auto target = proc::ResolveCall(*catalog(), sql);
-            if (!target.ok() || target->kind != proc::CallPlan::Kind::kStatement) {
+            if (!target.ok() || target->kind == proc::CallPlan::Kind::kSystem) {
                 return call->Finish(target.ok() ? Status(ErrorCode::kInvalidParameter, sql + " is a system procedure")
                                                 : target.status(),
                                     target.ok() ? v1::INVALID_PARAMETER : v1::UNKNOWN_PROCEDURE);
             }
             sql = target->sql;
             single = target->partition_param.has_value();
+            if (target->kind == proc::CallPlan::Kind::kNative) native = target->name;
         }
         SubmitMulti(
-            [sql, single](txn::MpContext& ctx, Call& c) {
-                if (single) {
+            [this, sql, single, native](txn::MpContext& ctx, Call& c) {
+                auto explain = [&](const std::string& text) -> Result<std::string> {
+                    if (!single) return ctx.span().Explain(text);
                     exec::ResultSet rs;
-                    Status st = ctx.engine(0).Execute("EXPLAIN " + sql, &rs);
-                    if (st.ok()) c.AddResult(rs);
-                    c.Finish(st);
+                    Status st = ctx.engine(0).Execute("EXPLAIN " + text, &rs);
+                    if (!st.ok()) return st;
+                    std::string out;
+                    for (size_t r = 0; r < rs.row_count(); ++r) out += std::string(rs.at(r, 0).AsString()) + "\n";
+                    if (!out.empty()) out.pop_back();
+                    return out;
+                };
+                if (native.empty()) {
+                    auto text = explain(sql);
+                    if (text.ok()) c.AddResult(PlanTable(*text));
+                    c.Finish(text.status());
                     return;
                 }
-                auto text = ctx.span().Explain(sql);
-                if (text.ok()) c.AddResult(PlanTable(*text));
-                c.Finish(text.status());
+                const proc::NativeProcedure* p = (single ? natives_[0] : natives_.back())->Find(native);
+                if (!p)
+                    return c.Finish(Status(ErrorCode::kUndefinedFunction, "procedure \"" + native + "\" was dropped"));
+                std::string all;
+                for (size_t i = 0; i < p->statements().size(); ++i) {
+                    auto text = explain(p->statements()[i]);
+                    if (!text.ok()) return c.Finish(text.status());
+                    all +=
+                        (i ? "\n" : "") + ("statement " + std::to_string(i) + ": " + p->statements()[i] + "\n") + *text;
+                }
+                c.AddResult(PlanTable(all));
+                c.Finish(Status::Ok());
             },
             call);
         return;
@@ -404,7 +505,7 @@ void Database::RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call)
             return call->Finish(e.status());
         }
         if (pinned) {
-            SubmitSingle(router_.Partition(*pinned), std::move(*sql), call);
+            SubmitSingleSql(router_.Partition(*pinned), std::move(*sql), call);
             return;
         }
         if (ddl && other) {

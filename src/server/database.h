@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "catalog/catalog.h"
+#include "proc/native.h"
 #include "proc/procedures.h"
 #include "server/stats.h"
 #include "surge/v1/surge.pb.h"
@@ -52,8 +53,19 @@ class Database {
 
   private:
     struct Call;
+    /// What a transaction body answers: its status and, when it is not the one the status's
+    /// error code implies, the client's status code.
+    struct Outcome {
+        Status status;
+        v1::StatusCode code = v1::OK;
+    };
     void RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call);
-    void SubmitSingle(uint32_t partition, std::string sql, std::shared_ptr<Call> call);
+    /// Runs `body` as one single-partition transaction on `partition` (commit on success).
+    void SubmitSingle(uint32_t partition, std::function<Outcome(exec::Engine&, Call&)> body,
+                      std::shared_ptr<Call> call);
+    void SubmitSingleSql(uint32_t partition, std::string sql, std::shared_ptr<Call> call);
+    /// A native procedure's call on `target` (in an open transaction), answered into `c`.
+    Outcome RunNative(const proc::NativeProcedures& set, const std::string& name, proc::NativeTarget target, Call& c);
     void SubmitMulti(std::function<void(txn::MpContext&, Call&)> body, std::shared_ptr<Call> call);
     /// Applies DDL to every partition as one change (all or none), then publishes the catalog.
     Status ApplyDdl(txn::MpContext& ctx, const std::string& text);
@@ -63,6 +75,9 @@ class Database {
     txn::Router router_;
     std::vector<std::unique_ptr<txn::Partition>> partitions_;
     std::unique_ptr<txn::Coordinator> coordinator_;
+    /// Native procedure instances: one set per partition (used on its thread), then the
+    /// coordinator's (multi-partition procedures). Changed only by DDL, with partitions parked.
+    std::vector<std::unique_ptr<proc::NativeProcedures>> natives_;
     std::atomic<bool> accepting_{false};
     std::atomic<bool> started_{false};
     std::atomic<uint64_t> next_txn_id_{1};

@@ -275,8 +275,12 @@ struct CreateProcedureStatement : Statement {
     std::optional<std::string> partition_table;
     std::optional<std::string> partition_column;
     int partition_parameter = 0;
-    Statement* body = nullptr;
-    size_t body_offset = 0;  ///< byte offset of the body in text (for the catalog's copy)
+    Statement* body = nullptr;  ///< null for a native procedure
+    size_t body_offset = 0;     ///< byte offset of the body in text (for the catalog's copy)
+    /// FROM LIBRARY 'library' [CLASS 'class_name']: a native (C++) procedure; class_name defaults
+    /// to the procedure's name as written.
+    std::string library;
+    std::string class_name;
 };
 
 struct DropProcedureStatement : Statement {

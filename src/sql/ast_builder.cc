@@ -301,6 +301,31 @@ Statement* AstBuilder::CreateProcedure(const Token& kw, const Token& name, const
     return st;
 }
 
+Statement* AstBuilder::CreateNativeProcedure(const Token& kw, const Token& name, const ProcPartition& part,
+                                             const Token& library, const Token* class_name) {
+    auto* st = arena_->New<CreateProcedureStatement>();
+    st->pos = kw.pos;
+    st->name = Identifier(name);
+    if (part.present) {
+        st->partition_table = Identifier(part.table);
+        st->partition_column = Identifier(part.column);
+        st->partition_parameter = part.parameter;
+    }
+    st->library = StringLiteral(library)->literal.AsString();
+    if (st->library.empty()) Fail(library, "FROM LIBRARY needs a file name");
+    if (class_name) {
+        st->class_name = StringLiteral(*class_name)->literal.AsString();
+        if (st->class_name.empty()) Fail(*class_name, "CLASS needs a class name");
+    } else {
+        // The class named like the procedure, as written (unquoted names are not folded here,
+        // because C++ class names are case-sensitive).
+        st->class_name = name.text.size() >= 2 && name.text.front() == '"'
+                             ? std::string(name.text.substr(1, name.text.size() - 2))
+                             : std::string(name.text);
+    }
+    return st;
+}
+
 Statement* AstBuilder::DropProcedure(const Token& kw, int if_exists, const Token& name) {
     auto* st = arena_->New<DropProcedureStatement>();
     st->pos = kw.pos;

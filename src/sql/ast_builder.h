@@ -66,6 +66,8 @@ class AstBuilder {
     ProcPartition MakeProcPartition(const Token& table, const Token& column, const Token* param);
     Statement* CreateProcedure(const Token& kw, const Token& name, const ProcPartition& part, const Token& as,
                                Statement* body);
+    Statement* CreateNativeProcedure(const Token& kw, const Token& name, const ProcPartition& part,
+                                     const Token& library, const Token* class_name);
     Statement* DropProcedure(const Token& kw, int if_exists, const Token& name);
 
     // SELECT pieces.

@@ -30,8 +30,8 @@ using surge::SqlType;
 %token ID QUOTED_ID STRING INTEGER FLOAT BLOB PARAM DOT WITH.
 
 // Keywords that may also serve as identifiers where the keyword cannot appear.
-%fallback ID ADD ASC ASSUMEUNIQUE COLUMN DESC FIRST HASH IF KEY LAST NULLS PARAMETER PARTITION
-  PROCEDURE TREE TRUNCATE UPSERT VIEW EXPLAIN.
+%fallback ID ADD ASC ASSUMEUNIQUE CLASS COLUMN DESC FIRST HASH IF KEY LAST LIBRARY NULLS PARAMETER
+  PARTITION PROCEDURE TREE TRUNCATE UPSERT VIEW EXPLAIN.
 
 %left OR.
 %left AND.
@@ -325,6 +325,12 @@ cmd(A) ::= PARTITION(P) TABLE nm(T) ON COLUMN nm(C). { A = b->PartitionTable(P, 
 cmd(A) ::= CREATE(C) VIEW nm(N) idlist_opt(L) AS select(S). { A = b->CreateView(C, N, L, S); }
 
 cmd(A) ::= CREATE(C) PROCEDURE nm(N) proc_partition(P) AS(X) cmd(B). { A = b->CreateProcedure(C, N, P, X, B); }
+cmd(A) ::= CREATE(C) PROCEDURE nm(N) proc_partition(P) FROM LIBRARY STRING(L). {
+  A = b->CreateNativeProcedure(C, N, P, L, nullptr);
+}
+cmd(A) ::= CREATE(C) PROCEDURE nm(N) proc_partition(P) FROM LIBRARY STRING(L) CLASS STRING(K). {
+  A = b->CreateNativeProcedure(C, N, P, L, &K);
+}
 %type proc_partition {ProcPartition}
 proc_partition(A) ::= . { A = ProcPartition{}; }
 proc_partition(A) ::= PARTITION ON TABLE nm(T) COLUMN nm(C). { A = b->MakeProcPartition(T, C, nullptr); }

@@ -79,7 +79,7 @@ ParseResult Parse(std::string_view sql) {
     for (size_t i = 0; i < result.statements.size() && i < spans.size(); ++i) {
         Statement* s = result.statements[i];
         s->text = std::string(sql.substr(spans[i].first, spans[i].second - spans[i].first));
-        if (s->kind == StmtKind::kCreateProcedure) {
+        if (s->kind == StmtKind::kCreateProcedure && static_cast<CreateProcedureStatement*>(s)->body) {
             auto* cp = static_cast<CreateProcedureStatement*>(s);
             size_t off = cp->body_offset;
             while (off < spans[i].second &&
