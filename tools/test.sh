@@ -36,9 +36,10 @@ if [ "${SURGE_SKIP_TSAN:-0}" != 1 ]; then
   stage "build and test: ThreadSanitizer (threaded parts)"
   cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSURGE_WERROR=ON -DSURGE_TSAN=ON \
       -DSURGE_BENCH=OFF
-  cmake --build build-tsan -j "$jobs" --target surged txn_test spanning_test client_test
+  cmake --build build-tsan -j "$jobs" --target surged txn_test spanning_test client_test test_procs voter
   TSAN_OPTIONS="halt_on_error=1 suppressions=$root/tools/tsan.supp" \
-      ctest --test-dir build-tsan --output-on-failure -j "$jobs" -R '^(Router|Partition|Coordinator|Spanning|Client)Test|server_python|client_cpp'
+      ctest --test-dir build-tsan --output-on-failure -j "$jobs" \
+      -R '^(Router|Partition|Coordinator|Spanning|Client)Test|server_python|server_native|client_cpp'
 fi
 
 if [ "${SURGE_SKIP_FUZZ:-0}" != 1 ]; then

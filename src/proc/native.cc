@@ -479,6 +479,15 @@ NativeOutcome NativeProcedure::Run(NativeTarget target, std::span<const Value> p
         converted_.resize(params.size());
         for (size_t i = 0; i < params.size(); ++i) {
             try {
+                if (param_types_[i].id == TypeId::kBoolean) {
+                    // Not a column type, so not one CoerceForColumn knows: only booleans and NULL.
+                    if (!params[i].is_null() && params[i].type() != TypeId::kBoolean) {
+                        throw SqlError(Status(ErrorCode::kTypeMismatch,
+                                              "cannot use " + TypeName(SqlType::Of(params[i].type())) + " as BOOLEAN"));
+                    }
+                    converted_[i] = params[i].is_null() ? Value::Null(TypeId::kBoolean) : params[i];
+                    continue;
+                }
                 converted_[i] = CoerceForColumn(params[i], param_types_[i], "");
             } catch (const SqlError& e) {
                 out.kind = NativeOutcome::Kind::kError;

@@ -107,7 +107,8 @@ Status DecodeParams(const google::protobuf::RepeatedPtrField<v1::Value>& in, std
                 }
                 break;
             case v1::Value::kBoolean:
-                return bad("BOOLEAN is not a parameter type; use an integer 0/1");
+                out->push_back(Value::Bool(v.boolean()));
+                break;
             case v1::Value::KIND_NOT_SET:
                 return bad("no value set");
         }

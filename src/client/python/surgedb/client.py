@@ -71,7 +71,7 @@ def _encode(value: Any) -> pb.Value:
     if value is None:
         v.null = pb.TYPE_UNSPECIFIED
     elif isinstance(value, bool):
-        raise TypeError("SurgeDB parameters are column types; pass 0/1 for a boolean")
+        v.boolean = value
     elif isinstance(value, Timestamp):
         v.timestamp = int(value)
     elif isinstance(value, _dt.datetime):
