@@ -1,11 +1,25 @@
 // surge-bench: load generator for a running surged, through the C++ client's stream.
 //
-//   surge-bench voter [--servers HOST:PORT] [--duration SECONDS] [--inflight N] [--phones N]
-//   surge-bench kv    [--servers HOST:PORT] [--duration SECONDS] [--inflight N] [--keys N] [--get-ratio F]
+//   surge-bench WORKLOAD [--servers HOST:PORT[,HOST:PORT...]] [--duration S] [--rate R]
+//                        [--connections C] [--inflight N] [workload options]
 //
-// Each workload creates its schema if missing, loads what it needs, then keeps --inflight calls
-// outstanding for --duration seconds and prints throughput and latency percentiles (client side,
-// call sent to response received) plus the server-side median.
+// Workloads (schemas in bench/workloads/*/ddl.sql, compiled in):
+//   voter  VoltDB's Voter: Vote(phone, contestant, max_votes) from voter.so, a native procedure
+//          with three checks and an insert. --library PATH (default: workloads/voter.so beside
+//          this program), --max-votes N (2), --contestants N (6).
+//   kv     a key-value table: Get/Put with 32-byte keys and 1 KB values. --keys N (100000),
+//          --get-ratio F (0.9), --value-bytes N (1024).
+//
+// Each workload creates its schema if missing and loads what it needs. Then, for --duration
+// seconds, closed loop (no --rate: keep --inflight calls outstanding, default 2000) or open loop
+// (--rate R calls per second on a fixed schedule, at most --inflight outstanding, default
+// 100000). Latency is measured from each call's intended send time — in open loop a call that
+// could not be sent on time counts its wait — to its response. The last line printed is
+// `throughput: N txn/s`.
+#include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -14,13 +28,16 @@
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "area_codes.h"
 #include "surge/client.h"
+#include "workloads.h"
 
 namespace {
 
@@ -31,19 +48,43 @@ using Clock = std::chrono::steady_clock;
 
 struct Options {
     std::string workload;
-    std::string servers = "127.0.0.1:21212";
+    std::vector<std::string> servers = {"127.0.0.1:21212"};
     double duration = 10;
-    int inflight = 2000;
-    int64_t phones = 10'000'000;
-    int64_t keys = 1'000'000;
+    double rate = 0;  ///< 0: closed loop
+    int connections = 1;
+    int inflight = 0;  ///< 0: the mode's default
+    // voter
+    std::string library;
+    int64_t max_votes = 2;
+    int contestants = 6;
+    // kv
+    int64_t keys = 100'000;
     double get_ratio = 0.9;
+    int value_bytes = 1024;
 };
 
 [[noreturn]] void Usage(const std::string& error) {
     if (!error.empty()) std::cerr << "surge-bench: " << error << "\n\n";
-    std::cerr << "usage: surge-bench voter|kv [--servers HOST:PORT] [--duration SECONDS] [--inflight N]\n"
-                 "                    [--phones N] (voter) [--keys N] [--get-ratio F] (kv)\n";
+    std::cerr << "usage: surge-bench voter|kv [--servers HOST:PORT[,HOST:PORT...]] [--duration S] [--rate R]\n"
+                 "                            [--connections C] [--inflight N]\n"
+                 "  voter: [--library PATH] [--max-votes N] [--contestants N]\n"
+                 "  kv:    [--keys N] [--get-ratio F] [--value-bytes N]\n"
+                 "Closed loop without --rate (keeps --inflight calls outstanding, default 2000); open loop\n"
+                 "at R calls/s with --rate (latency from each call's intended send time). The last line\n"
+                 "is `throughput: N txn/s`.\n";
     std::exit(error.empty() ? 0 : 2);
+}
+
+std::vector<std::string> Split(const std::string& s) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start <= s.size()) {
+        size_t comma = s.find(',', start);
+        if (comma == std::string::npos) comma = s.size();
+        if (comma > start) out.push_back(s.substr(start, comma - start));
+        start = comma + 1;
+    }
+    return out;
 }
 
 Options Parse(int argc, char** argv) {
@@ -54,22 +95,32 @@ Options Parse(int argc, char** argv) {
     if (o.workload != "voter" && o.workload != "kv") Usage("unknown workload \"" + o.workload + "\"");
     for (int i = 2; i < argc; ++i) {
         std::string a = argv[i];
-        if (a == "--help") Usage("");
+        if (a == "--help" || a == "-h") Usage("");
         if (i + 1 >= argc) Usage(a + " needs a value");
         std::string v = argv[++i];
         try {
             if (a == "--servers") {
-                o.servers = v;
+                o.servers = Split(v);
             } else if (a == "--duration") {
                 o.duration = std::stod(v);
+            } else if (a == "--rate") {
+                o.rate = std::stod(v);
+            } else if (a == "--connections") {
+                o.connections = std::stoi(v);
             } else if (a == "--inflight") {
                 o.inflight = std::stoi(v);
-            } else if (a == "--phones") {
-                o.phones = std::stoll(v);
+            } else if (a == "--library") {
+                o.library = v;
+            } else if (a == "--max-votes") {
+                o.max_votes = std::stoll(v);
+            } else if (a == "--contestants") {
+                o.contestants = std::stoi(v);
             } else if (a == "--keys") {
                 o.keys = std::stoll(v);
             } else if (a == "--get-ratio") {
                 o.get_ratio = std::stod(v);
+            } else if (a == "--value-bytes") {
+                o.value_bytes = std::stoi(v);
             } else {
                 Usage("unknown option " + a);
             }
@@ -77,7 +128,13 @@ Options Parse(int argc, char** argv) {
             Usage("bad value for " + a + ": " + v);
         }
     }
-    if (o.duration <= 0 || o.inflight <= 0) Usage("--duration and --inflight must be positive");
+    if (o.servers.empty()) Usage("--servers names no server");
+    if (o.duration <= 0 || o.rate < 0 || o.connections <= 0 || o.inflight < 0) {
+        Usage("--duration and --connections must be positive, --rate and --inflight not negative");
+    }
+    if (o.inflight == 0) o.inflight = o.rate > 0 ? 100'000 : 2000;
+    if (o.keys <= 0 || o.value_bytes < 0 || o.value_bytes > 1024) Usage("--keys > 0, --value-bytes 0..1024");
+    if (o.contestants <= 0 || o.contestants > 10) Usage("--contestants 1..10");
     return o;
 }
 
@@ -88,8 +145,8 @@ void Must(const Response& r, const std::string& what) {
     }
 }
 
-bool HasTable(Client& c, const std::string& name) {
-    Response r = c.Call("@SystemCatalog", {Value("TABLES")});
+bool Has(Client& c, const char* selector, const std::string& name) {
+    Response r = c.Call("@SystemCatalog", {Value(selector)});
     Must(r, "@SystemCatalog");
     for (size_t i = 0; i < r.tables[0].row_count(); ++i) {
         if (r.tables[0].at(i, 0).as_string() == name) return true;
@@ -97,53 +154,75 @@ bool HasTable(Client& c, const std::string& name) {
     return false;
 }
 
-// Keeps `inflight` calls outstanding until the deadline; `next` produces each call.
+using Call = std::pair<std::string, std::vector<Value>>;
+
+// Calls in flight and their latencies, shared with the clients' callback threads.
 struct Run {
     std::mutex mu;
     std::condition_variable cv;
     std::vector<uint32_t> latencies_us;
     std::vector<uint32_t> server_us;
     std::map<std::string, int64_t> failures;
+    std::map<std::string, int64_t> failure_examples_shown;
     int64_t ok = 0;
     int outstanding = 0;
 };
 
+// Sends calls from `next` for o.duration seconds over the connections, closed or open loop;
+// prints what happened and returns the throughput (successful calls per second).
 template <class Next>
-void Drive(Client& client, const Options& o, Next next) {
+double Drive(std::vector<std::unique_ptr<Client>>& clients, const Options& o, Next next) {
     Run run;
-    run.latencies_us.reserve(1 << 22);
-    run.server_us.reserve(1 << 22);
+    run.latencies_us.reserve(1 << 24);
+    run.server_us.reserve(1 << 24);
+    std::mt19937_64 rng(42);
     const auto start = Clock::now();
     const auto deadline =
         start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration));
-    std::mt19937_64 rng(42);
-    std::unique_lock<std::mutex> lock(run.mu);
-    while (Clock::now() < deadline) {
-        run.cv.wait(lock, [&] { return run.outstanding < o.inflight; });
-        int n = o.inflight - run.outstanding;
-        run.outstanding += n;
-        lock.unlock();
-        for (int i = 0; i < n; ++i) {
-            auto [proc, params] = next(rng);
-            const auto sent = Clock::now();
-            client.CallAsync(proc, std::move(params), [&run, sent](Response r) {
-                const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent).count();
-                std::lock_guard<std::mutex> g(run.mu);
-                if (r.ok()) {
-                    ++run.ok;
-                    run.latencies_us.push_back(static_cast<uint32_t>(us));
-                    run.server_us.push_back(static_cast<uint32_t>(r.server_micros));
-                } else {
-                    ++run.failures[r.status];
-                }
-                --run.outstanding;
-                run.cv.notify_one();
-            });
+    const auto interval = o.rate > 0
+                              ? std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / o.rate))
+                              : Clock::duration::zero();
+    size_t sent = 0;
+    auto send = [&](Clock::time_point intended) {
+        Call call = next(rng);
+        Client& client = *clients[sent++ % clients.size()];
+        client.CallAsync(call.first, std::move(call.second), [&run, intended](Response r) {
+            const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - intended).count();
+            std::lock_guard<std::mutex> g(run.mu);
+            if (r.ok()) {
+                ++run.ok;
+                run.latencies_us.push_back(static_cast<uint32_t>(std::min<int64_t>(us, UINT32_MAX)));
+                run.server_us.push_back(static_cast<uint32_t>(r.server_micros));
+            } else {
+                if (run.failures[r.status]++ == 0) std::cerr << "first " << r.status << ": " << r.message << "\n";
+            }
+            --run.outstanding;
+            run.cv.notify_one();
+        });
+    };
+    if (o.rate == 0) {
+        std::unique_lock<std::mutex> lock(run.mu);
+        while (Clock::now() < deadline) {
+            run.cv.wait(lock, [&] { return run.outstanding < o.inflight; });
+            const int n = o.inflight - run.outstanding;
+            run.outstanding += n;
+            lock.unlock();
+            const auto now = Clock::now();
+            for (int i = 0; i < n; ++i) send(now);
+            lock.lock();
         }
-        lock.lock();
+    } else {
+        for (auto intended = start; intended < deadline; intended += interval) {
+            if (Clock::now() < intended) std::this_thread::sleep_until(intended);
+            {
+                std::unique_lock<std::mutex> lock(run.mu);
+                run.cv.wait(lock, [&] { return run.outstanding < o.inflight; });
+                ++run.outstanding;
+            }
+            send(intended);
+        }
     }
-    lock.unlock();
-    client.Drain();
+    for (auto& c : clients) c->Drain();
     const double secs = std::chrono::duration<double>(Clock::now() - start).count();
     auto pct = [](std::vector<uint32_t>& v, double p) -> double {
         if (v.empty()) return 0;
@@ -151,75 +230,106 @@ void Drive(Client& client, const Options& o, Next next) {
         std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
         return v[k] / 1000.0;
     };
-    std::printf("workload %s: %lld calls ok in %.2f s = %.0f calls/s (inflight %d)\n", o.workload.c_str(),
-                static_cast<long long>(run.ok), secs, static_cast<double>(run.ok) / secs, o.inflight);
-    std::printf("latency ms: p50 %.3f  p95 %.3f  p99 %.3f  p99.9 %.3f  (server p50 %.3f)\n", pct(run.latencies_us, 0.5),
-                pct(run.latencies_us, 0.95), pct(run.latencies_us, 0.99), pct(run.latencies_us, 0.999),
-                pct(run.server_us, 0.5));
-    for (const auto& [status, n] : run.failures)
-        std::printf("failed %s: %lld\n", status.c_str(), static_cast<long long>(n));
+    if (o.rate > 0) {
+        std::printf("%s: open loop at %.0f calls/s, %zu connection(s), %.1f s\n", o.workload.c_str(), o.rate,
+                    clients.size(), secs);
+    } else {
+        std::printf("%s: closed loop, %d in flight, %zu connection(s), %.1f s\n", o.workload.c_str(), o.inflight,
+                    clients.size(), secs);
+    }
+    int64_t failed = 0;
+    for (const auto& [status, n] : run.failures) failed += n;
+    std::printf("calls: %lld ok, %lld failed", static_cast<long long>(run.ok), static_cast<long long>(failed));
+    for (const auto& [status, n] : run.failures) std::printf(" (%s %lld)", status.c_str(), static_cast<long long>(n));
+    std::printf("\n");
+    std::printf("latency ms: p50 %.3f  p95 %.3f  p99 %.3f  p99.9 %.3f  max %.3f  (server p50 %.3f  p99 %.3f)\n",
+                pct(run.latencies_us, 0.5), pct(run.latencies_us, 0.95), pct(run.latencies_us, 0.99),
+                pct(run.latencies_us, 0.999), pct(run.latencies_us, 1.0), pct(run.server_us, 0.5),
+                pct(run.server_us, 0.99));
+    return static_cast<double>(run.ok) / secs;
 }
 
-void Voter(Client& c, const Options& o) {
-    if (!HasTable(c, "votes")) {
-        for (const char* ddl :
-             {"CREATE TABLE contestants (contestant_number INTEGER NOT NULL PRIMARY KEY, contestant_name "
-              "VARCHAR(50) NOT NULL)",
-              "CREATE TABLE votes (phone_number BIGINT NOT NULL, state VARCHAR(2) NOT NULL, contestant_number "
-              "INTEGER NOT NULL)",
-              "PARTITION TABLE votes ON COLUMN phone_number",
-              "CREATE VIEW v_votes_by_phone_number (phone_number, num_votes) AS SELECT phone_number, COUNT(*) FROM "
-              "votes GROUP BY phone_number",
-              "CREATE VIEW v_votes_by_contestant_number_state (contestant_number, state, num_votes) AS SELECT "
-              "contestant_number, state, COUNT(*) FROM votes GROUP BY contestant_number, state",
-              "CREATE PROCEDURE vote PARTITION ON TABLE votes COLUMN phone_number PARAMETER 0 AS INSERT INTO votes "
-              "VALUES (?, ?, ?)"}) {
-            Must(c.Call("@AdHoc", {Value(ddl)}), ddl);
+std::string DefaultVoterLibrary() {
+    char exe[PATH_MAX];
+    const ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0) return "voter.so";
+    std::string dir(exe, static_cast<size_t>(n));
+    dir.resize(dir.rfind('/') + 1);
+    return dir + "workloads/voter.so";
+}
+
+double Voter(std::vector<std::unique_ptr<Client>>& clients, const Options& o) {
+    Client& c = *clients[0];
+    if (!Has(c, "TABLES", "votes")) Must(c.Call("@AdHoc", {Value(workloads::kVoterDdl)}), "voter schema");
+    if (!Has(c, "PROCEDURES", "vote")) {
+        std::string lib = o.library.empty() ? DefaultVoterLibrary() : o.library;
+        char resolved[PATH_MAX];
+        if (!realpath(lib.c_str(), resolved)) {
+            std::cerr << "surge-bench: voter library " << lib << " not found (build target voter, or --library)\n";
+            std::exit(1);
         }
-        const char* names[] = {"Edwina Burnam",  "Tabatha Gehling", "Kelly Clauss",
-                               "Jessie Alloway", "Alana Bregman",   "Jessie Eichman"};
-        for (int i = 0; i < 6; ++i) Must(c.Call("contestants.insert", {Value(i + 1), Value(names[i])}), "contestants");
+        lib = resolved;
+        for (const char* proc :
+             {"Vote PARTITION ON TABLE votes COLUMN phone_number PARAMETER 0", "Initialize", "Results"}) {
+            Must(c.Call("@AdHoc", {Value("CREATE PROCEDURE " + std::string(proc) + " FROM LIBRARY '" + lib + "'")}),
+                 proc);
+        }
     }
-    static const char* kStates[] = {"MA", "NY", "CA", "TX", "WA", "OR", "NH", "VT", "ME", "FL"};
-    Drive(c, o, [&](std::mt19937_64& rng) {
-        int64_t phone = 2000000000 + static_cast<int64_t>(rng() % static_cast<uint64_t>(o.phones));
-        return std::make_pair(std::string("vote"), std::vector<Value>{Value(phone), Value(kStates[rng() % 10]),
-                                                                      Value(static_cast<int64_t>(rng() % 6 + 1))});
+    static const char* kNames =
+        "Edwina Burnam,Tabatha Gehling,Kelly Clauss,Jessie Alloway,Alana Bregman,Jessie Eichman,Allie Rogalski,"
+        "Nita Emmanuel,Dylan Foxx,Leah Blum";
+    Must(c.Call("Initialize", {Value(o.contestants), Value(kNames)}), "Initialize");
+    const double throughput = Drive(clients, o, [&](std::mt19937_64& rng) {
+        const auto& ac = voter::kAreaCodes[rng() % voter::kAreaCodeCount];
+        const int64_t phone = static_cast<int64_t>(ac.code) * 10'000'000 + static_cast<int64_t>(rng() % 10'000'000);
+        // As VoltDB's generator: about 1% of votes are for a contestant that does not exist.
+        const int contestant = rng() % 100 == 0 ? o.contestants + 1 : static_cast<int>(rng() % o.contestants) + 1;
+        return Call("Vote", {Value(phone), Value(contestant), Value(o.max_votes)});
     });
-    Response r = c.Call("@AdHoc", {Value("SELECT contestant_number, SUM(num_votes) FROM "
-                                         "v_votes_by_contestant_number_state GROUP BY contestant_number ORDER BY 1")});
-    Must(r, "results");
+    Response r = c.Call("Results");
+    Must(r, "Results");
     std::printf("results:");
     for (size_t i = 0; i < r.tables[0].row_count(); ++i) {
-        std::printf(" %s=%s", r.tables[0].at(i, 0).ToString().c_str(), r.tables[0].at(i, 1).ToString().c_str());
+        std::printf(" %s=%s", r.tables[0].at(i, 0).ToString().c_str(), r.tables[0].at(i, 2).ToString().c_str());
     }
     std::printf("\n");
+    return throughput;
 }
 
-void Kv(Client& c, const Options& o) {
-    if (!HasTable(c, "kv")) {
-        Must(c.Call("@AdHoc", {Value("CREATE TABLE kv (k VARCHAR(32) NOT NULL PRIMARY KEY, v VARBINARY(128))")}),
-             "create kv");
-        Must(c.Call("@AdHoc", {Value("PARTITION TABLE kv ON COLUMN k")}), "partition kv");
-    }
-    const std::string payload(100, 'x');
+std::string Key(int64_t k) {
+    char buf[33];
+    std::snprintf(buf, sizeof(buf), "key-%028lld", static_cast<long long>(k));
+    return std::string(buf, 32);
+}
+
+double Kv(std::vector<std::unique_ptr<Client>>& clients, const Options& o) {
+    Client& c = *clients[0];
+    if (!Has(c, "TABLES", "kv")) Must(c.Call("@AdHoc", {Value(workloads::kKvDdl)}), "kv schema");
+    std::string payload(static_cast<size_t>(o.value_bytes), '\0');
+    std::mt19937_64 fill(7);
+    for (char& ch : payload) ch = static_cast<char>(fill());
     std::printf("loading %lld keys...\n", static_cast<long long>(o.keys));
+    std::mutex mu;
+    std::condition_variable cv;
+    int outstanding = 0;
     for (int64_t k = 0; k < o.keys; ++k) {
-        c.CallAsync("kv.upsert", {Value("key" + std::to_string(k)), Value::Bytes(payload)}, [](Response r) {
-            if (!r.ok() && r.status != "OVERLOADED") {
-                std::cerr << "load: " << r.message << "\n";
-                std::exit(1);
-            }
+        {
+            std::unique_lock<std::mutex> lock(mu);
+            cv.wait(lock, [&] { return outstanding < 5000; });
+            ++outstanding;
+        }
+        c.CallAsync("Put", {Value(Key(k)), Value::Bytes(payload)}, [&](Response r) {
+            Must(r, "load");
+            std::lock_guard<std::mutex> lock(mu);
+            --outstanding;
+            cv.notify_one();
         });
-        if (k % 10000 == 9999) c.Drain();
     }
     c.Drain();
-    Drive(c, o, [&](std::mt19937_64& rng) {
-        std::string key = "key" + std::to_string(rng() % static_cast<uint64_t>(o.keys));
-        if (std::uniform_real_distribution<double>(0, 1)(rng) < o.get_ratio) {
-            return std::make_pair(std::string("kv.select"), std::vector<Value>{Value(key)});
-        }
-        return std::make_pair(std::string("kv.upsert"), std::vector<Value>{Value(key), Value::Bytes(payload)});
+    return Drive(clients, o, [&](std::mt19937_64& rng) {
+        std::string key = Key(static_cast<int64_t>(rng() % static_cast<uint64_t>(o.keys)));
+        if (std::uniform_real_distribution<double>(0, 1)(rng) < o.get_ratio) return Call("Get", {Value(key)});
+        return Call("Put", {Value(key), Value::Bytes(payload)});
     });
 }
 
@@ -227,16 +337,18 @@ void Kv(Client& c, const Options& o) {
 
 int main(int argc, char** argv) {
     Options o = Parse(argc, argv);
-    std::string error;
-    auto client = Client::Connect(o.servers, &error);
-    if (!client) {
-        std::cerr << "surge-bench: " << error << "\n";
-        return 1;
+    std::vector<std::unique_ptr<Client>> clients;
+    for (int i = 0; i < o.connections; ++i) {
+        const std::string& server = o.servers[static_cast<size_t>(i) % o.servers.size()];
+        std::string error;
+        auto client = Client::Connect(server, &error);
+        if (!client) {
+            std::cerr << "surge-bench: " << error << "\n";
+            return 1;
+        }
+        clients.push_back(std::move(client));
     }
-    if (o.workload == "voter") {
-        Voter(*client, o);
-    } else {
-        Kv(*client, o);
-    }
+    const double throughput = o.workload == "voter" ? Voter(clients, o) : Kv(clients, o);
+    std::printf("throughput: %.0f txn/s\n", throughput);
     return 0;
 }

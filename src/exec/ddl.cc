@@ -666,6 +666,9 @@ void EngineState::CreateView(const sql::CreateViewStatement& s) {
         catalog::IndexDef idx;
         idx.name = s.name + "_group_key";
         idx.table = s.name;
+        // Hash: every change to the source looks its group up; reads by group key are point
+        // lookups too (ORDER BY the group columns sorts).
+        idx.kind = catalog::IndexKind::kHash;
         idx.uniqueness = catalog::Uniqueness::kUnique;
         for (size_t i = 0; i < g; ++i) idx.key.push_back({static_cast<int>(i), {}, def.columns[i].type});
         b.AddIndex(std::move(idx));

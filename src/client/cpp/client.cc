@@ -397,6 +397,8 @@ std::unique_ptr<Client> Client::Connect(const std::string& address, std::string*
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(-1);
     args.SetMaxSendMessageSize(64 << 20);
+    // Each Client is its own connection (gRPC would otherwise share one between channels).
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     impl->channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
     impl->stub = v1::Surge::NewStub(impl->channel);
     auto deadline = std::chrono::system_clock::now() + std::chrono::milliseconds(options.connect_timeout_ms);
