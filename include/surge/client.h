@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -80,6 +81,12 @@ class Client {
     struct Options {
         int connect_timeout_ms = 5000;
         int call_timeout_ms = 60000;  ///< blocking calls
+        /// Asynchronous calls: one still queued in the server after this long is answered TIMEOUT
+        /// and not run (0: no limit).
+        int async_timeout_ms = 0;
+        /// Backpressure: CallAsync blocks while this many asynchronous calls are outstanding
+        /// (except on a callback thread, which never blocks).
+        size_t max_outstanding = 10000;
     };
 
     /// Connects and checks the server answers (@Ping). On failure, error() says why.
@@ -91,8 +98,13 @@ class Client {
 
     Response Call(const std::string& procedure, const std::vector<Value>& params = {});
     /// Queues a call on the shared stream; `done` runs once with its response (on a client
-    /// thread; keep it short).
+    /// thread; keep it short). Blocks while Options::max_outstanding calls are outstanding. If
+    /// the connection drops, outstanding calls get UNAVAILABLE and the next call reconnects.
     void CallAsync(const std::string& procedure, std::vector<Value> params, std::function<void(Response)> done);
+    /// CallAsync with a future for the response.
+    std::future<Response> CallFuture(const std::string& procedure, std::vector<Value> params = {});
+    /// Asynchronous calls sent and not yet answered.
+    size_t outstanding() const;
     /// Waits until every CallAsync so far has completed.
     void Drain();
     const std::string& address() const;

@@ -103,6 +103,7 @@ int main(int argc, char** argv) {
     int sig = 0;
     sigwait(&signals, &sig);
     spdlog::info("{}: stopping (finishing accepted calls)", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    service.CloseStreams();
     // Accepted calls finish; new ones are answered SHUTTING_DOWN until the listener closes.
     std::thread drain([&] { db.Stop(); });
     server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));

@@ -9,14 +9,20 @@
 #include <mutex>
 
 namespace surge::server {
-namespace {
 
 // One client stream. Reads batches; each invocation completes independently (possibly out of
 // order); completed responses are written in batches, one write outstanding at a time. The
 // stream finishes once the client has half-closed and every response is written.
 class StreamReactor final : public grpc::ServerBidiReactor<v1::InvocationBatch, v1::ResponseBatch> {
   public:
-    explicit StreamReactor(Database& db) : db_(db) { StartRead(&in_); }
+    StreamReactor(Database& db, Service& service) : db_(db), service_(service) { StartRead(&in_); }
+
+    /// Ends the stream once what it carried is answered (shutdown).
+    void Close() {
+        std::lock_guard<std::mutex> lock(mu_);
+        reads_done_ = true;
+        MaybeFinishLocked();
+    }
 
     void OnReadDone(bool ok) override {
         if (!ok) {
@@ -27,6 +33,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::InvocationBatch, 
         }
         {
             std::lock_guard<std::mutex> lock(mu_);
+            if (finished_) return;  // closed for shutdown: the client fails these itself
             pending_ += static_cast<size_t>(in_.invocations_size());
         }
         for (const auto& inv : in_.invocations()) {
@@ -49,6 +56,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::InvocationBatch, 
     }
 
     void OnDone() override {
+        service_.Forget(this);
         std::unique_lock<std::mutex> lock(mu_);
         done_ = true;
         // Completions may still arrive for calls in flight; the last one deletes the reactor.
@@ -98,6 +106,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::InvocationBatch, 
     }
 
     Database& db_;
+    Service& service_;
     v1::InvocationBatch in_;
     v1::ResponseBatch out_;
     std::mutex mu_;
@@ -109,8 +118,6 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::InvocationBatch, 
     bool broken_ = false;
     bool done_ = false;
 };
-
-}  // namespace
 
 grpc::ServerUnaryReactor* Service::Call(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
                                         grpc::ByteBuffer* response) {
@@ -138,7 +145,22 @@ grpc::ServerUnaryReactor* Service::Call(grpc::CallbackServerContext* context, co
 }
 
 grpc::ServerBidiReactor<v1::InvocationBatch, v1::ResponseBatch>* Service::Stream(grpc::CallbackServerContext*) {
-    return new StreamReactor(db_);
+    auto* s = new StreamReactor(db_, *this);
+    std::lock_guard<std::mutex> lock(mu_);
+    streams_.insert(s);
+    if (closing_) s->Close();
+    return s;
+}
+
+void Service::CloseStreams() {
+    std::lock_guard<std::mutex> lock(mu_);
+    closing_ = true;
+    for (StreamReactor* s : streams_) s->Close();
+}
+
+void Service::Forget(StreamReactor* s) {
+    std::lock_guard<std::mutex> lock(mu_);
+    streams_.erase(s);
 }
 
 }  // namespace surge::server

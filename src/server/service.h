@@ -3,10 +3,15 @@
 // partition or coordinator thread) finishes the RPC or queues the response on the stream.
 #pragma once
 
+#include <mutex>
+#include <set>
+
 #include "server/database.h"
 #include "surge/v1/surge.grpc.pb.h"
 
 namespace surge::server {
+
+class StreamReactor;
 
 // Call takes raw bytes so that a malformed request gets INVALID_ARGUMENT with a message (gRPC's
 // own parsing answers UNIMPLEMENTED, which misleads).
@@ -20,8 +25,18 @@ class Service final
     grpc::ServerBidiReactor<v1::InvocationBatch, v1::ResponseBatch>* Stream(
         grpc::CallbackServerContext* context) override;
 
+    /// Shutdown: every stream, open or opened from now on, ends (OK) as soon as the calls it
+    /// carried are answered, instead of waiting for its client to close it.
+    void CloseStreams();
+
   private:
+    friend class StreamReactor;
+    void Forget(StreamReactor* s);
+
     Database& db_;
+    std::mutex mu_;
+    std::set<StreamReactor*> streams_;
+    bool closing_ = false;
 };
 
 }  // namespace surge::server

@@ -12,6 +12,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -37,7 +39,7 @@ int FreePort() {
 
 class Surged {
   public:
-    explicit Surged(int partitions) : port_(FreePort()) {
+    explicit Surged(int partitions, int port = 0) : port_(port ? port : FreePort()) {
         dir_ = std::filesystem::temp_directory_path() / ("surged-client-test-" + std::to_string(port_));
         pid_ = fork();
         if (pid_ == 0) {
@@ -59,6 +61,7 @@ class Surged {
         return status_;
     }
     std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+    int port() const { return port_; }
 
   private:
     int port_;
@@ -131,6 +134,73 @@ TEST(ClientTest, ServerGoingAwayFailsCallsInsteadOfHanging) {
     o.connect_timeout_ms = 300;
     EXPECT_EQ(Client::Connect(server.address(), &error, o), nullptr);
     EXPECT_NE(error.find("cannot connect"), std::string::npos) << error;
+}
+
+TEST(ClientTest, NativeVoterWithFuturesAndBackpressure) {
+    Surged server(2);
+    auto c = ConnectWithRetry(server.address());
+    ASSERT_NE(c, nullptr);
+    std::ifstream ddl(VOTER_DDL_PATH);
+    std::stringstream text;
+    text << ddl.rdbuf();
+    ASSERT_TRUE(c->Call("@AdHoc", {text.str()}).ok());
+    for (std::string proc : {"Vote PARTITION ON TABLE votes COLUMN phone_number PARAMETER 0", "Initialize"}) {
+        Response r = c->Call("@AdHoc", {"CREATE PROCEDURE " + proc + " FROM LIBRARY '" VOTER_LIBRARY "'"});
+        ASSERT_TRUE(r.ok()) << r.message;
+    }
+    Response r = c->Call("Initialize", {Value(3), Value("a,b,c")});
+    ASSERT_TRUE(r.ok()) << r.message;
+    auto vote = c->CallFuture("Vote", {Value(int64_t{6175550000}), Value(2), Value(int64_t{1})});
+    r = vote.get();
+    ASSERT_TRUE(r.ok()) << r.message;
+    EXPECT_EQ(r.tables[0].at(0, 0), Value(int64_t{0}));
+    r = c->CallFuture("Vote", {Value(int64_t{6175550000}), Value(2), Value(int64_t{1})}).get();
+    EXPECT_EQ(r.tables[0].at(0, 0), Value(int64_t{2}));  // over the limit of 1
+    EXPECT_EQ(c->CallFuture("Vote", {Value("x"), Value(2), Value(1)}).get().status, "INVALID_PARAMETER");
+
+    // A client that may have 8 calls outstanding: CallAsync waits for room; a callback's own
+    // CallAsync does not (it would wait for itself).
+    std::string error;
+    Client::Options o;
+    o.max_outstanding = 8;
+    auto small = Client::Connect(server.address(), &error, o);
+    ASSERT_NE(small, nullptr) << error;
+    std::atomic<int> counted{0}, nested{0};
+    size_t most = 0;
+    for (int64_t i = 0; i < 2000; ++i) {
+        small->CallAsync("Vote", {Value(int64_t{2125550000} + i), Value(1), Value(int64_t{5})}, [&](Response resp) {
+            if (resp.ok() && resp.tables[0].at(0, 0) == Value(int64_t{0})) counted++;
+            if (nested.fetch_add(1) == 0) {
+                small->CallAsync("Vote", {Value(int64_t{2125550000}), Value(1), Value(int64_t{5})},
+                                 [&](Response) { nested++; });
+            }
+        });
+        most = std::max(most, small->outstanding());
+    }
+    small->Drain();
+    EXPECT_LE(most, 9u);  // 8, plus the one a callback may add
+    EXPECT_EQ(counted.load(), 2000);
+    EXPECT_EQ(nested.load(), 2001);
+}
+
+TEST(ClientTest, ReconnectsWhenTheServerComesBack) {
+    auto first = std::make_unique<Surged>(1);
+    const int port = first->port();
+    auto c = ConnectWithRetry(first->address());
+    ASSERT_NE(c, nullptr);
+    first->Stop(SIGKILL);
+    EXPECT_EQ(c->Call("@Ping").status, "UNAVAILABLE");
+    first.reset();
+    Surged second(1, port);
+    Response r;
+    r.status = "UNAVAILABLE";
+    for (int i = 0; i < 100 && !r.ok(); ++i) {
+        r = c->CallFuture("@Ping").get();
+        if (!r.ok()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_TRUE(r.ok()) << r.status << ": " << r.message;
+    r = c->Call("@Ping");
+    EXPECT_TRUE(r.ok()) << r.status << ": " << r.message;
 }
 
 }  // namespace

@@ -340,10 +340,12 @@ class LifecycleTest(unittest.TestCase):
         th.join(30)
         self.assertFalse(th.is_alive())
         self.assertEqual(code, 0)
-        # Every call got an answer: success or a refusal.
+        # Every call got an answer: success, a refusal, or (sent after the server closed the
+        # stream) UNAVAILABLE.
         self.assertEqual(len(results), 20000)
         for r in results:
-            self.assertTrue(isinstance(r, surgedb.Response) or r.status in ("SHUTTING_DOWN", "OVERLOADED"), r)
+            self.assertTrue(isinstance(r, surgedb.Response) or
+                            r.status in ("SHUTTING_DOWN", "OVERLOADED", "UNAVAILABLE"), r)
 
 
 if __name__ == "__main__":

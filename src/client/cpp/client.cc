@@ -194,6 +194,10 @@ Response TransportFailure(const grpc::Status& s) {
 
 }  // namespace
 
+// True on a thread while it runs a call's callback (CallAsync does not block there: the
+// callbacks it would wait for may need this very thread).
+thread_local bool in_callback = false;
+
 struct Client::Impl {
     class Stream;
 
@@ -211,7 +215,9 @@ struct Client::Impl {
     size_t running_callbacks = 0;  // taken out of `waiting`, callback not yet returned
 
     void Fail(std::unordered_map<uint64_t, std::function<void(Response)>> calls, const Response& why) {
+        in_callback = true;
         for (auto& [h, cb] : calls) cb(why);
+        in_callback = false;
         // Notify under the lock: once it is released the client may be destroyed.
         std::lock_guard<std::mutex> lock(mu);
         running_callbacks -= calls.size();
@@ -301,7 +307,9 @@ class Client::Impl::Stream : public grpc::ClientBidiReactor<v1::InvocationBatch,
                 owner_->waiting.erase(it);
                 ++owner_->running_callbacks;
             }
+            in_callback = true;
             cb(FromWire(r));
+            in_callback = false;
             std::lock_guard<std::mutex> lock(owner_->mu);
             --owner_->running_callbacks;
             owner_->cv.notify_all();
@@ -399,6 +407,10 @@ std::unique_ptr<Client> Client::Connect(const std::string& address, std::string*
     args.SetMaxSendMessageSize(64 << 20);
     // Each Client is its own connection (gRPC would otherwise share one between channels).
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    // Reconnect promptly after the server comes back (gRPC's default backoff grows to 2 minutes).
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
     impl->channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
     impl->stub = v1::Surge::NewStub(impl->channel);
     auto deadline = std::chrono::system_clock::now() + std::chrono::milliseconds(options.connect_timeout_ms);
@@ -433,7 +445,12 @@ void Client::CallAsync(const std::string& procedure, std::vector<Value> params, 
     v1::Invocation inv;
     inv.set_procedure(procedure);
     for (const auto& p : params) Encode(p, inv.add_params());
+    if (impl_->options.async_timeout_ms > 0) inv.set_timeout_ms(static_cast<uint32_t>(impl_->options.async_timeout_ms));
     std::unique_lock<std::mutex> lock(impl_->mu);
+    if (!in_callback) {
+        impl_->cv.wait(lock,
+                       [&] { return impl_->waiting.size() < std::max<size_t>(1, impl_->options.max_outstanding); });
+    }
     const uint64_t handle = impl_->next_handle++;
     inv.set_client_handle(handle);
     impl_->waiting.emplace(handle, std::move(done));
@@ -450,6 +467,18 @@ void Client::CallAsync(const std::string& procedure, std::vector<Value> params, 
     if (fresh) stream->Begin();
     stream->Start(next);
     stream->Leave();
+}
+
+std::future<Response> Client::CallFuture(const std::string& procedure, std::vector<Value> params) {
+    auto promise = std::make_shared<std::promise<Response>>();
+    std::future<Response> f = promise->get_future();
+    CallAsync(procedure, std::move(params), [promise](Response r) { promise->set_value(std::move(r)); });
+    return f;
+}
+
+size_t Client::outstanding() const {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    return impl_->waiting.size();
 }
 
 void Client::Drain() {

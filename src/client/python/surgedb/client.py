@@ -174,6 +174,11 @@ class Client:
                     out[r.client_handle] = _response(r)
                 except Error as e:
                     out[r.client_handle] = e
+        # The server ended the stream (shutting down) before reading these: they did not run.
+        for i, r in enumerate(out):
+            if r is None:
+                out[i] = Error("UNAVAILABLE", "the server closed the stream before this call reached it; "
+                               "it did not run")
         return out
 
     def close(self) -> None:
