@@ -122,6 +122,7 @@ Result<CallPlan> ResolveCall(const catalog::Catalog& cat, std::string_view name)
     if (auto def = cat.FindProcedure(folded)) {
         CallPlan plan;
         plan.kind = def->is_native() ? CallPlan::Kind::kNative : CallPlan::Kind::kStatement;
+        plan.defined = true;
         plan.name = def->name;
         plan.sql = def->sql;
         if (def->partition_table) {
@@ -143,6 +144,12 @@ Result<CallPlan> ResolveCall(const catalog::Catalog& cat, std::string_view name)
     size_t dot = folded.rfind('.');
     if (dot != std::string::npos && dot > 0) return ResolveCrud(cat, folded.substr(0, dot), folded.substr(dot + 1));
     return Status(ErrorCode::kUndefinedFunction, "procedure \"" + std::string(name) + "\" does not exist");
+}
+
+bool StillDefined(const catalog::Catalog& cat, const CallPlan& plan) {
+    if (!plan.defined) return true;
+    auto def = cat.FindProcedure(plan.name);
+    return def && def->sql == plan.sql;
 }
 
 Result<Value> PartitionValue(const CallPlan& plan, std::span<const Value> params) {

@@ -38,7 +38,14 @@ struct CallPlan {
     /// The partitioned table the statement works on (for the mispartitioned-row check).
     std::string partition_table;
     bool read_only = false;
+    /// A procedure from CREATE PROCEDURE (not CRUD or system): the executor checks, when the call
+    /// runs, that its definition is still the one resolved here.
+    bool defined = false;
 };
+
+/// True when `cat` still defines `plan`'s procedure as it was resolved (not dropped, not
+/// replaced by another definition in the meantime). Always true for CRUD and system calls.
+bool StillDefined(const catalog::Catalog& cat, const CallPlan& plan);
 
 /// Resolves a procedure name (system procedure names are case-insensitive; others fold like
 /// identifiers). kUndefinedFunction when there is no such procedure.

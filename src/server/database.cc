@@ -49,6 +49,11 @@ struct Database::Call {
 
 namespace {
 
+Status Dropped(const std::string& procedure) {
+    return Status(ErrorCode::kUndefinedFunction,
+                  "procedure \"" + procedure + "\" was dropped or redefined before this call ran; call it again");
+}
+
 // A queue refusal (full or stopping) as the client sees it.
 v1::StatusCode RefusalCode(const Status& s) {
     return s.code() == ErrorCode::kLimitExceeded ? v1::OVERLOADED : v1::SHUTTING_DOWN;
@@ -254,7 +259,7 @@ void Database::Invoke(const v1::Invocation& invocation, v1::Response* response, 
                 },
                 call);
         } else {
-            SubmitSingleSql(partition, plan->sql, call);
+            SubmitSingleSql(partition, *plan, call);
         }
         return;
     }
@@ -273,11 +278,12 @@ void Database::Invoke(const v1::Invocation& invocation, v1::Response* response, 
             call);
         return;
     }
-    std::string sql = plan->sql;
     SubmitMulti(
-        [sql](txn::MpContext& ctx, Call& c) {
+        [plan = std::move(*plan)](txn::MpContext& ctx, Call& c) {
+            if (plan.defined && !proc::StillDefined(*ctx.engine(0).catalog(), plan))
+                return c.Finish(Dropped(plan.name), v1::UNKNOWN_PROCEDURE);
             exec::ResultSet rs;
-            Status st = ctx.ExecuteTransaction(c.timestamp, sql, c.params, &rs);
+            Status st = ctx.ExecuteTransaction(c.timestamp, plan.sql, c.params, &rs);
             if (st.ok()) c.AddResult(rs);
             c.Finish(st);
         },
@@ -287,11 +293,7 @@ void Database::Invoke(const v1::Invocation& invocation, v1::Response* response, 
 Database::Outcome Database::RunNative(const proc::NativeProcedures& set, const std::string& name,
                                       proc::NativeTarget target, Call& c) {
     proc::NativeProcedure* p = set.Find(name);
-    if (!p) {
-        return {Status(ErrorCode::kUndefinedFunction,
-                       "procedure \"" + name + "\" was dropped or changed before this call ran; call it again"),
-                v1::UNKNOWN_PROCEDURE};
-    }
+    if (!p) return {Dropped(name), v1::UNKNOWN_PROCEDURE};
     std::vector<exec::ResultSet> results;
     proc::NativeOutcome o = p->Run(target, c.params, c.timestamp, c.txn_id, &results);
     switch (o.kind) {
@@ -308,12 +310,14 @@ Database::Outcome Database::RunNative(const proc::NativeProcedures& set, const s
     return {Status(ErrorCode::kInternal, "unknown outcome"), v1::INTERNAL};
 }
 
-void Database::SubmitSingleSql(uint32_t partition, std::string sql, std::shared_ptr<Call> call) {
+void Database::SubmitSingleSql(uint32_t partition, proc::CallPlan plan, std::shared_ptr<Call> call) {
     SubmitSingle(
         partition,
-        [sql = std::move(sql)](exec::Engine& engine, Call& c) {
+        [plan = std::move(plan)](exec::Engine& engine, Call& c) {
+            if (plan.defined && !proc::StillDefined(*engine.catalog(), plan))
+                return Outcome{Dropped(plan.name), v1::UNKNOWN_PROCEDURE};
             exec::ResultSet rs;
-            Status st = engine.Execute(sql, &rs, c.params);
+            Status st = engine.Execute(plan.sql, &rs, c.params);
             if (st.ok()) c.AddResult(rs);
             return Outcome{st};
         },
@@ -505,7 +509,10 @@ void Database::RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call)
             return call->Finish(e.status());
         }
         if (pinned) {
-            SubmitSingleSql(router_.Partition(*pinned), std::move(*sql), call);
+            proc::CallPlan adhoc;
+            adhoc.name = "@AdHoc";
+            adhoc.sql = std::move(*sql);
+            SubmitSingleSql(router_.Partition(*pinned), std::move(adhoc), call);
             return;
         }
         if (ddl && other) {

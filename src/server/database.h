@@ -63,7 +63,8 @@ class Database {
     /// Runs `body` as one single-partition transaction on `partition` (commit on success).
     void SubmitSingle(uint32_t partition, std::function<Outcome(exec::Engine&, Call&)> body,
                       std::shared_ptr<Call> call);
-    void SubmitSingleSql(uint32_t partition, std::string sql, std::shared_ptr<Call> call);
+    /// A SQL statement call (SQL or CRUD procedure, or pinned ad-hoc SQL) on one partition.
+    void SubmitSingleSql(uint32_t partition, proc::CallPlan plan, std::shared_ptr<Call> call);
     /// A native procedure's call on `target` (in an open transaction), answered into `c`.
     Outcome RunNative(const proc::NativeProcedures& set, const std::string& name, proc::NativeTarget target, Call& c);
     void SubmitMulti(std::function<void(txn::MpContext&, Call&)> body, std::shared_ptr<Call> call);
