@@ -222,6 +222,14 @@ class ServerTest(unittest.TestCase):
         plan = [r[0] for r in self.db.call("@ExplainProc", "Vote").rows]
         self.assertTrue(any("INSERT" in line.upper() for line in plan), plan)
 
+    def test_async_calls(self):
+        futures = [self.db.call_async("@AdHoc", "SELECT ? + 1", i) for i in range(200)]
+        self.assertEqual([f.result(timeout=30).rows[0][0] for f in futures], list(range(1, 201)))
+        bad = self.db.call_async("NoSuchProcedure")
+        with self.assertRaises(surgedb.Error) as cm:
+            bad.result(timeout=30)
+        self.assertEqual(cm.exception.status, "UNKNOWN_PROCEDURE")
+
     def test_stream_batches(self):
         calls = [("Vote", 7000000 + i, "NH", 1) for i in range(2000)] + [("Vote", 7000000, "NH", 1)]
         out = self.db.call_many(calls, batch=300)

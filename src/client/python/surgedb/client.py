@@ -1,6 +1,7 @@
 """The client (see the package docstring)."""
 from __future__ import annotations
 
+import concurrent.futures as _futures
 import datetime as _dt
 import decimal as _decimal
 import itertools
@@ -121,6 +122,11 @@ def _decode_table(t: pb.Table) -> Table:
     return Table(columns, types, rows)
 
 
+def _transport_error(e: grpc.RpcError) -> Error:
+    # Connection refused, deadline, message too large...
+    return Error("UNAVAILABLE" if e.code() == grpc.StatusCode.UNAVAILABLE else e.code().name, e.details() or str(e))
+
+
 def _response(r: pb.Response) -> Response:
     if r.status.code != pb.OK:
         raise Error(_STATUS_NAMES.get(r.status.code, str(r.status.code)), r.status.message, r.status.sqlstate)
@@ -146,9 +152,27 @@ class Client:
         try:
             r = self._stub.Call(inv, timeout=self._timeout)
         except grpc.RpcError as e:  # connection refused, deadline, message too large...
-            raise Error("UNAVAILABLE" if e.code() == grpc.StatusCode.UNAVAILABLE else e.code().name,
-                        e.details() or str(e)) from None
+            raise _transport_error(e) from None
         return _response(r)
+
+    def call_async(self, procedure: str, *params: Any) -> "_futures.Future[Response]":
+        """Starts a call and returns at once: a concurrent.futures.Future whose result() is the
+        Response, or raises Error. Many may be outstanding; they run concurrently."""
+        inv = pb.Invocation(procedure=procedure, params=[_encode(p) for p in params],
+                            client_handle=next(self._handles))
+        out: _futures.Future = _futures.Future()
+        rpc = self._stub.Call.future(inv, timeout=self._timeout)
+
+        def done(f):
+            try:
+                out.set_result(_response(f.result()))
+            except grpc.RpcError as e:
+                out.set_exception(_transport_error(e))
+            except Error as e:
+                out.set_exception(e)
+
+        rpc.add_done_callback(done)
+        return out
 
     def sql(self, text: str, *params: Any) -> Response:
         """Ad-hoc SQL (@AdHoc)."""
