@@ -3,6 +3,8 @@
 
 #include <chrono>
 
+#include <absl/container/flat_hash_map.h>
+
 #include "server/adhoc_route.h"
 #include "server/convert.h"
 #include "sql/parser.h"
@@ -22,6 +24,7 @@ struct Database::Call {
 
     /// True (and answered TIMEOUT) when the call waited in a queue past its deadline: it does not run.
     bool Expired() {
+        if (deadline == std::chrono::steady_clock::time_point::max()) return false;
         if (std::chrono::steady_clock::now() <= deadline) return false;
         const auto waited =
             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
@@ -208,8 +211,11 @@ Status Database::ApplyDdl(txn::MpContext& ctx, const std::string& text) {
         for (size_t i = 0; i < n; ++i) version = std::max(version, ctx.engine(i).catalog()->version());
         for (size_t i = 0; i < n; ++i) ctx.engine(i).RevertHeldDdl(version + 1);
     }
-    std::lock_guard<std::mutex> lock(catalog_mu_);
-    catalog_ = ctx.engine(0).catalog();
+    {
+        std::lock_guard<std::mutex> lock(catalog_mu_);
+        catalog_ = ctx.engine(0).catalog();
+    }
+    catalog_version_.fetch_add(1, std::memory_order_release);
     return failure;
 }
 
@@ -232,12 +238,13 @@ void Database::Invoke(const v1::Invocation& invocation, v1::Response* response, 
         call->Finish(s, v1::INVALID_PARAMETER);
         return;
     }
-    auto plan = proc::ResolveCall(*catalog(), invocation.procedure());
-    if (!plan.ok()) {
-        call->Finish(plan.status(),
-                     plan.status().code() == ErrorCode::kUndefinedFunction ? v1::UNKNOWN_PROCEDURE : v1::SQL_ERROR);
+    auto resolved = Resolve(invocation.procedure());
+    if (!resolved.ok()) {
+        call->Finish(resolved.status(),
+                     resolved.status().code() == ErrorCode::kUndefinedFunction ? v1::UNKNOWN_PROCEDURE : v1::SQL_ERROR);
         return;
     }
+    std::shared_ptr<const proc::CallPlan> plan = std::move(*resolved);
     call->procedure = plan->name;
     if (plan->kind == proc::CallPlan::Kind::kSystem) {
         RunSystem(*plan, call);
@@ -250,17 +257,7 @@ void Database::Invoke(const v1::Invocation& invocation, v1::Response* response, 
             call->Finish(value.status(), v1::INVALID_PARAMETER);
             return;
         }
-        const uint32_t partition = router_.Partition(*value);
-        if (native) {
-            SubmitSingle(
-                partition,
-                [this, partition, name = plan->name](exec::Engine& engine, Call& c) {
-                    return RunNative(*natives_[partition], name, proc::NativeTarget{&engine, nullptr}, c);
-                },
-                call);
-        } else {
-            SubmitSingleSql(partition, *plan, call);
-        }
+        SubmitSingle(router_.Partition(*value), std::move(plan), std::move(call));
         return;
     }
     if (native) {
@@ -279,11 +276,11 @@ void Database::Invoke(const v1::Invocation& invocation, v1::Response* response, 
         return;
     }
     SubmitMulti(
-        [plan = std::move(*plan)](txn::MpContext& ctx, Call& c) {
-            if (plan.defined && !proc::StillDefined(*ctx.engine(0).catalog(), plan))
-                return c.Finish(Dropped(plan.name), v1::UNKNOWN_PROCEDURE);
+        [plan](txn::MpContext& ctx, Call& c) {
+            if (plan->defined && !proc::StillDefined(*ctx.engine(0).catalog(), *plan))
+                return c.Finish(Dropped(plan->name), v1::UNKNOWN_PROCEDURE);
             exec::ResultSet rs;
-            Status st = ctx.ExecuteTransaction(c.timestamp, plan.sql, c.params, &rs);
+            Status st = ctx.ExecuteTransaction(c.timestamp, plan->sql, c.params, &rs);
             if (st.ok()) c.AddResult(rs);
             c.Finish(st);
         },
@@ -310,41 +307,80 @@ Database::Outcome Database::RunNative(const proc::NativeProcedures& set, const s
     return {Status(ErrorCode::kInternal, "unknown outcome"), v1::INTERNAL};
 }
 
-void Database::SubmitSingleSql(uint32_t partition, proc::CallPlan plan, std::shared_ptr<Call> call) {
-    SubmitSingle(
-        partition,
-        [plan = std::move(plan)](exec::Engine& engine, Call& c) {
-            if (plan.defined && !proc::StillDefined(*engine.catalog(), plan))
-                return Outcome{Dropped(plan.name), v1::UNKNOWN_PROCEDURE};
-            exec::ResultSet rs;
-            Status st = engine.Execute(plan.sql, &rs, c.params);
-            if (st.ok()) c.AddResult(rs);
-            return Outcome{st};
-        },
-        std::move(call));
-}
+// One single-partition call: runs its procedure in a transaction of its own on the partition.
+class Database::CallTask final : public txn::Task {
+  public:
+    CallTask(Database* db, uint32_t partition, std::shared_ptr<const proc::CallPlan> plan, std::shared_ptr<Call> call)
+        : db_(db), partition_(partition), plan_(std::move(plan)), call_(std::move(call)) {}
 
-void Database::SubmitSingle(uint32_t partition, std::function<Outcome(exec::Engine&, Call&)> body,
+    void Run(exec::Engine& engine, uint64_t token) override {
+        Call& c = *call_;
+        if (c.Expired()) return;
+        engine.SetTimestamp(c.timestamp);
+        Outcome o{engine.Begin(token)};
+        if (o.status.ok()) o = Body(engine);
+        if (o.status.ok()) {
+            o.status = engine.Commit(token);
+        } else if (engine.in_transaction()) {
+            (void)engine.Rollback(token);
+        }
+        c.Finish(o.status, o.code);
+    }
+    void Reject(const Status& why) override { call_->Finish(why, v1::SHUTTING_DOWN); }
+
+  private:
+    Outcome Body(exec::Engine& engine) {
+        const proc::CallPlan& plan = *plan_;
+        Call& c = *call_;
+        if (plan.kind == proc::CallPlan::Kind::kNative) {
+            return db_->RunNative(*db_->natives_[partition_], plan.name, proc::NativeTarget{&engine, nullptr}, c);
+        }
+        if (plan.defined && !proc::StillDefined(*engine.catalog(), plan)) {
+            return {Dropped(plan.name), v1::UNKNOWN_PROCEDURE};
+        }
+        exec::ResultSet rs;
+        Status st = engine.Execute(plan.sql, &rs, c.params);
+        if (st.ok()) c.AddResult(rs);
+        return {st};
+    }
+
+    Database* db_;
+    uint32_t partition_;
+    std::shared_ptr<const proc::CallPlan> plan_;
+    std::shared_ptr<Call> call_;
+};
+
+void Database::SubmitSingle(uint32_t partition, std::shared_ptr<const proc::CallPlan> plan,
                             std::shared_ptr<Call> call) {
     call->shard = partition;
     call->txn_id = next_txn_id_.fetch_add(1);
     call->timestamp = NextTimestamp();
-    auto task = std::make_unique<txn::FunctionTask>(
-        [call, body = std::move(body)](exec::Engine& engine, uint64_t token) {
-            if (call->Expired()) return;
-            engine.SetTimestamp(call->timestamp);
-            Outcome o{engine.Begin(token)};
-            if (o.status.ok()) o = body(engine, *call);
-            if (o.status.ok()) {
-                o.status = engine.Commit(token);
-            } else if (engine.in_transaction()) {
-                (void)engine.Rollback(token);
-            }
-            call->Finish(o.status, o.code);
-        },
-        [call](const Status& why) { call->Finish(why, v1::SHUTTING_DOWN); });
-    Status s = partitions_[partition]->Submit(std::move(task));
-    if (!s.ok()) call->Finish(s, RefusalCode(s));
+    Status s = partitions_[partition]->Submit(std::make_unique<CallTask>(this, partition, std::move(plan), call));
+    if (!s.ok()) call->Finish(s, RefusalCode(s));  // the task was destroyed unrun
+}
+
+Result<std::shared_ptr<const proc::CallPlan>> Database::Resolve(std::string_view name) {
+    // Per gRPC thread: the plans of the procedure names it has seen under the current schema.
+    struct Cache {
+        const Database* db = nullptr;
+        uint64_t version = 0;
+        absl::flat_hash_map<std::string, std::shared_ptr<const proc::CallPlan>> plans;
+    };
+    thread_local Cache cache;
+    const uint64_t version = catalog_version_.load(std::memory_order_acquire);
+    if (cache.db != this || cache.version != version) {
+        cache.plans.clear();
+        cache.db = this;
+        cache.version = version;
+    }
+    const absl::string_view key(name.data(), name.size());  // Debian Abseil: not std::string_view
+    if (auto it = cache.plans.find(key); it != cache.plans.end()) return it->second;
+    auto plan = proc::ResolveCall(*catalog(), name);
+    if (!plan.ok()) return plan.status();
+    auto shared = std::make_shared<const proc::CallPlan>(std::move(*plan));
+    if (cache.plans.size() >= 1024) cache.plans.clear();  // names clients made up
+    cache.plans.emplace(std::string(name), shared);
+    return shared;
 }
 
 void Database::SubmitMulti(std::function<void(txn::MpContext&, Call&)> body, std::shared_ptr<Call> call) {
@@ -509,10 +545,10 @@ void Database::RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call)
             return call->Finish(e.status());
         }
         if (pinned) {
-            proc::CallPlan adhoc;
-            adhoc.name = "@AdHoc";
-            adhoc.sql = std::move(*sql);
-            SubmitSingleSql(router_.Partition(*pinned), std::move(adhoc), call);
+            auto adhoc = std::make_shared<proc::CallPlan>();
+            adhoc->name = "@AdHoc";
+            adhoc->sql = std::move(*sql);
+            SubmitSingle(router_.Partition(*pinned), std::move(adhoc), call);
             return;
         }
         if (ddl && other) {

@@ -59,12 +59,14 @@ class Database {
         Status status;
         v1::StatusCode code = v1::OK;
     };
+    class CallTask;
     void RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call);
-    /// Runs `body` as one single-partition transaction on `partition` (commit on success).
-    void SubmitSingle(uint32_t partition, std::function<Outcome(exec::Engine&, Call&)> body,
-                      std::shared_ptr<Call> call);
-    /// A SQL statement call (SQL or CRUD procedure, or pinned ad-hoc SQL) on one partition.
-    void SubmitSingleSql(uint32_t partition, proc::CallPlan plan, std::shared_ptr<Call> call);
+    /// Runs `plan` (a SQL, CRUD or native procedure, or pinned ad-hoc SQL) as one
+    /// single-partition transaction on `partition` (commit on success).
+    void SubmitSingle(uint32_t partition, std::shared_ptr<const proc::CallPlan> plan, std::shared_ptr<Call> call);
+    /// What a procedure name means under the current schema (cached per thread and schema
+    /// version: most calls repeat a few names).
+    Result<std::shared_ptr<const proc::CallPlan>> Resolve(std::string_view name);
     /// A native procedure's call on `target` (in an open transaction), answered into `c`.
     Outcome RunNative(const proc::NativeProcedures& set, const std::string& name, proc::NativeTarget target, Call& c);
     void SubmitMulti(std::function<void(txn::MpContext&, Call&)> body, std::shared_ptr<Call> call);
@@ -84,7 +86,8 @@ class Database {
     std::atomic<uint64_t> next_txn_id_{1};
     std::atomic<int64_t> last_timestamp_{0};
     mutable std::mutex catalog_mu_;
-    catalog::CatalogPtr catalog_;  ///< partition 0's catalog, as last published by DDL
+    catalog::CatalogPtr catalog_;               ///< partition 0's catalog, as last published by DDL
+    std::atomic<uint64_t> catalog_version_{0};  ///< bumped after each publication of catalog_
     std::function<void()> shutdown_handler_;
     std::once_flag shutdown_once_;
     Stats stats_;  ///< shards: one per partition, then the coordinator, then everything else
