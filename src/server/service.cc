@@ -45,17 +45,14 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::InvocationBatch, 
     }
 
     void OnWriteDone(bool ok) override {
-        {
-            std::lock_guard<std::mutex> lock(mu_);
-            writing_ = false;
-            if (!ok) broken_ = true;  // the client went away: drop what is left
-            if (broken_ || ready_.empty()) {
-                MaybeFinishLocked();
-                return;
-            }
-            PrepareWriteLocked();
+        std::lock_guard<std::mutex> lock(mu_);
+        writing_ = false;
+        if (!ok) broken_ = true;  // the client went away: drop what is left
+        if (!broken_ && !ready_.empty()) {
+            StartNextWriteLocked();
+        } else {
+            MaybeFinishLocked();
         }
-        StartWrite(&out_);
     }
 
     void OnDone() override {
@@ -75,35 +72,30 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::InvocationBatch, 
     }
 
   private:
-    // Runs on the thread that finished the call (usually a partition's).
     void Completed(v1::Response response) {
-        {
-            std::unique_lock<std::mutex> lock(mu_);
-            --pending_;
-            if (done_) {
-                if (pending_ == 0) {
-                    lock.unlock();
-                    delete this;
-                }
-                return;
+        std::unique_lock<std::mutex> lock(mu_);
+        --pending_;
+        if (done_) {
+            if (pending_ == 0) {
+                lock.unlock();
+                delete this;
             }
-            if (!broken_) ready_.push_back(std::move(response));
-            if (writing_ || broken_) {
-                MaybeFinishLocked();
-                return;
-            }
-            PrepareWriteLocked();
+            return;
         }
-        // Outside the lock: StartWrite serializes the batch on this thread, and other threads'
-        // completions must not wait for that. writing_ keeps Finish (hence OnDone) away meanwhile.
-        StartWrite(&out_);
+        if (!broken_) ready_.push_back(std::move(response));
+        if (!writing_ && !broken_) {
+            StartNextWriteLocked();
+        } else {
+            MaybeFinishLocked();
+        }
     }
 
-    void PrepareWriteLocked() {
+    void StartNextWriteLocked() {
         out_.Clear();
         for (auto& r : ready_) *out_.add_responses() = std::move(r);
         ready_.clear();
         writing_ = true;
+        StartWrite(&out_);
     }
 
     void MaybeFinishLocked() {

@@ -62,6 +62,8 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 raise
+        if self.proc.returncode != 0:  # show why (a sanitizer report, a crash...)
+            sys.stderr.write(f"surged exited with {self.proc.returncode}; its log:\n{self.output()[-20000:]}\n")
         self.log.close()
         self.dir.cleanup()
         return self.proc.returncode

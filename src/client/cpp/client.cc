@@ -408,8 +408,9 @@ std::unique_ptr<Client> Client::Connect(const std::string& address, std::string*
     // Each Client is its own connection (gRPC would otherwise share one between channels).
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     // Reconnect promptly after the server comes back (gRPC's default backoff grows to 2 minutes).
+    // (Not GRPC_ARG_MIN_RECONNECT_BACKOFF_MS: gRPC also takes it as the minimum connect timeout,
+    // and a short one fails every attempt on a loaded machine.)
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
     impl->channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
     impl->stub = v1::Surge::NewStub(impl->channel);
