@@ -221,7 +221,8 @@ class Params {
   public:
     Params(const surge_value* values, size_t count) : values_(values), count_(count) {}
     size_t size() const { return count_; }
-    Value operator[](size_t i) const { return Value(values_[i]); }
+    /// Parameter i, or NULL when there is no such parameter.
+    Value operator[](size_t i) const { return i < count_ ? Value(values_[i]) : Value(); }
 
   private:
     const surge_value* values_;
