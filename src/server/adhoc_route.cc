@@ -78,7 +78,66 @@ std::optional<Value> Converted(const catalog::TableDef& t, const std::optional<V
     }
 }
 
+// Every table a SELECT (with everything nested in it) reads is a replicated base table.
+bool SelectReadsOnlyReplicated(const catalog::Catalog& cat, const sql::SelectStmt* s);
+
+bool ExprReadsOnlyReplicated(const catalog::Catalog& cat, const Expr* e) {
+    if (!e) return true;
+    std::vector<const Expr*> todo{e};
+    while (!todo.empty()) {
+        const Expr* x = todo.back();
+        todo.pop_back();
+        if (x->subquery && !SelectReadsOnlyReplicated(cat, x->subquery)) return false;
+        for (const Expr* a : x->args) todo.push_back(a);
+    }
+    return true;
+}
+
+bool RefReadsOnlyReplicated(const catalog::Catalog& cat, const sql::TableRef* r) {
+    if (!r) return true;
+    switch (r->kind) {
+        case sql::TableRef::Kind::kTable: {
+            auto t = cat.FindTable(r->name);
+            return t && !t->is_view() && !t->partition_column;
+        }
+        case sql::TableRef::Kind::kJoin:
+            return RefReadsOnlyReplicated(cat, r->left) && RefReadsOnlyReplicated(cat, r->right) &&
+                   ExprReadsOnlyReplicated(cat, r->on);
+        case sql::TableRef::Kind::kSubquery:
+            return SelectReadsOnlyReplicated(cat, r->subquery);
+    }
+    return false;
+}
+
+bool SelectReadsOnlyReplicated(const catalog::Catalog& cat, const sql::SelectStmt* s) {
+    for (; s; s = s->next) {
+        if (s->from.empty()) return false;  // nothing to read: leave it to the usual path
+        for (const sql::TableRef* r : s->from) {
+            if (!RefReadsOnlyReplicated(cat, r)) return false;
+        }
+        for (const auto& item : s->items) {
+            if (!ExprReadsOnlyReplicated(cat, item.expr)) return false;
+        }
+        for (const Expr* g : s->group_by) {
+            if (!ExprReadsOnlyReplicated(cat, g)) return false;
+        }
+        for (const auto& o : s->order_by) {
+            if (!ExprReadsOnlyReplicated(cat, o.expr)) return false;
+        }
+        if (!ExprReadsOnlyReplicated(cat, s->where) || !ExprReadsOnlyReplicated(cat, s->having) ||
+            !ExprReadsOnlyReplicated(cat, s->limit) || !ExprReadsOnlyReplicated(cat, s->offset)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 }  // namespace
+
+bool ReadsOnlyReplicated(const catalog::Catalog& cat, const sql::Statement& stmt) {
+    if (stmt.kind != sql::StmtKind::kSelect) return false;
+    return SelectReadsOnlyReplicated(cat, static_cast<const sql::SelectStatement&>(stmt).select);
+}
 
 std::optional<Value> SinglePartitionValue(const catalog::Catalog& cat, const sql::Statement& stmt,
                                           std::span<const Value> params) {

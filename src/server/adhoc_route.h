@@ -19,4 +19,9 @@ namespace surge::server {
 std::optional<Value> SinglePartitionValue(const catalog::Catalog& cat, const sql::Statement& stmt,
                                           std::span<const Value> params);
 
+/// True when `stmt` is a query that reads only replicated tables (through any joins, derived
+/// tables, subqueries and set operations): every partition holds all it reads, so any one
+/// partition can answer it without stopping the others. Views count as not replicated.
+bool ReadsOnlyReplicated(const catalog::Catalog& cat, const sql::Statement& stmt);
+
 }  // namespace surge::server

@@ -534,21 +534,29 @@ void Database::RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call)
         if (!sql.ok()) return call->Finish(sql.status(), v1::INVALID_PARAMETER);
         call->params.erase(call->params.begin());
         bool ddl = false, other = false;
-        std::optional<Value> pinned;  // one statement pinned to one partition's rows
+        std::optional<Value> pinned;   // one statement pinned to one partition's rows
+        bool replicated_read = false;  // one query of replicated tables only: any partition
         try {
             sql::ParseResult parsed = sql::Parse(*sql);
             for (const sql::Statement* stmt : parsed.statements) (sql::IsSchemaChange(stmt->kind) ? ddl : other) = true;
             if (parsed.statements.size() == 1 && !ddl) {
-                pinned = SinglePartitionValue(*catalog(), *parsed.statements[0], call->params);
+                auto cat = catalog();
+                pinned = SinglePartitionValue(*cat, *parsed.statements[0], call->params);
+                replicated_read = !pinned && ReadsOnlyReplicated(*cat, *parsed.statements[0]);
             }
         } catch (const SqlError& e) {
             return call->Finish(e.status());
         }
-        if (pinned) {
+        if (pinned || replicated_read) {
             auto adhoc = std::make_shared<proc::CallPlan>();
             adhoc->name = "@AdHoc";
             adhoc->sql = std::move(*sql);
-            SubmitSingle(router_.Partition(*pinned), std::move(adhoc), call);
+            // Replicated reads spread over the partitions (each has every row).
+            const uint32_t partition =
+                pinned ? router_.Partition(*pinned)
+                       : static_cast<uint32_t>(next_replicated_read_.fetch_add(1, std::memory_order_relaxed) %
+                                               partitions_.size());
+            SubmitSingle(partition, std::move(adhoc), call);
             return;
         }
         if (ddl && other) {

@@ -84,6 +84,7 @@ class Database {
     std::atomic<bool> accepting_{false};
     std::atomic<bool> started_{false};
     std::atomic<uint64_t> next_txn_id_{1};
+    std::atomic<uint64_t> next_replicated_read_{0};
     std::atomic<int64_t> last_timestamp_{0};
     mutable std::mutex catalog_mu_;
     catalog::CatalogPtr catalog_;               ///< partition 0's catalog, as last published by DDL

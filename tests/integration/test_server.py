@@ -232,6 +232,27 @@ class ServerTest(unittest.TestCase):
             bad.result(timeout=30)
         self.assertEqual(cm.exception.status, "UNKNOWN_PROCEDURE")
 
+    def test_replicated_reads_run_anywhere_and_partitioned_ones_see_everything(self):
+        db = self.db
+        db.sql("CREATE TABLE rr1 (id INTEGER NOT NULL PRIMARY KEY, name VARCHAR(10))")
+        db.sql("CREATE TABLE rr2 (id INTEGER NOT NULL PRIMARY KEY, score INTEGER)")
+        db.sql("CREATE TABLE pp (id INTEGER NOT NULL PRIMARY KEY)")
+        db.sql("PARTITION TABLE pp ON COLUMN id")
+        for i in range(30):
+            db.sql("INSERT INTO rr1 VALUES (?, ?)", i, f"n{i}")
+            db.sql("INSERT INTO rr2 VALUES (?, ?)", i, i * 10)
+            if i % 2 == 0:
+                db.sql("INSERT INTO pp VALUES (?)", i)
+        # Replicated only (served by one partition, round robin): the same answer every time.
+        for _ in range(6):
+            r = db.sql("SELECT COUNT(*), SUM(b.score) FROM rr1 a JOIN rr2 b ON a.id = b.id WHERE a.id < 10")
+            self.assertEqual(r.rows, [(10, 450)])
+        # A subquery over a partitioned table makes it multi-partition: it sees every partition.
+        r = db.sql("SELECT COUNT(*) FROM rr1 WHERE id IN (SELECT id FROM pp)")
+        self.assertEqual(r.rows, [(15,)])
+        r = db.sql("SELECT id FROM rr1 WHERE id < 3 UNION SELECT id FROM pp WHERE id > 24 ORDER BY 1")
+        self.assertEqual(r.rows, [(0,), (1,), (2,), (26,), (28,)])
+
     def test_stream_batches(self):
         calls = [("Vote", 7000000 + i, "NH", 1) for i in range(2000)] + [("Vote", 7000000, "NH", 1)]
         out = self.db.call_many(calls, batch=300)
