@@ -180,7 +180,8 @@ class Client:
 
     def call_many(self, calls: Iterable[Sequence[Any]], batch: int = 500) -> List[Any]:
         """Sends (procedure, *params) calls over one stream in batches; returns, in call order, a
-        Response for each success and an Error for each failure (nothing is raised for them)."""
+        Response for each success and an Error for each failure (nothing is raised for them). If
+        the connection fails midway, each unanswered call gets an UNAVAILABLE Error."""
         calls = list(calls)
 
         def batches():
@@ -192,17 +193,24 @@ class Client:
                 yield pb.InvocationBatch(invocations=invs)
 
         out: List[Any] = [None] * len(calls)
-        for rb in self._stub.Stream(batches(), timeout=self._timeout):
-            for r in rb.responses:
-                try:
-                    out[r.client_handle] = _response(r)
-                except Error as e:
-                    out[r.client_handle] = e
-        # The server ended the stream (shutting down) before reading these: they did not run.
+        missing = Error("UNAVAILABLE", "the server closed the stream before this call reached it; it did not run")
+        try:
+            for rb in self._stub.Stream(batches(), timeout=self._timeout):
+                for r in rb.responses:
+                    try:
+                        out[r.client_handle] = _response(r)
+                    except Error as e:
+                        out[r.client_handle] = e
+        except grpc.RpcError as e:
+            # The connection or stream failed: calls without an answer may or may not have run.
+            code = e.code()
+            status = code.name if code in (grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                           grpc.StatusCode.DEADLINE_EXCEEDED) else "UNAVAILABLE"
+            missing = Error(status, f"the stream failed before this call was answered ({code.name}: "
+                            f"{e.details()}); it may or may not have run")
         for i, r in enumerate(out):
             if r is None:
-                out[i] = Error("UNAVAILABLE", "the server closed the stream before this call reached it; "
-                               "it did not run")
+                out[i] = missing
         return out
 
     def close(self) -> None:
