@@ -39,9 +39,7 @@ void Load(surge::exec::Engine& engine) {
 }
 
 // Statements the engine binds itself (DDL, and EXPLAIN of anything) rather than the planner.
-bool ForEngine(surge::sql::StmtKind k) {
-    return surge::sql::IsSchemaChange(k) || k == surge::sql::StmtKind::kExplain;
-}
+bool ForEngine(surge::sql::StmtKind k) { return surge::sql::IsSchemaChange(k) || k == surge::sql::StmtKind::kExplain; }
 
 }  // namespace
 
