@@ -490,15 +490,9 @@ void EngineState::CreateProcedure(const sql::CreateProcedureStatement& s) {
         CreateNativeProcedure(s);
         return;
     }
-    switch (s.body->kind) {
-        case sql::StmtKind::kSelect:
-        case sql::StmtKind::kInsert:
-        case sql::StmtKind::kUpdate:
-        case sql::StmtKind::kDelete:
-            break;
-        default:
-            ThrowSqlError(ErrorCode::kInvalidDefinition,
-                          "a procedure body must be SELECT, INSERT, UPSERT, UPDATE or DELETE" + At(s.pos));
+    if (!sql::IsProcedureStatement(s.body->kind)) {
+        ThrowSqlError(ErrorCode::kInvalidDefinition,
+                      "a procedure body must be SELECT, INSERT, UPSERT, UPDATE or DELETE" + At(s.pos));
     }
     // Plan now so a broken body fails at definition time.
     auto planned = sql::Planner(*catalog_).Plan(*s.body);

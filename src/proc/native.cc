@@ -254,15 +254,9 @@ int32_t HostDeclare(surge_definition* def, const char* sql_text, size_t len) {
             def->error = which + ": declare one statement at a time, not " + std::to_string(parsed.statements.size());
             return -1;
         }
-        switch (parsed.statements[0]->kind) {
-            case sql::StmtKind::kSelect:
-            case sql::StmtKind::kInsert:
-            case sql::StmtKind::kUpdate:
-            case sql::StmtKind::kDelete:
-                break;
-            default:
-                def->error = which + ": a procedure runs SELECT, INSERT, UPSERT, UPDATE or DELETE";
-                return -1;
+        if (!sql::IsProcedureStatement(parsed.statements[0]->kind)) {
+            def->error = which + ": a procedure runs SELECT, INSERT, UPSERT, UPDATE or DELETE";
+            return -1;
         }
     } catch (const SqlError& e) {
         def->error = which + ": " + e.status().message();

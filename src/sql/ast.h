@@ -158,6 +158,11 @@ inline bool IsSchemaChange(StmtKind k) {
     }
 }
 
+/// Whether a statement may be a procedure's: SELECT, INSERT, UPSERT, UPDATE or DELETE.
+inline bool IsProcedureStatement(StmtKind k) {
+    return k == StmtKind::kSelect || k == StmtKind::kInsert || k == StmtKind::kUpdate || k == StmtKind::kDelete;
+}
+
 struct Statement {
     StmtKind kind;
     SourcePos pos{};

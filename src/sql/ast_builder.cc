@@ -286,8 +286,7 @@ ProcPartition AstBuilder::MakeProcPartition(const Token& table, const Token& col
     return p;
 }
 
-Statement* AstBuilder::CreateProcedure(const Token& kw, const Token& name, const ProcPartition& part, const Token& as,
-                                       Statement* body) {
+CreateProcedureStatement* AstBuilder::NewProcedure(const Token& kw, const Token& name, const ProcPartition& part) {
     auto* st = arena_->New<CreateProcedureStatement>();
     st->pos = kw.pos;
     st->name = Identifier(name);
@@ -296,6 +295,12 @@ Statement* AstBuilder::CreateProcedure(const Token& kw, const Token& name, const
         st->partition_column = Identifier(part.column);
         st->partition_parameter = part.parameter;
     }
+    return st;
+}
+
+Statement* AstBuilder::CreateProcedure(const Token& kw, const Token& name, const ProcPartition& part, const Token& as,
+                                       Statement* body) {
+    auto* st = NewProcedure(kw, name, part);
     st->body = body;
     st->body_offset = as.offset + as.text.size();
     return st;
@@ -303,14 +308,7 @@ Statement* AstBuilder::CreateProcedure(const Token& kw, const Token& name, const
 
 Statement* AstBuilder::CreateNativeProcedure(const Token& kw, const Token& name, const ProcPartition& part,
                                              const Token& library, const Token* class_name) {
-    auto* st = arena_->New<CreateProcedureStatement>();
-    st->pos = kw.pos;
-    st->name = Identifier(name);
-    if (part.present) {
-        st->partition_table = Identifier(part.table);
-        st->partition_column = Identifier(part.column);
-        st->partition_parameter = part.parameter;
-    }
+    auto* st = NewProcedure(kw, name, part);
     st->library = StringLiteral(library)->literal.AsString();
     if (st->library.empty()) Fail(library, "FROM LIBRARY needs a file name");
     if (class_name) {

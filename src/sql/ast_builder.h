@@ -69,6 +69,8 @@ class AstBuilder {
     Statement* CreateNativeProcedure(const Token& kw, const Token& name, const ProcPartition& part,
                                      const Token& library, const Token* class_name);
     Statement* DropProcedure(const Token& kw, int if_exists, const Token& name);
+    /// CREATE PROCEDURE's name and PARTITION ON clause, shared by the SQL and native forms.
+    CreateProcedureStatement* NewProcedure(const Token& kw, const Token& name, const ProcPartition& part);
 
     // SELECT pieces.
     SelectStmt* Select(const Token& kw, int distinct, std::vector<SelectItem>* items, std::vector<TableRef*>* from,
