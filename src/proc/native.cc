@@ -6,6 +6,7 @@
 
 #include <deque>
 #include <mutex>
+#include <optional>
 
 #include "sql/parser.h"
 #include "surge/procedure.h"
@@ -121,7 +122,8 @@ namespace {
 
 // ------------------------------------------------------------------ values across the ABI
 
-Result<TypeId> TypeFromAbi(int32_t t) {
+// The SQL type of an ABI type code, or nothing for a code this server does not know.
+std::optional<TypeId> TypeFromAbi(int32_t t) {
     switch (t) {
         case SURGE_TYPE_NULL:
             return TypeId::kNull;
@@ -146,7 +148,7 @@ Result<TypeId> TypeFromAbi(int32_t t) {
         case SURGE_TYPE_BOOLEAN:
             return TypeId::kBoolean;
         default:
-            return Status(ErrorCode::kInvalidParameter, "unknown value type " + std::to_string(t));
+            return std::nullopt;
     }
 }
 
@@ -180,8 +182,8 @@ int32_t TypeToAbi(TypeId t) {
 
 // Reads a value the library passed (throws SqlError for a bad type or decimal text).
 void FromAbi(const surge_value& in, Value* out) {
-    auto type = TypeFromAbi(in.type);
-    if (!type.ok()) throw SqlError(type.status());
+    const auto type = TypeFromAbi(in.type);
+    if (!type) throw SqlError(Status(ErrorCode::kInvalidParameter, "unknown value type " + std::to_string(in.type)));
     if (in.is_null || *type == TypeId::kNull) {
         out->SetNull(*type);
         return;
@@ -237,6 +239,16 @@ surge_value ToAbi(const Value& v, std::deque<std::string>* texts) {
     return out;
 }
 
+// Plans a statement where it will run: prepared on a partition's engine (kept in *prepared), or
+// checked by the spanning executor (multi-partition statements run from their text).
+Status PlanOn(NativeTarget target, const std::string& sql, std::shared_ptr<exec::PreparedStatement>* prepared) {
+    if (!target.engine) return target.span->Explain(sql).status();
+    auto r = target.engine->Prepare(sql);
+    if (!r.ok()) return r.status();
+    if (prepared) *prepared = std::move(*r);
+    return Status::Ok();
+}
+
 const char* Borrow(const std::string& s, size_t* len) {
     if (len) *len = s.size();
     return s.c_str();
@@ -263,19 +275,10 @@ int32_t HostDeclare(surge_definition* def, const char* sql_text, size_t len) {
         return -1;
     }
     std::shared_ptr<exec::PreparedStatement> prepared;
-    if (def->target.engine) {
-        auto r = def->target.engine->Prepare(sql);
-        if (!r.ok()) {
-            def->error = which + " does not plan: " + r.status().message();
-            return -1;
-        }
-        prepared = std::move(*r);
-    } else {
-        auto r = def->target.span->Explain(sql);
-        if (!r.ok()) {
-            def->error = which + " does not plan: " + r.status().message();
-            return -1;
-        }
+    Status planned = PlanOn(def->target, sql, &prepared);
+    if (!planned.ok()) {
+        def->error = which + " does not plan: " + planned.message();
+        return -1;
     }
     return NativeCallAccess::AddStatement(p, sql, std::move(prepared));
 }
@@ -284,7 +287,7 @@ int32_t HostParameters(surge_definition* def, const int32_t* types, size_t count
     std::vector<SqlType> list;
     for (size_t i = 0; i < count; ++i) {
         auto t = TypeFromAbi(types[i]);
-        if (!t.ok() || *t == TypeId::kNull) {
+        if (!t || *t == TypeId::kNull) {
             def->error = "parameter " + std::to_string(i + 1) + " has no type (" + std::to_string(types[i]) + ")";
             return -1;
         }
@@ -352,20 +355,16 @@ int32_t HostExecute(surge_call* call, int64_t* batch) {
     return rc;
 }
 
-// The result `index` of `batch`, or nullptr.
-const exec::ResultSet* BatchResult(surge_call* call, int64_t batch, size_t index) {
-    if (batch < 0 || static_cast<size_t>(batch) >= call->batch_start.size()) return nullptr;
-    const size_t begin = call->batch_start[batch];
-    const size_t end =
-        static_cast<size_t>(batch) + 1 < call->batch_start.size() ? call->batch_start[batch + 1] : call->results_used;
-    return index < end - begin ? &call->results[begin + index] : nullptr;
-}
-
 size_t HostResultCount(surge_call* call, int64_t batch) {
     if (batch < 0 || static_cast<size_t>(batch) >= call->batch_start.size()) return 0;
     const size_t end =
         static_cast<size_t>(batch) + 1 < call->batch_start.size() ? call->batch_start[batch + 1] : call->results_used;
     return end - call->batch_start[batch];
+}
+
+// The result `index` of `batch`, or nullptr.
+const exec::ResultSet* BatchResult(surge_call* call, int64_t batch, size_t index) {
+    return index < HostResultCount(call, batch) ? &call->results[call->batch_start[batch] + index] : nullptr;
 }
 
 size_t HostRowCount(surge_call* call, int64_t batch, size_t result) {
@@ -543,7 +542,7 @@ std::string Which(const catalog::ProcedureDef& def) {
 Status Recheck(const NativeProcedure& p, NativeTarget target) {
     for (size_t i = 0; i < p.statements().size(); ++i) {
         const std::string& sql = p.statements()[i];
-        Status s = target.engine ? target.engine->Prepare(sql).status() : target.span->Explain(sql).status();
+        Status s = PlanOn(target, sql, nullptr);
         if (!s.ok()) {
             return Status(ErrorCode::kInvalidDefinition,
                           "the change breaks " + Which(p.def()) + ": statement " + std::to_string(i) + " (" + sql +
