@@ -250,7 +250,6 @@ void Database::Invoke(const v1::Invocation& invocation, v1::Response* response, 
         RunSystem(*plan, call);
         return;
     }
-    const bool native = plan->kind == proc::CallPlan::Kind::kNative;
     if (plan->partition_param) {
         auto value = proc::PartitionValue(*plan, call->params);
         if (!value.ok()) {
@@ -260,7 +259,7 @@ void Database::Invoke(const v1::Invocation& invocation, v1::Response* response, 
         SubmitSingle(router_.Partition(*value), std::move(plan), std::move(call));
         return;
     }
-    if (native) {
+    if (plan->kind == proc::CallPlan::Kind::kNative) {
         SubmitMulti(
             [this, name = plan->name](txn::MpContext& ctx, Call& c) {
                 ctx.BeginAll(c.timestamp);
@@ -499,13 +498,9 @@ void Database::RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call)
             [this, sql, single, native](txn::MpContext& ctx, Call& c) {
                 auto explain = [&](const std::string& text) -> Result<std::string> {
                     if (!single) return ctx.span().Explain(text);
-                    exec::ResultSet rs;
-                    Status st = ctx.engine(0).Execute("EXPLAIN " + text, &rs);
-                    if (!st.ok()) return st;
-                    std::string out;
-                    for (size_t r = 0; r < rs.row_count(); ++r) out += std::string(rs.at(r, 0).AsString()) + "\n";
-                    if (!out.empty()) out.pop_back();
-                    return out;
+                    auto prepared = ctx.engine(0).Prepare(text);
+                    if (!prepared.ok()) return prepared.status();
+                    return (*prepared)->Explain();
                 };
                 if (native.empty()) {
                     auto text = explain(sql);
@@ -514,8 +509,7 @@ void Database::RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call)
                     return;
                 }
                 const proc::NativeProcedure* p = (single ? natives_[0] : natives_.back())->Find(native);
-                if (!p)
-                    return c.Finish(Status(ErrorCode::kUndefinedFunction, "procedure \"" + native + "\" was dropped"));
+                if (!p) return c.Finish(Dropped(native), v1::UNKNOWN_PROCEDURE);
                 std::string all;
                 for (size_t i = 0; i < p->statements().size(); ++i) {
                     auto text = explain(p->statements()[i]);
