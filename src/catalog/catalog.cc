@@ -19,6 +19,10 @@ int TableDef::FindColumn(std::string_view folded_name) const {
     return -1;
 }
 
+const char* TableType(const TableDef& t) {
+    return t.is_view() ? "MATERIALIZED VIEW" : t.partition_column ? "PARTITIONED" : "REPLICATED";
+}
+
 CatalogPtr Catalog::Empty() { return std::make_shared<const Catalog>(); }
 
 template <typename Map>
@@ -31,6 +35,10 @@ std::shared_ptr<const TableDef> Catalog::FindTable(std::string_view name) const 
 std::shared_ptr<const IndexDef> Catalog::FindIndex(std::string_view name) const { return FindIn(indexes_, name); }
 std::shared_ptr<const ProcedureDef> Catalog::FindProcedure(std::string_view name) const {
     return FindIn(procedures_, name);
+}
+
+std::shared_ptr<const QueryViewDef> Catalog::FindQueryView(std::string_view name) const {
+    return FindIn(query_views_, name);
 }
 
 std::vector<std::shared_ptr<const TableDef>> Catalog::ViewsOn(std::string_view table) const {
@@ -54,8 +62,8 @@ Catalog::Builder Catalog::Edit() const { return Builder(*this); }
 Catalog::Builder::Builder(const Catalog& base) : next_(base) { next_.version_ = base.version_ + 1; }
 
 void Catalog::Builder::AddTable(TableDef def) {
-    if (next_.tables_.count(def.name)) {
-        ThrowSqlError(ErrorCode::kDuplicateObject, "table \"" + def.name + "\" already exists");
+    if (next_.HasRelation(def.name)) {
+        ThrowSqlError(ErrorCode::kDuplicateObject, "table or view \"" + def.name + "\" already exists");
     }
     def.id = next_.next_table_id_++;
     std::string name = def.name;
@@ -127,6 +135,22 @@ void Catalog::Builder::DropProcedure(std::string_view name) {
         ThrowSqlError(ErrorCode::kUndefinedFunction, "procedure \"" + std::string(name) + "\" does not exist");
     }
     next_.procedures_.erase(it);
+}
+
+void Catalog::Builder::AddQueryView(QueryViewDef def) {
+    if (next_.HasRelation(def.name)) {
+        ThrowSqlError(ErrorCode::kDuplicateObject, "table or view \"" + def.name + "\" already exists");
+    }
+    std::string name = def.name;
+    next_.query_views_.emplace(std::move(name), std::make_shared<const QueryViewDef>(std::move(def)));
+}
+
+void Catalog::Builder::DropQueryView(std::string_view name) {
+    auto it = next_.query_views_.find(name);
+    if (it == next_.query_views_.end()) {
+        ThrowSqlError(ErrorCode::kUndefinedTable, "view \"" + std::string(name) + "\" does not exist");
+    }
+    next_.query_views_.erase(it);
 }
 
 CatalogPtr Catalog::Builder::Build() { return std::make_shared<const Catalog>(next_); }

@@ -36,6 +36,9 @@ struct IndexKeyPart {
     int column = -1;         ///< >= 0 for a column key part
     std::string expression;  ///< SQL text when column < 0
     SqlType type;            ///< type of the key part
+    /// Declared DESC. Recorded for the catalog's description only: ordered indexes are stored
+    /// ascending and scanned in either direction, so direction changes no lookup or range.
+    bool descending = false;
 };
 
 struct IndexDef {
@@ -80,6 +83,18 @@ struct TableDef {
     bool is_view() const { return view != nullptr; }
 };
 
+/// "MATERIALIZED VIEW", "PARTITIONED" or "REPLICATED" (catalog and statistics listings).
+const char* TableType(const TableDef& t);
+
+/// A view that is not materialized: its query is planned in place of its name, like a derived
+/// table, whenever a statement that reads it is planned. Nothing is stored; the tables it reads
+/// are looked up then, so a view whose tables were dropped or changed fails when it is used.
+struct QueryViewDef {
+    std::string name;
+    std::string sql;                        ///< the full CREATE VIEW text (parsed when planned)
+    std::vector<std::string> column_names;  ///< the view's column list, empty if none was given
+};
+
 struct ProcedureDef {
     std::string name;
     std::string sql;  ///< the statement a SQL procedure runs (empty for a native procedure)
@@ -105,12 +120,18 @@ class Catalog {
     std::shared_ptr<const TableDef> FindTable(std::string_view name) const;
     std::shared_ptr<const IndexDef> FindIndex(std::string_view name) const;
     std::shared_ptr<const ProcedureDef> FindProcedure(std::string_view name) const;
+    std::shared_ptr<const QueryViewDef> FindQueryView(std::string_view name) const;
     const std::map<std::string, std::shared_ptr<const TableDef>, std::less<>>& tables() const { return tables_; }
     const std::map<std::string, std::shared_ptr<const IndexDef>, std::less<>>& indexes() const { return indexes_; }
     const std::map<std::string, std::shared_ptr<const ProcedureDef>, std::less<>>& procedures() const {
         return procedures_;
     }
-    /// Views whose source is the given table.
+    const std::map<std::string, std::shared_ptr<const QueryViewDef>, std::less<>>& query_views() const {
+        return query_views_;
+    }
+    /// Whether a table, materialized view or query view has this name (they share one namespace).
+    bool HasRelation(std::string_view name) const { return tables_.count(name) || query_views_.count(name); }
+    /// Materialized views whose source is the given table.
     std::vector<std::shared_ptr<const TableDef>> ViewsOn(std::string_view table) const;
     std::vector<std::shared_ptr<const IndexDef>> IndexesOf(const TableDef& table) const;
 
@@ -124,6 +145,7 @@ class Catalog {
     std::map<std::string, std::shared_ptr<const TableDef>, std::less<>> tables_;
     std::map<std::string, std::shared_ptr<const IndexDef>, std::less<>> indexes_;
     std::map<std::string, std::shared_ptr<const ProcedureDef>, std::less<>> procedures_;
+    std::map<std::string, std::shared_ptr<const QueryViewDef>, std::less<>> query_views_;
 };
 
 /// Mutable copy of a catalog; Build() publishes it as version + 1. Methods throw SqlError with
@@ -140,6 +162,8 @@ class Catalog::Builder {
     void DropIndex(std::string_view name);
     void AddProcedure(ProcedureDef def);
     void DropProcedure(std::string_view name);
+    void AddQueryView(QueryViewDef def);
+    void DropQueryView(std::string_view name);
 
     const Catalog& current() const { return next_; }
     /// Publishes with this version instead of base + 1 (restoring an earlier schema under a new

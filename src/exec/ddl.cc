@@ -240,9 +240,9 @@ void EngineState::RunDdl(const sql::Statement& stmt, ResultSet* out) {
 }
 
 void EngineState::CreateTable(const sql::CreateTableStatement& s) {
-    if (catalog_->FindTable(s.name)) {
-        if (s.if_not_exists) return;
-        ThrowSqlError(ErrorCode::kDuplicateObject, "table \"" + s.name + "\" already exists" + At(s.pos));
+    if (catalog_->HasRelation(s.name)) {
+        if (s.if_not_exists && catalog_->FindTable(s.name)) return;
+        ThrowSqlError(ErrorCode::kDuplicateObject, "table or view \"" + s.name + "\" already exists" + At(s.pos));
     }
     if (s.columns.empty())
         ThrowSqlError(ErrorCode::kInvalidDefinition, "a table needs at least one column" + At(s.pos));
@@ -311,6 +311,15 @@ void EngineState::CreateTable(const sql::CreateTableStatement& s) {
 }
 
 void EngineState::DropTable(const sql::DropTableStatement& s) {
+    if (catalog_->FindQueryView(s.name)) {
+        if (!s.is_view) {
+            ThrowSqlError(ErrorCode::kInvalidDefinition, "\"" + s.name + "\" is a view; use DROP VIEW" + At(s.pos));
+        }
+        auto b = catalog_->Edit();
+        b.DropQueryView(s.name);
+        Publish(b.Build());
+        return;
+    }
     auto def = catalog_->FindTable(s.name);
     if (!def || (s.is_view && !def->is_view())) {
         if (s.if_exists && !def) return;
@@ -348,14 +357,15 @@ void EngineState::CreateIndex(const sql::CreateIndexStatement& s) {
                      : s.assume_unique ? catalog::Uniqueness::kAssumeUnique
                                        : catalog::Uniqueness::kNone;
     sql::Planner planner(*catalog_);
-    for (const sql::Expr* k : s.keys) {
+    for (size_t i = 0; i < s.keys.size(); ++i) {
+        const sql::Expr* k = s.keys[i];
         if (k->kind == sql::ExprKind::kColumnRef && k->table.empty()) {
             int c = table->FindColumn(k->name);
             if (c < 0) {
                 ThrowSqlError(ErrorCode::kUndefinedColumn,
                               "column \"" + k->name + "\" does not exist in table \"" + s.table + "\"" + At(k->pos));
             }
-            idx.key.push_back({c, {}, table->columns[c].type});
+            idx.key.push_back({c, {}, table->columns[c].type, s.descending[i]});
             continue;
         }
         auto bound = planner.BindTableExpression(*k, *table, "an index key");
@@ -363,7 +373,7 @@ void EngineState::CreateIndex(const sql::CreateIndexStatement& s) {
             ThrowSqlError(ErrorCode::kInvalidDefinition,
                           "index expression " + sql::ExprToSql(*k) + " has no storable type" + At(k->pos));
         }
-        idx.key.push_back({-1, sql::ExprToSql(*k), bound->type});
+        idx.key.push_back({-1, sql::ExprToSql(*k), bound->type, s.descending[i]});
     }
     CheckPartitionUniqueness(*table, idx);
     auto b = catalog_->Edit();
@@ -557,24 +567,50 @@ void EngineState::DropProcedure(const sql::DropProcedureStatement& s) {
     Publish(b.Build());
 }
 
+namespace {
+/// Thrown by CreateMaterializedView when the query is not a shape it can keep up to date.
+struct NotMaintainable {
+    std::string why;
+};
+}  // namespace
+
 void EngineState::CreateView(const sql::CreateViewStatement& s) {
-    if (catalog_->FindTable(s.name)) {
+    if (catalog_->HasRelation(s.name)) {
         ThrowSqlError(ErrorCode::kDuplicateObject, "table or view \"" + s.name + "\" already exists" + At(s.pos));
     }
+    try {
+        CreateMaterializedView(s);
+    } catch (const NotMaintainable& e) {
+        if (s.materialized) {
+            ThrowSqlError(ErrorCode::kFeatureNotSupported,
+                          "materialized view \"" + s.name + "\": " + e.why +
+                              " (supported: SELECT g1.., COUNT(*), COUNT/SUM/MIN/MAX(col).. FROM t [WHERE ..] "
+                              "[GROUP BY g1..]; CREATE VIEW without MATERIALIZED accepts any query)");
+        }
+        CreateQueryView(s);
+    }
+}
+
+void EngineState::CreateQueryView(const sql::CreateViewStatement& s) {
+    catalog::QueryViewDef def;
+    def.name = s.name;
+    def.sql = s.text;
+    def.column_names = s.column_names;
+    sql::Planner(*catalog_).QueryViewColumns(def);  // the query must plan now (and carry no parameters)
+    auto b = catalog_->Edit();
+    b.AddQueryView(std::move(def));
+    Publish(b.Build());
+}
+
+void EngineState::CreateMaterializedView(const sql::CreateViewStatement& s) {
     const sql::SelectStmt& q = *s.select;
-    auto shape = [&](const std::string& why) {
-        ThrowSqlError(ErrorCode::kFeatureNotSupported,
-                      "materialized view \"" + s.name + "\": " + why +
-                          " (supported: SELECT g1.., COUNT(*), COUNT/SUM/MIN/MAX(col).. FROM t [WHERE ..] "
-                          "[GROUP BY g1..])");
-    };
+    auto shape = [&](const std::string& why) { throw NotMaintainable{why}; };
     if (q.next || !q.order_by.empty() || q.limit || q.offset || q.distinct || q.having) {
         shape("set operations, ORDER BY, LIMIT, DISTINCT and HAVING are not allowed");
     }
     if (q.from.size() != 1 || q.from[0]->kind != sql::TableRef::Kind::kTable) shape("it must read exactly one table");
     auto source = catalog_->FindTable(q.from[0]->name);
-    if (!source) ThrowSqlError(ErrorCode::kUndefinedTable, "table \"" + q.from[0]->name + "\" does not exist");
-    if (source->is_view()) shape("its source must be a table, not another view");
+    if (!source || source->is_view()) shape("its source must be a table, not a view");
     auto source_alias = q.from[0]->alias.empty() ? source->name : q.from[0]->alias;
     auto column_of = [&](const sql::Expr* e) -> int {
         if (e->kind != sql::ExprKind::kColumnRef || (!e->table.empty() && e->table != source_alias)) return -1;
@@ -593,8 +629,8 @@ void EngineState::CreateView(const sql::CreateViewStatement& s) {
     const size_t g = vd.group_by.size();
     if (q.items.size() < g) shape("the GROUP BY columns must come first in the select list");
     if (!s.column_names.empty() && s.column_names.size() != q.items.size()) {
-        ThrowSqlError(ErrorCode::kSyntaxError, "view column list has " + std::to_string(s.column_names.size()) +
-                                                   " names for " + std::to_string(q.items.size()) + " columns");
+        ThrowSqlError(ErrorCode::kInvalidDefinition, "view column list has " + std::to_string(s.column_names.size()) +
+                                                         " names for " + std::to_string(q.items.size()) + " columns");
     }
     bool has_count_star = false;
     for (size_t i = 0; i < q.items.size(); ++i) {

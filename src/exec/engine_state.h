@@ -150,6 +150,8 @@ class EngineState : public TableResolver {
     void AlterTable(const sql::AlterTableStatement& s);
     void PartitionTable(const sql::PartitionTableStatement& s);
     void CreateView(const sql::CreateViewStatement& s);
+    void CreateMaterializedView(const sql::CreateViewStatement& s);
+    void CreateQueryView(const sql::CreateViewStatement& s);
     void CreateProcedure(const sql::CreateProcedureStatement& s);
     void CreateNativeProcedure(const sql::CreateProcedureStatement& s);
     void SetProcedurePartition(const sql::CreateProcedureStatement& s, catalog::ProcedureDef* def);

@@ -331,7 +331,8 @@ Value Eval(const BoundExpr& e, const EvalRow& row, ExecContext& ctx) {
             return CastValue(Eval(*e.children[0], row, ctx), e.type);
         case BoundKind::kInList: {
             Value x = Eval(*e.children[0], row, ctx);
-            if (x.is_null()) return Value::Null(TypeId::kBoolean);
+            // x IN () is false (NOT IN () true) whatever x is, NULL included.
+            if (x.is_null()) return e.children.size() == 1 ? Value::Bool(e.negated) : Value::Null(TypeId::kBoolean);
             bool saw_null = false;
             for (size_t i = 1; i < e.children.size(); ++i) {
                 Value v = Eval(*e.children[i], row, ctx);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "sql/planner.h"
 #include "types/value_ops.h"
 
 namespace surge::proc {
@@ -177,15 +178,33 @@ Status SystemCatalog(const catalog::Catalog& cat, std::string_view selector, exe
         for (const auto& [n, t] : list) out->columns.push_back({n, t});
     };
     auto str = [](const std::string& s) { return Value::Varchar(s); };
+    // A query view's columns are those its query plans to now; none if it no longer plans.
+    auto view_columns = [&](const catalog::QueryViewDef& v) -> std::optional<std::vector<sql::OutputColumn>> {
+        try {
+            return sql::Planner(cat).QueryViewColumns(v);
+        } catch (const SqlError&) {
+            return std::nullopt;
+        }
+    };
     if (sel == "tables" || sel == "views") {
         cols({{"table_name", text}, {"table_type", text}, {"partition_column", text}, {"column_count", num}});
         for (const auto& [name, t] : cat.tables()) {
             if ((sel == "views") != t->is_view()) continue;
             out->values.push_back(str(t->name));
-            out->values.push_back(str(t->is_view() ? "VIEW" : (t->partition_column ? "PARTITIONED" : "REPLICATED")));
+            out->values.push_back(str(catalog::TableType(*t)));
             out->values.push_back(t->partition_column ? str(t->columns[*t->partition_column].name)
                                                       : Value::Null(TypeId::kVarchar));
             out->values.push_back(Value::Integer(static_cast<int32_t>(t->columns.size())));
+        }
+        if (sel == "views") {
+            for (const auto& [name, v] : cat.query_views()) {
+                auto vc = view_columns(*v);
+                out->values.push_back(str(v->name));
+                out->values.push_back(str("VIEW"));
+                out->values.push_back(Value::Null(TypeId::kVarchar));
+                out->values.push_back(vc ? Value::Integer(static_cast<int32_t>(vc->size()))
+                                         : Value::Null(TypeId::kInteger));
+            }
         }
     } else if (sel == "columns") {
         cols({{"table_name", text},
@@ -206,6 +225,17 @@ Status SystemCatalog(const catalog::Catalog& cat, std::string_view selector, exe
                                                       : Value::Null(TypeId::kVarchar));
             }
         }
+        for (const auto& [name, v] : cat.query_views()) {
+            auto vc = view_columns(*v);
+            for (size_t i = 0; vc && i < vc->size(); ++i) {
+                out->values.push_back(str(v->name));
+                out->values.push_back(str((*vc)[i].name));
+                out->values.push_back(Value::Integer(static_cast<int32_t>(i + 1)));
+                out->values.push_back(str(TypeName((*vc)[i].type)));
+                out->values.push_back(str("YES"));
+                out->values.push_back(Value::Null(TypeId::kVarchar));
+            }
+        }
     } else if (sel == "indexes") {
         cols({{"table_name", text}, {"index_name", text}, {"kind", text}, {"uniqueness", text}, {"key", text}});
         for (const auto& [name, idx] : cat.indexes()) {
@@ -214,6 +244,7 @@ Status SystemCatalog(const catalog::Catalog& cat, std::string_view selector, exe
             for (const auto& part : idx->key) {
                 if (!key.empty()) key += ", ";
                 key += part.column >= 0 && t ? t->columns[part.column].name : part.expression;
+                if (part.descending) key += " DESC";
             }
             static const char* kUniq[] = {"NONE", "UNIQUE", "ASSUMEUNIQUE", "PRIMARY KEY"};
             out->values.push_back(str(idx->table));

@@ -459,8 +459,7 @@ void Database::RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call)
                             if (!t) continue;
                             rs.values.push_back(Value::Integer(static_cast<int32_t>(i)));
                             rs.values.push_back(Value::Varchar(def->name));
-                            rs.values.push_back(Value::Varchar(
-                                def->is_view() ? "VIEW" : (def->partition_column ? "PARTITIONED" : "REPLICATED")));
+                            rs.values.push_back(Value::Varchar(catalog::TableType(*def)));
                             rs.values.push_back(Value::BigInt(static_cast<int64_t>(t->row_count())));
                             rs.values.push_back(Value::BigInt(static_cast<int64_t>(t->memory_bytes())));
                         }

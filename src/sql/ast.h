@@ -253,6 +253,7 @@ struct CreateIndexStatement : Statement {
     bool assume_unique = false;
     bool hash = false;
     std::vector<Expr*> keys;
+    std::vector<bool> descending;  ///< per key: declared DESC (recorded; the index is stored ascending)
 };
 
 struct DropIndexStatement : Statement {
@@ -272,6 +273,9 @@ struct CreateViewStatement : Statement {
     std::string name;
     std::vector<std::string> column_names;  ///< optional (a, b, c) list
     SelectStmt* select = nullptr;
+    /// CREATE MATERIALIZED VIEW: must be a shape kept up to date incrementally. A plain CREATE
+    /// VIEW is materialized when its shape allows and a query view otherwise.
+    bool materialized = false;
 };
 
 struct CreateProcedureStatement : Statement {

@@ -237,7 +237,7 @@ Statement* AstBuilder::AlterDropColumn(const Token& kw, const Token& table, cons
 }
 
 Statement* AstBuilder::CreateIndex(const Token& kw, int unique, int if_not_exists, const Token& name,
-                                   const Token& table, std::vector<Expr*>* keys, int hash) {
+                                   const Token& table, std::vector<OrderItem>* keys, int hash) {
     auto* st = arena_->New<CreateIndexStatement>();
     st->pos = kw.pos;
     st->name = Identifier(name);
@@ -246,7 +246,11 @@ Statement* AstBuilder::CreateIndex(const Token& kw, int unique, int if_not_exist
     st->unique = unique == 1;
     st->assume_unique = unique == 2;
     st->hash = hash != 0;
-    st->keys = std::move(*keys);
+    for (const OrderItem& k : *keys) {
+        if (k.nulls_first) Fail(kw, "NULLS FIRST/LAST is not allowed in an index key (NULLs sort first)");
+        st->keys.push_back(k.expr);
+        st->descending.push_back(k.descending);
+    }
     return st;
 }
 
@@ -266,12 +270,14 @@ Statement* AstBuilder::PartitionTable(const Token& kw, const Token& table, const
     return st;
 }
 
-Statement* AstBuilder::CreateView(const Token& kw, const Token& name, std::vector<std::string>* cols, SelectStmt* s) {
+Statement* AstBuilder::CreateView(const Token& kw, const Token& name, std::vector<std::string>* cols, SelectStmt* s,
+                                  bool materialized) {
     auto* st = arena_->New<CreateViewStatement>();
     st->pos = kw.pos;
     st->name = Identifier(name);
     if (cols) st->column_names = std::move(*cols);
     st->select = s;
+    st->materialized = materialized;
     return st;
 }
 

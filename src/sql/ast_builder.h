@@ -59,10 +59,11 @@ class AstBuilder {
     Statement* AlterAddColumn(const Token& kw, const Token& table, const Token& col, SqlType type);
     Statement* AlterDropColumn(const Token& kw, const Token& table, const Token& col);
     Statement* CreateIndex(const Token& kw, int unique, int if_not_exists, const Token& name, const Token& table,
-                           std::vector<Expr*>* keys, int hash);
+                           std::vector<OrderItem>* keys, int hash);
     Statement* DropIndex(const Token& kw, int if_exists, const Token& name);
     Statement* PartitionTable(const Token& kw, const Token& table, const Token& column);
-    Statement* CreateView(const Token& kw, const Token& name, std::vector<std::string>* cols, SelectStmt* s);
+    Statement* CreateView(const Token& kw, const Token& name, std::vector<std::string>* cols, SelectStmt* s,
+                          bool materialized);
     ProcPartition MakeProcPartition(const Token& table, const Token& column, const Token* param);
     Statement* CreateProcedure(const Token& kw, const Token& name, const ProcPartition& part, const Token& as,
                                Statement* body);

@@ -107,6 +107,13 @@ BoundExprPtr Planner::Impl::BindColumn(const Expr& e, Scope& scope) {
         }
         if (found_table) {
             if (depth == 0 && scope.aggregated) {
+                // The same column as a GROUP BY key, however it was qualified there.
+                const int slot = found_table->offset + found_col;
+                for (size_t i = 0; i < scope.group_slot.size(); ++i) {
+                    if (scope.group_slot[i] == slot) {
+                        return MakeColumn(static_cast<int>(i), scope.group_types[i], ExprToSql(e));
+                    }
+                }
                 ThrowSqlError(ErrorCode::kGroupingError,
                               "column \"" + ExprToSql(e) +
                                   "\" must appear in the GROUP BY clause or be used in an aggregate function" +

@@ -30,8 +30,8 @@ using surge::SqlType;
 %token ID QUOTED_ID STRING INTEGER FLOAT BLOB PARAM DOT WITH.
 
 // Keywords that may also serve as identifiers where the keyword cannot appear.
-%fallback ID ADD ASC ASSUMEUNIQUE CLASS COLUMN DESC FIRST HASH IF KEY LAST LIBRARY NULLS PARAMETER
-  PARTITION PROCEDURE TREE TRUNCATE UPSERT VIEW EXPLAIN.
+%fallback ID ADD ASC ASSUMEUNIQUE CLASS COLUMN DESC FIRST HASH IF KEY LAST LIBRARY MATERIALIZED NULLS PARAMETER
+  PARTITION PROCEDURE REPLACE TREE TRUNCATE UPSERT VIEW EXPLAIN.
 
 %left OR.
 %left AND.
@@ -109,6 +109,7 @@ table_ref(A) ::= table_ref(L) join_kw(J) table_primary(R) USING LP idlist(C) RP.
 table_ref(A) ::= table_ref(L) CROSS JOIN table_primary(R). { A = b->Join(L, static_cast<int>(JoinType::kCross), R, nullptr, nullptr); }
 table_primary(A) ::= nm(N) as(Y). { A = b->TableName(N, Y); }
 table_primary(A) ::= LP(P) select(S) RP as(Y). { A = b->DerivedTable(P, S, Y); }
+table_primary(A) ::= LP table_ref(X) RP. { A = X; }
 
 %type join_kw {int}
 join_kw(A) ::= JOIN. { A = static_cast<int>(JoinType::kInner); }
@@ -245,6 +246,9 @@ cmd(A) ::= insert_kw(K) INTO nm(T) idlist_opt(C) select(S). { A = b->InsertSelec
 %type insert_kw {int}
 insert_kw(A) ::= INSERT. { A = 0; }
 insert_kw(A) ::= UPSERT. { A = 1; }
+// SQLite's spellings of an upsert (the row with the same primary key is replaced).
+insert_kw(A) ::= REPLACE. { A = 1; }
+insert_kw(A) ::= INSERT OR REPLACE. { A = 1; }
 %type idlist_opt {std::vector<std::string>*}
 idlist_opt(A) ::= . { A = nullptr; }
 idlist_opt(A) ::= LP idlist(X) RP. { A = X; }
@@ -308,7 +312,7 @@ cmd(A) ::= ALTER(C) TABLE nm(T) DROP kwcolumn_opt nm(N). { A = b->AlterDropColum
 kwcolumn_opt ::= .
 kwcolumn_opt ::= COLUMN.
 
-cmd(A) ::= CREATE(C) uniqueflag(U) INDEX ifnotexists(E) nm(N) ON nm(T) LP nexprlist(K) RP using_opt(H).
+cmd(A) ::= CREATE(C) uniqueflag(U) INDEX ifnotexists(E) nm(N) ON nm(T) LP sortlist(K) RP using_opt(H).
     { A = b->CreateIndex(C, U, E, N, T, K, H); }
 %type uniqueflag {int}
 uniqueflag(A) ::= . { A = 0; }
@@ -322,7 +326,8 @@ cmd(A) ::= DROP(D) INDEX ifexists(E) nm(N). { A = b->DropIndex(D, E, N); }
 
 cmd(A) ::= PARTITION(P) TABLE nm(T) ON COLUMN nm(C). { A = b->PartitionTable(P, T, C); }
 
-cmd(A) ::= CREATE(C) VIEW nm(N) idlist_opt(L) AS select(S). { A = b->CreateView(C, N, L, S); }
+cmd(A) ::= CREATE(C) VIEW nm(N) idlist_opt(L) AS select(S). { A = b->CreateView(C, N, L, S, false); }
+cmd(A) ::= CREATE(C) MATERIALIZED VIEW nm(N) idlist_opt(L) AS select(S). { A = b->CreateView(C, N, L, S, true); }
 
 cmd(A) ::= CREATE(C) PROCEDURE nm(N) proc_partition(P) AS(X) cmd(B). { A = b->CreateProcedure(C, N, P, X, B); }
 cmd(A) ::= CREATE(C) PROCEDURE nm(N) proc_partition(P) FROM LIBRARY STRING(L). {

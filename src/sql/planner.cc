@@ -269,6 +269,26 @@ PlanPtr ChooseAccess(Planner& planner, Planner::Impl& impl, const std::shared_pt
 
 }  // namespace
 
+namespace {
+
+// The base table a DML statement writes; views are read-only.
+std::shared_ptr<const catalog::TableDef> WritableTable(const catalog::Catalog& catalog, const std::string& name,
+                                                       const char* verb, SourcePos pos) {
+    auto table = catalog.FindTable(name);
+    if (table && table->is_view()) {
+        ThrowSqlError(ErrorCode::kFeatureNotSupported, std::string("cannot ") + verb + " materialized view \"" + name +
+                                                           "\"; it is maintained from its source table" + At(pos));
+    }
+    if (!table && catalog.FindQueryView(name)) {
+        ThrowSqlError(ErrorCode::kFeatureNotSupported,
+                      std::string("cannot ") + verb + " view \"" + name + "\"; views are read-only" + At(pos));
+    }
+    if (!table) ThrowSqlError(ErrorCode::kUndefinedTable, "table \"" + name + "\" does not exist" + At(pos));
+    return table;
+}
+
+}  // namespace
+
 // ---------------------------------------------------------------- SELECT
 
 namespace {
@@ -383,6 +403,65 @@ PlanPtr Planner::Impl::PlanSelect(const SelectStmt& s, Scope* parent) {
     return left;
 }
 
+PlanPtr Planner::Impl::WithoutHiddenColumns(PlanPtr plan) {
+    size_t visible = plan->visible_columns ? plan->visible_columns : plan->output.size();
+    if (visible == plan->output.size()) return plan;
+    auto trim = NewNode(PlanKind::kProject);  // drops hidden ORDER BY columns
+    for (size_t c = 0; c < visible; ++c) {
+        trim->exprs.push_back(MakeColumn(static_cast<int>(c), plan->output[c].type, plan->output[c].name));
+    }
+    trim->output.assign(plan->output.begin(), plan->output.begin() + visible);
+    trim->children.push_back(std::move(plan));
+    return trim;
+}
+
+PlanPtr Planner::Impl::PlanQueryView(const catalog::QueryViewDef& view, SourcePos pos) {
+    if (view_depth >= kMaxViewDepth) {
+        ThrowSqlError(ErrorCode::kLimitExceeded, "views nested deeper than " + std::to_string(kMaxViewDepth) +
+                                                     " levels (does view \"" + view.name + "\" read itself?)");
+    }
+    ++view_depth;
+    struct Leave {
+        int& d;
+        ~Leave() { --d; }
+    } leave{view_depth};
+    ParseResult parsed = Parse(view.sql);
+    if (parsed.statements.size() != 1 || parsed.statements[0]->kind != StmtKind::kCreateView) {
+        ThrowSqlError(ErrorCode::kInternal, "view \"" + view.name + "\" has no CREATE VIEW text");
+    }
+    const auto& create = static_cast<const CreateViewStatement&>(*parsed.statements[0]);
+    const int outer_params = param_count;
+    PlanPtr plan;
+    try {
+        plan = WithoutHiddenColumns(PlanSelect(*create.select, nullptr));
+    } catch (const SqlError& e) {
+        if (view_depth > 1) throw;  // the outermost view names itself
+        ThrowSqlError(e.code(), "view \"" + view.name + "\": " + e.what());
+    }
+    if (param_count != outer_params) {
+        ThrowSqlError(ErrorCode::kInvalidDefinition, "view \"" + view.name + "\" may not contain parameters");
+    }
+    if (!view.column_names.empty()) {
+        if (view.column_names.size() != plan->output.size()) {
+            ThrowSqlError(ErrorCode::kInvalidDefinition,
+                          "view \"" + view.name + "\" names " + std::to_string(view.column_names.size()) +
+                              " columns but its query returns " + std::to_string(plan->output.size()) + At(pos));
+        }
+        for (size_t c = 0; c < plan->output.size(); ++c) plan->output[c].name = view.column_names[c];
+    }
+    for (size_t c = 0; c < plan->output.size(); ++c) {
+        for (size_t d = 0; d < c; ++d) {
+            if (plan->output[d].name == plan->output[c].name) {
+                ThrowSqlError(ErrorCode::kDuplicateObject, "view \"" + view.name + "\" has two columns named \"" +
+                                                               plan->output[c].name + "\"; name them with AS" +
+                                                               At(pos));
+            }
+        }
+    }
+    view_asts.push_back(std::move(parsed));
+    return plan;
+}
+
 PlanPtr Planner::Impl::PlanBlock(const SelectStmt& s, Scope* parent, bool apply_order_limit) {
     Scope scope;
     scope.parent = parent;
@@ -403,28 +482,22 @@ PlanPtr Planner::Impl::PlanBlock(const SelectStmt& s, Scope* parent, bool apply_
         ScopeTable t;
         if (r->kind == TableRef::Kind::kTable) {
             t.def = catalog.FindTable(r->name);
-            if (!t.def)
-                ThrowSqlError(ErrorCode::kUndefinedTable, "table \"" + r->name + "\" does not exist" + At(r->pos));
             t.name = r->alias.empty() ? r->name : r->alias;
-            t.columns = TableColumns(*t.def);
+            if (t.def) {
+                t.columns = TableColumns(*t.def);
+            } else if (auto view = catalog.FindQueryView(r->name)) {
+                derived[i] = PlanQueryView(*view, r->pos);
+                t.columns = derived[i]->output;
+            } else {
+                ThrowSqlError(ErrorCode::kUndefinedTable, "table \"" + r->name + "\" does not exist" + At(r->pos));
+            }
         } else {
             if (r->alias.empty()) {
                 ThrowSqlError(ErrorCode::kSyntaxError, "a subquery in FROM must have an alias" + At(r->pos));
             }
-            derived[i] = PlanSelect(*r->subquery, parent);
+            derived[i] = WithoutHiddenColumns(PlanSelect(*r->subquery, parent));
             t.name = r->alias;
-            size_t visible = derived[i]->visible_columns ? derived[i]->visible_columns : derived[i]->output.size();
-            if (visible < derived[i]->output.size()) {  // drop hidden ORDER BY columns
-                auto trim = NewNode(PlanKind::kProject);
-                for (size_t c = 0; c < visible; ++c) {
-                    trim->exprs.push_back(
-                        MakeColumn(static_cast<int>(c), derived[i]->output[c].type, derived[i]->output[c].name));
-                }
-                trim->output.assign(derived[i]->output.begin(), derived[i]->output.begin() + visible);
-                trim->children.push_back(std::move(derived[i]));
-                derived[i] = std::move(trim);
-            }
-            t.columns.assign(derived[i]->output.begin(), derived[i]->output.begin() + visible);
+            t.columns = derived[i]->output;
         }
         for (const auto& other : scope.tables) {
             if (other.name == t.name) {
@@ -539,6 +612,7 @@ PlanPtr Planner::Impl::PlanBlock(const SelectStmt& s, Scope* parent, bool apply_
             auto b = Bind(*target, scope, BindMode::kRow);
             scope.group_text.push_back(ExprToSql(*target));
             scope.group_types.push_back(b->type);
+            scope.group_slot.push_back(b->kind == BoundKind::kColumn && b->depth == 0 ? b->index : -1);
             group_exprs.push_back(std::move(b));
         }
         scope.aggregated = true;
@@ -552,14 +626,23 @@ PlanPtr Planner::Impl::PlanBlock(const SelectStmt& s, Scope* parent, bool apply_
     for (const auto& item : s.items) {
         const Expr& e = *item.expr;
         if (e.kind == ExprKind::kStar) {
-            if (aggregated)
-                ThrowSqlError(ErrorCode::kGroupingError, "SELECT * is not allowed with GROUP BY" + At(e.pos));
             bool any = false;
             for (const auto& t : scope.tables) {
                 if (!e.table.empty() && t.name != e.table) continue;
                 any = true;
                 for (size_t c = 0; c < t.columns.size(); ++c) {
-                    exprs.push_back(MakeColumn(t.offset + static_cast<int>(c), t.columns[c].type, t.columns[c].name));
+                    int slot = t.offset + static_cast<int>(c);
+                    if (aggregated) {
+                        // SELECT * of an aggregate query: every column must be a group key.
+                        auto g = std::find(scope.group_slot.begin(), scope.group_slot.end(), slot);
+                        if (g == scope.group_slot.end()) {
+                            ThrowSqlError(ErrorCode::kGroupingError,
+                                          "column \"" + t.name + "." + t.columns[c].name +
+                                              "\" must appear in the GROUP BY clause for SELECT *" + At(e.pos));
+                        }
+                        slot = static_cast<int>(g - scope.group_slot.begin());
+                    }
+                    exprs.push_back(MakeColumn(slot, t.columns[c].type, t.columns[c].name));
                     cols.push_back(t.columns[c]);
                 }
             }
@@ -830,12 +913,7 @@ bool Planner::Impl::TryIndexOrder(PlanNode& top, const std::vector<SortKey>& key
 // ---------------------------------------------------------------- DML
 
 PlanPtr Planner::Impl::PlanInsert(const InsertStatement& s) {
-    auto table = catalog.FindTable(s.table);
-    if (!table) ThrowSqlError(ErrorCode::kUndefinedTable, "table \"" + s.table + "\" does not exist" + At(s.pos));
-    if (table->is_view()) {
-        ThrowSqlError(ErrorCode::kFeatureNotSupported, "cannot insert into materialized view \"" + s.table +
-                                                           "\"; it is maintained from its source table");
-    }
+    auto table = WritableTable(catalog, s.table, "insert into", s.pos);
     auto node = NewNode(PlanKind::kInsert);
     node->table = table;
     node->upsert = s.upsert;
@@ -906,11 +984,7 @@ void TableScope(Scope& scope, const std::shared_ptr<const catalog::TableDef>& ta
 }  // namespace
 
 PlanPtr Planner::Impl::PlanUpdate(const UpdateStatement& s) {
-    auto table = catalog.FindTable(s.table);
-    if (!table) ThrowSqlError(ErrorCode::kUndefinedTable, "table \"" + s.table + "\" does not exist" + At(s.pos));
-    if (table->is_view()) {
-        ThrowSqlError(ErrorCode::kFeatureNotSupported, "cannot update materialized view \"" + s.table + "\"");
-    }
+    auto table = WritableTable(catalog, s.table, "update", s.pos);
     Scope scope;
     TableScope(scope, table);
     auto node = NewNode(PlanKind::kUpdate);
@@ -944,11 +1018,7 @@ PlanPtr Planner::Impl::PlanUpdate(const UpdateStatement& s) {
 }
 
 PlanPtr Planner::Impl::PlanDelete(const DeleteStatement& s) {
-    auto table = catalog.FindTable(s.table);
-    if (!table) ThrowSqlError(ErrorCode::kUndefinedTable, "table \"" + s.table + "\" does not exist" + At(s.pos));
-    if (table->is_view()) {
-        ThrowSqlError(ErrorCode::kFeatureNotSupported, "cannot delete from materialized view \"" + s.table + "\"");
-    }
+    auto table = WritableTable(catalog, s.table, "delete from", s.pos);
     Scope scope;
     TableScope(scope, table);
     auto node = NewNode(PlanKind::kDelete);
@@ -965,6 +1035,11 @@ PlanPtr Planner::Impl::PlanDelete(const DeleteStatement& s) {
 }
 
 // ---------------------------------------------------------------- entry points
+
+std::vector<OutputColumn> Planner::QueryViewColumns(const catalog::QueryViewDef& view) {
+    Impl impl(*this, catalog_);
+    return impl.PlanQueryView(view, SourcePos{})->output;
+}
 
 PlannedStatement Planner::Plan(const Statement& stmt) {
     Impl impl(*this, catalog_);

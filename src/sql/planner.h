@@ -39,6 +39,10 @@ class Planner {
     /// Column refs get depth 0 and slot = column number. Parameters and subqueries are rejected.
     BoundExprPtr BindTableExpression(const Expr& expr, const catalog::TableDef& table, const char* what);
 
+    /// Plans a query view's query (as a statement reading it would) and returns its columns.
+    /// Throws SqlError naming the view when the query does not plan against this catalog.
+    std::vector<OutputColumn> QueryViewColumns(const catalog::QueryViewDef& view);
+
     struct Impl;  // binding state (planner_internal.h)
 
   private:

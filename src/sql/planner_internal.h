@@ -5,9 +5,13 @@
 #include <string>
 #include <vector>
 
+#include "sql/parser.h"
 #include "sql/planner.h"
 
 namespace surge::sql {
+
+/// How deeply query views may read other query views.
+constexpr int kMaxViewDepth = 32;
 
 /// One FROM item visible in a query block.
 struct ScopeTable {
@@ -29,6 +33,7 @@ struct Scope {
     bool aggregated = false;
     std::vector<std::string> group_text;  ///< SQL text of each GROUP BY expression
     std::vector<SqlType> group_types;
+    std::vector<int> group_slot;  ///< row slot of a GROUP BY key that is a plain column, else -1
     std::vector<AggSpec>* aggs = nullptr;
     std::vector<std::string> agg_text;
 };
@@ -47,7 +52,9 @@ struct Planner::Impl {
     int param_count = 0;
     std::vector<SqlType> param_types;
     int depth_guard = 0;
-    bool last_plan_correlated = false;  ///< set by PlanSelect: the block read an outer block
+    bool last_plan_correlated = false;   ///< set by PlanSelect: the block read an outer block
+    int view_depth = 0;                  ///< query views being expanded (nesting guard)
+    std::vector<ParseResult> view_asts;  ///< parsed view texts, kept while planning
 
     // bind.cc
     BoundExprPtr Bind(const Expr& e, Scope& scope, BindMode mode);
@@ -62,6 +69,10 @@ struct Planner::Impl {
     // planner.cc
     PlanPtr PlanSelect(const SelectStmt& s, Scope* parent);
     PlanPtr PlanBlock(const SelectStmt& s, Scope* parent, bool apply_order_limit);
+    /// A query view's query, planned like a derived table (its own scope: no outer references).
+    PlanPtr PlanQueryView(const catalog::QueryViewDef& view, SourcePos pos);
+    /// The plan without the hidden ORDER BY columns a query block may carry past its select list.
+    static PlanPtr WithoutHiddenColumns(PlanPtr plan);
     PlanPtr PlanFromLeaves(Scope& scope, std::vector<PlanPtr> derived, std::vector<BoundExprPtr> where,
                            std::vector<std::pair<int, std::vector<BoundExprPtr>>> on_conjuncts);
     /// Drops a sort that an ordered index can provide; true if it did.

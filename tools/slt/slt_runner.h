@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
+#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +17,25 @@ namespace surge::slt {
 /// The engine name skipif/onlyif lines refer to.
 inline constexpr std::string_view kEngineName = "surgedb";
 
+/// A documented dialect difference (docs/sql-compatibility.md): records it covers are counted as
+/// skipped under its name instead of failed. A rule matches either the record's SQL before it
+/// runs (the record is not run) or the error the engine gave a record that expected success.
+/// Queries that fail later in the same file and read a table that a rule-skipped statement would
+/// have changed are counted under "<name> (follow-on)": their expected results assume the change.
+struct DialectRule {
+    std::string name;
+    std::regex sql;  ///< when has_sql: searched in the record's SQL (case-insensitive)
+    bool has_sql = false;
+    std::string sqlstate;  ///< otherwise: the engine error's SQLSTATE ...
+    std::string message;   ///< ... and a fragment of its message (may be empty)
+    std::string reason;
+};
+
+/// Reads rules, one per line: `name | sql <regex> | reason` or
+/// `name | error <SQLSTATE> [message fragment] | reason`; blank lines and # comments are ignored.
+/// Throws std::runtime_error naming the line on a malformed rule.
+std::vector<DialectRule> ReadDialectRules(const std::string& path);
+
 struct RunOptions {
     std::string engine_name{kEngineName};
     /// Failures kept with details per file; the rest are only counted. Bounds memory when a
@@ -24,6 +45,7 @@ struct RunOptions {
     size_t max_block_lines = 40;
     /// Notes (skipped unknown records, halt) kept per file.
     size_t max_notes_kept = 20;
+    std::vector<DialectRule> dialect;
 };
 
 struct Failure {
@@ -38,8 +60,9 @@ struct FileResult {
     std::string path;
     int passed = 0;
     int failed = 0;
-    int skipped = 0;
-    std::vector<Failure> failures;  ///< the first RunOptions::max_failures_kept failures
+    int skipped = 0;                           ///< includes dialect_skips
+    std::map<std::string, int> dialect_skips;  ///< records skipped per dialect rule name
+    std::vector<Failure> failures;             ///< the first RunOptions::max_failures_kept failures
     std::vector<std::string> notes;
 };
 
