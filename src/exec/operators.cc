@@ -307,8 +307,66 @@ class NestedLoopJoinOp : public Operator {
         outer_ = context.outer;
         left_->Open(ctx, context);
         have_left_ = false;
+        if (keeps_right()) {
+            // The right side does not depend on the left row (the planner gives it no lookups
+            // or filters from the left): read it once and remember which rows found a partner.
+            right_rows_.clear();
+            right_->Open(ctx, EvalRow{nullptr, outer_});
+            while (right_->Next(ctx, &right_row_)) right_rows_.push_back(right_row_);
+            right_matched_.assign(right_rows_.size(), false);
+            unmatched_pos_ = 0;
+        }
     }
     bool Next(ExecContext& ctx, std::vector<Value>* row) override {
+        return keeps_right() ? NextKeepingRight(ctx, row) : NextNested(ctx, row);
+    }
+
+  private:
+    bool keeps_right() const {
+        return plan_.join_type == sql::JoinType::kRight || plan_.join_type == sql::JoinType::kFull;
+    }
+
+    // RIGHT and FULL: every left row against the materialized right rows, then the right rows
+    // that matched none, null-extended on the left.
+    bool NextKeepingRight(ExecContext& ctx, std::vector<Value>* row) {
+        const size_t lw = left_->width();
+        while (true) {
+            if (!have_left_) {
+                if (!left_->Next(ctx, &left_row_)) break;
+                have_left_ = true;
+                matched_ = false;
+                right_pos_ = 0;
+            }
+            while (right_pos_ < right_rows_.size()) {
+                const size_t r = right_pos_++;
+                row->resize(width_);
+                std::copy(left_row_.begin(), left_row_.begin() + lw, row->begin());
+                std::copy(right_rows_[r].begin(), right_rows_[r].end(), row->begin() + lw);
+                if (plan_.filter && !EvalPredicate(*plan_.filter, EvalRow{row->data(), outer_}, ctx)) continue;
+                matched_ = true;
+                right_matched_[r] = true;
+                return true;
+            }
+            have_left_ = false;
+            if (plan_.join_type == sql::JoinType::kFull && !matched_) {
+                row->resize(width_);
+                std::copy(left_row_.begin(), left_row_.begin() + lw, row->begin());
+                for (size_t i = lw; i < width_; ++i) (*row)[i] = Value::Null(plan_.output[i].type.id);
+                return true;
+            }
+        }
+        while (unmatched_pos_ < right_rows_.size()) {
+            const size_t r = unmatched_pos_++;
+            if (right_matched_[r]) continue;
+            row->resize(width_);
+            for (size_t i = 0; i < lw; ++i) (*row)[i] = Value::Null(plan_.output[i].type.id);
+            std::copy(right_rows_[r].begin(), right_rows_[r].end(), row->begin() + lw);
+            return true;
+        }
+        return false;
+    }
+
+    bool NextNested(ExecContext& ctx, std::vector<Value>* row) {
         const size_t lw = left_->width();
         while (true) {
             if (!have_left_) {
@@ -335,12 +393,16 @@ class NestedLoopJoinOp : public Operator {
         }
     }
 
-  private:
     std::unique_ptr<Operator> left_, right_;
     std::vector<Value> left_row_, right_row_;
     bool have_left_ = false;
     bool matched_ = false;
     const EvalRow* outer_ = nullptr;
+    // RIGHT and FULL joins.
+    std::vector<std::vector<Value>> right_rows_;
+    std::vector<bool> right_matched_;
+    size_t right_pos_ = 0;
+    size_t unmatched_pos_ = 0;
 };
 
 /// Materializing operators collect rows at Open and replay them.

@@ -110,6 +110,7 @@ bool RefReadsOnlyReplicated(const catalog::Catalog& cat, const sql::TableRef* r)
 }
 
 bool SelectReadsOnlyReplicated(const catalog::Catalog& cat, const sql::SelectStmt* s) {
+    if (s && !s->with.empty()) return false;  // a common table may hide a table's name
     for (; s; s = s->next) {
         if (s->from.empty()) return false;  // nothing to read: leave it to the usual path
         for (const sql::TableRef* r : s->from) {
@@ -144,7 +145,8 @@ std::optional<Value> SinglePartitionValue(const catalog::Catalog& cat, const sql
     switch (stmt.kind) {
         case sql::StmtKind::kSelect: {
             const sql::SelectStmt* s = static_cast<const sql::SelectStatement&>(stmt).select;
-            if (!s || s->next || s->from.size() != 1 || s->from[0]->kind != sql::TableRef::Kind::kTable) {
+            if (!s || s->next || !s->with.empty() || s->from.size() != 1 ||
+                s->from[0]->kind != sql::TableRef::Kind::kTable) {
                 return std::nullopt;
             }
             auto t = Partitioned(cat, s->from[0]->name);

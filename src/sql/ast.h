@@ -106,8 +106,19 @@ struct OrderItem {
 
 enum class SetOp : uint8_t { kNone, kUnion, kUnionAll, kIntersect, kExcept };
 
+/// A common table expression: WITH name [(columns)] AS (select).
+struct CommonTable {
+    SourcePos pos{};
+    std::string name;
+    std::vector<std::string> columns;  ///< optional column names
+    SelectStmt* select = nullptr;
+};
+
 struct SelectStmt {
     SourcePos pos{};
+    /// WITH list, visible to this statement's FROM clauses (and its subqueries'); each common
+    /// table also sees the ones before it. Set on the first SELECT of a compound.
+    std::vector<CommonTable> with;
     int depth = 1;  ///< nesting at and below this SELECT (its expressions, FROM, set operations)
     bool distinct = false;
     std::vector<SelectItem> items;

@@ -386,6 +386,30 @@ SelectStmt* AstBuilder::FinishSelect(SelectStmt* s, std::vector<OrderItem>* orde
     return s;
 }
 
+std::vector<CommonTable>* AstBuilder::AddCommonTable(std::vector<CommonTable>* list, const Token& name,
+                                                     std::vector<std::string>* columns, SelectStmt* s) {
+    if (!list) list = arena_->New<std::vector<CommonTable>>();
+    CommonTable ct;
+    ct.pos = name.pos;
+    ct.name = Identifier(name);
+    for (const CommonTable& other : *list) {
+        if (other.name == ct.name) Fail(name, "WITH query name \"" + ct.name + "\" specified more than once");
+    }
+    if (columns) ct.columns = std::move(*columns);
+    ct.select = s;
+    list->push_back(std::move(ct));
+    return list;
+}
+
+SelectStmt* AstBuilder::WithSelect(std::vector<CommonTable>* with, SelectStmt* s) {
+    int d = s->depth;
+    for (const CommonTable& ct : *with) d = std::max(d, ct.select->depth + 1);
+    s->depth = d;
+    CheckDepth(s->depth, s->pos);
+    s->with = std::move(*with);
+    return s;
+}
+
 std::vector<SelectItem>* AstBuilder::NewSelectList() { return arena_->New<std::vector<SelectItem>>(); }
 
 std::vector<SelectItem>* AstBuilder::AddSelectItem(std::vector<SelectItem>* list, Expr* e, const Token& alias) {

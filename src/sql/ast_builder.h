@@ -78,6 +78,9 @@ class AstBuilder {
                        Expr* where, std::vector<Expr*>* group_by, Expr* having);
     SelectStmt* Compound(SelectStmt* left, int op, SelectStmt* right);
     SelectStmt* FinishSelect(SelectStmt* s, std::vector<OrderItem>* order, LimitClause limit);
+    std::vector<CommonTable>* AddCommonTable(std::vector<CommonTable>* list, const Token& name,
+                                             std::vector<std::string>* columns, SelectStmt* s);
+    SelectStmt* WithSelect(std::vector<CommonTable>* with, SelectStmt* s);
     std::vector<SelectItem>* NewSelectList();
     std::vector<SelectItem>* AddSelectItem(std::vector<SelectItem>* list, Expr* e, const Token& alias);
     std::vector<SelectItem>* AddSelectStar(std::vector<SelectItem>* list, const Token* table, const Token& star);

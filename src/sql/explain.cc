@@ -41,7 +41,10 @@ void Explain(const PlanNode& n, int depth, std::string* out) {
             break;
         }
         case PlanKind::kNestedLoopJoin:
-            line += n.join_type == JoinType::kLeft ? "NESTED LOOP LEFT JOIN" : "NESTED LOOP JOIN";
+            line += n.join_type == JoinType::kLeft    ? "NESTED LOOP LEFT JOIN"
+                    : n.join_type == JoinType::kRight ? "NESTED LOOP RIGHT JOIN"
+                    : n.join_type == JoinType::kFull  ? "NESTED LOOP FULL JOIN"
+                                                      : "NESTED LOOP JOIN";
             break;
         case PlanKind::kAggregate: {
             line += n.group_by.empty() ? "AGGREGATE" : "HASH AGGREGATE by";

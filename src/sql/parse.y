@@ -27,7 +27,7 @@ using surge::SqlType;
 %stack_overflow { b->StackOverflow(); }
 
 // Tokens produced only by the tokenizer, declared so they get TK_ codes.
-%token ID QUOTED_ID STRING INTEGER FLOAT BLOB PARAM DOT WITH.
+%token ID QUOTED_ID STRING INTEGER FLOAT BLOB PARAM DOT.
 
 // Keywords that may also serve as identifiers where the keyword cannot appear.
 %fallback ID ADD ASC ASSUMEUNIQUE CLASS COLUMN DESC FIRST HASH IF KEY LAST LIBRARY MATERIALIZED NULLS PARAMETER
@@ -59,6 +59,12 @@ cmd(A) ::= EXPLAIN cmd(X). { A = b->Explain(X); }
 %type selectnowith {SelectStmt*}
 %type oneselect {SelectStmt*}
 select(A) ::= selectnowith(X) orderby_opt(O) limit_opt(L). { A = b->FinishSelect(X, O, L); }
+select(A) ::= WITH wqlist(W) selectnowith(X) orderby_opt(O) limit_opt(L). {
+  A = b->WithSelect(W, b->FinishSelect(X, O, L));
+}
+%type wqlist {std::vector<CommonTable>*}
+wqlist(A) ::= nm(N) idlist_opt(C) AS LP select(S) RP. { A = b->AddCommonTable(nullptr, N, C, S); }
+wqlist(A) ::= wqlist(L) COMMA nm(N) idlist_opt(C) AS LP select(S) RP. { A = b->AddCommonTable(L, N, C, S); }
 selectnowith(A) ::= oneselect(X). { A = X; }
 selectnowith(A) ::= selectnowith(X) multiselect_op(O) oneselect(Y). { A = b->Compound(X, O, Y); }
 

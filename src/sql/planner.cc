@@ -311,14 +311,9 @@ void Flatten(const TableRef* r, std::vector<Leaf>* leaves) {
         leaves->push_back(Leaf{r});
         return;
     }
-    if (r->join_type == JoinType::kRight || r->join_type == JoinType::kFull) {
-        ThrowSqlError(ErrorCode::kFeatureNotSupported,
-                      std::string(r->join_type == JoinType::kRight ? "RIGHT" : "FULL") +
-                          " OUTER JOIN is not supported yet; rewrite it as a LEFT JOIN" + At(r->pos));
-    }
     Flatten(r->left, leaves);
     if (r->right->kind == TableRef::Kind::kJoin) {
-        if (r->join_type == JoinType::kLeft || HasOuterJoin(r->right)) {
+        if ((r->join_type != JoinType::kInner && r->join_type != JoinType::kCross) || HasOuterJoin(r->right)) {
             ThrowSqlError(ErrorCode::kFeatureNotSupported,
                           "an outer join whose right side is a parenthesized join is not supported yet" + At(r->pos));
         }
@@ -333,7 +328,53 @@ void Flatten(const TableRef* r, std::vector<Leaf>* leaves) {
 
 }  // namespace
 
+int Planner::Impl::FindCommonTable(const std::string& name) const {
+    for (size_t i = ctes.size(); i-- > 0;) {
+        if (ctes[i]->name == name) return static_cast<int>(i);
+    }
+    return -1;
+}
+
+PlanPtr Planner::Impl::PlanCommonTable(size_t k) {
+    const CommonTable& ct = *ctes[k];
+    // Its query sees only the common tables before it (no recursion).
+    std::vector<const CommonTable*> saved = ctes;
+    ctes.resize(k);
+    PlanPtr plan;
+    try {
+        plan = WithoutHiddenColumns(PlanSelect(*ct.select, nullptr));
+    } catch (...) {
+        ctes = std::move(saved);
+        throw;
+    }
+    ctes = std::move(saved);
+    if (!ct.columns.empty()) {
+        if (ct.columns.size() != plan->output.size()) {
+            ThrowSqlError(ErrorCode::kInvalidDefinition,
+                          "WITH query \"" + ct.name + "\" names " + std::to_string(ct.columns.size()) +
+                              " columns but returns " + std::to_string(plan->output.size()) + At(ct.pos));
+        }
+        for (size_t c = 0; c < plan->output.size(); ++c) plan->output[c].name = ct.columns[c];
+    }
+    return plan;
+}
+
 PlanPtr Planner::Impl::PlanSelect(const SelectStmt& s, Scope* parent) {
+    if (!s.with.empty()) {
+        const size_t base = ctes.size();
+        for (const CommonTable& ct : s.with) ctes.push_back(&ct);
+        struct Pop {
+            std::vector<const CommonTable*>& v;
+            size_t n;
+            ~Pop() { v.resize(n); }
+        } pop{ctes, base};
+        for (size_t k = base; k < ctes.size(); ++k) PlanCommonTable(k);  // every one must plan, read or not
+        return PlanSelectBody(s, parent);
+    }
+    return PlanSelectBody(s, parent);
+}
+
+PlanPtr Planner::Impl::PlanSelectBody(const SelectStmt& s, Scope* parent) {
     if (!s.next) return PlanBlock(s, parent, true);
     bool correlated = false;
     PlanPtr left = PlanBlock(s, parent, false);
@@ -481,10 +522,15 @@ PlanPtr Planner::Impl::PlanBlock(const SelectStmt& s, Scope* parent, bool apply_
         const TableRef* r = leaves[i].ref;
         ScopeTable t;
         if (r->kind == TableRef::Kind::kTable) {
-            t.def = catalog.FindTable(r->name);
+            // A common table of an enclosing WITH hides a table of the same name.
+            t.def = FindCommonTable(r->name) >= 0 ? nullptr : catalog.FindTable(r->name);
             t.name = r->alias.empty() ? r->name : r->alias;
             if (t.def) {
                 t.columns = TableColumns(*t.def);
+            } else if (int k = FindCommonTable(r->name); k >= 0) {
+                t.def = nullptr;
+                derived[i] = PlanCommonTable(static_cast<size_t>(k));
+                t.columns = derived[i]->output;
             } else if (auto view = catalog.FindQueryView(r->name)) {
                 derived[i] = PlanQueryView(*view, r->pos);
                 t.columns = derived[i]->output;
@@ -506,7 +552,17 @@ PlanPtr Planner::Impl::PlanBlock(const SelectStmt& s, Scope* parent, bool apply_
             }
         }
         t.offset = scope.width;
-        t.nullable_side = leaves[i].join == JoinType::kLeft;
+        t.join = leaves[i].join;
+        if (t.join == JoinType::kLeft || t.join == JoinType::kFull) {
+            t.nullable_side = true;
+            t.nulled_at = static_cast<int>(i);
+        }
+        if (t.join == JoinType::kRight || t.join == JoinType::kFull) {
+            for (auto& before : scope.tables) {
+                before.nullable_side = true;
+                before.nulled_at = static_cast<int>(i);
+            }
+        }
         scope.width += static_cast<int>(t.columns.size());
         scope.tables.push_back(std::move(t));
     }
@@ -525,6 +581,12 @@ PlanPtr Planner::Impl::PlanBlock(const SelectStmt& s, Scope* parent, bool apply_
         SplitConjuncts(std::move(w), &where);
     }
     std::vector<std::pair<int, std::vector<BoundExprPtr>>> on_conjuncts;
+    auto keeps_right_after = [&](size_t i) {
+        for (size_t k = i; k < leaves.size(); ++k) {
+            if (leaves[k].join == JoinType::kRight || leaves[k].join == JoinType::kFull) return true;
+        }
+        return false;
+    };
     for (size_t i = 0; i < leaves.size(); ++i) {
         std::vector<BoundExprPtr> on;
         if (leaves[i].on) {
@@ -567,7 +629,9 @@ PlanPtr Planner::Impl::PlanBlock(const SelectStmt& s, Scope* parent, bool apply_
                 on.push_back(std::move(eq));
             }
         }
-        if (leaves[i].join == JoinType::kLeft) {
+        // An inner join's ON joins the WHERE pool, unless a later RIGHT/FULL join may null-extend
+        // its tables: then it must be tested at its own join, before that.
+        if (leaves[i].join == JoinType::kLeft || keeps_right_after(i)) {
             on_conjuncts.emplace_back(static_cast<int>(i), std::move(on));
         } else {
             for (auto& c : on) where.push_back(std::move(c));
@@ -790,13 +854,17 @@ PlanPtr Planner::Impl::PlanFromLeaves(Scope& scope, std::vector<PlanPtr> derived
     for (size_t i = 0; i < n; ++i) {
         if (tables[i].nullable_side) nullable |= uint64_t{1} << i;
     }
-    // Assign WHERE conjuncts to the step where their last table joins.
+    // Assign WHERE conjuncts to the step where their last table joins; one that reads a table an
+    // outer join may null-extend waits until after the last such join.
     std::vector<std::vector<BoundExprPtr>> pool(n), post(n);
     for (auto& c : where) {
         uint64_t mask = TableMask(*c, tables);
         size_t step = static_cast<size_t>(highest(mask));
         if (step >= n) step = n - 1;
         if (mask & nullable) {
+            for (size_t k = 0; k < n; ++k) {
+                if ((mask >> k & 1) && tables[k].nulled_at > static_cast<int>(step)) step = tables[k].nulled_at;
+            }
             post[step].push_back(std::move(c));
         } else {
             pool[step].push_back(std::move(c));
@@ -810,9 +878,13 @@ PlanPtr Planner::Impl::PlanFromLeaves(Scope& scope, std::vector<PlanPtr> derived
     for (size_t i = 0; i < n; ++i) {
         const ScopeTable& t = tables[i];
         const uint64_t self = uint64_t{1} << i;
+        // RIGHT and FULL joins keep every row of this table: nothing filters its scan or looks
+        // it up by the rows before it (the join reads it once and tests ON per pair).
+        const bool preserves_right = t.join == JoinType::kRight || t.join == JoinType::kFull;
         PlanPtr scan;
         if (t.def) {
-            scan = ChooseAccess(planner, *this, t.def, t.offset, i, tables, pool[i]);
+            std::vector<BoundExprPtr> none;
+            scan = ChooseAccess(planner, *this, t.def, t.offset, i, tables, preserves_right ? none : pool[i]);
         } else {
             scan = std::move(derived[i]);
         }
@@ -820,7 +892,7 @@ PlanPtr Planner::Impl::PlanFromLeaves(Scope& scope, std::vector<PlanPtr> derived
         for (auto& c : pool[i]) {
             if (!c) continue;
             uint64_t mask = TableMask(*c, tables);
-            if ((mask & ~self) == 0 && !HasCorrelatedSubquery(*c)) {
+            if (!preserves_right && (mask & ~self) == 0 && !HasCorrelatedSubquery(*c)) {
                 RebaseSlots(*c, -t.offset);
                 local.push_back(std::move(c));
             } else {
@@ -849,7 +921,7 @@ PlanPtr Planner::Impl::PlanFromLeaves(Scope& scope, std::vector<PlanPtr> derived
             }
         } else {
             auto j = NewNode(PlanKind::kNestedLoopJoin);
-            j->join_type = t.nullable_side ? JoinType::kLeft : JoinType::kInner;
+            j->join_type = t.join == JoinType::kCross ? JoinType::kInner : t.join;
             j->output = node->output;
             j->output.insert(j->output.end(), scan->output.begin(), scan->output.end());
             j->filter = AndAll(std::move(join));

@@ -18,8 +18,10 @@ struct ScopeTable {
     std::string name;                              ///< alias, or the table name
     std::shared_ptr<const catalog::TableDef> def;  ///< null for derived tables
     std::vector<OutputColumn> columns;
-    int offset = 0;              ///< first slot in the block's row
-    bool nullable_side = false;  ///< right side of a LEFT JOIN
+    int offset = 0;                    ///< first slot in the block's row
+    bool nullable_side = false;        ///< may be null-extended by an outer join
+    int nulled_at = -1;                ///< the last join step that may null-extend it (-1: none)
+    JoinType join = JoinType::kInner;  ///< how it joins the tables before it
 };
 
 /// Name resolution context of one query block; parent is the enclosing block.
@@ -52,9 +54,10 @@ struct Planner::Impl {
     int param_count = 0;
     std::vector<SqlType> param_types;
     int depth_guard = 0;
-    bool last_plan_correlated = false;   ///< set by PlanSelect: the block read an outer block
-    int view_depth = 0;                  ///< query views being expanded (nesting guard)
-    std::vector<ParseResult> view_asts;  ///< parsed view texts, kept while planning
+    bool last_plan_correlated = false;     ///< set by PlanSelect: the block read an outer block
+    int view_depth = 0;                    ///< query views being expanded (nesting guard)
+    std::vector<ParseResult> view_asts;    ///< parsed view texts, kept while planning
+    std::vector<const CommonTable*> ctes;  ///< common tables in scope, innermost last
 
     // bind.cc
     BoundExprPtr Bind(const Expr& e, Scope& scope, BindMode mode);
@@ -68,6 +71,9 @@ struct Planner::Impl {
 
     // planner.cc
     PlanPtr PlanSelect(const SelectStmt& s, Scope* parent);
+    PlanPtr PlanSelectBody(const SelectStmt& s, Scope* parent);  ///< PlanSelect once WITH is in scope
+    int FindCommonTable(const std::string& name) const;          ///< index into ctes, -1 if none
+    PlanPtr PlanCommonTable(size_t k);
     PlanPtr PlanBlock(const SelectStmt& s, Scope* parent, bool apply_order_limit);
     /// A query view's query, planned like a derived table (its own scope: no outer references).
     PlanPtr PlanQueryView(const catalog::QueryViewDef& view, SourcePos pos);
