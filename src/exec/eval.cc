@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "common/status.h"
+#include "exec/functions.h"
 #include "exec/operators.h"
 #include "types/value_ops.h"
 
@@ -152,6 +153,16 @@ Value EvalFunction(const BoundExpr& e, const EvalRow& row, ExecContext& ctx) {
             acc = Concat(acc, v);
         }
         return acc;
+    }
+    if (IsLibraryFunction(e.func)) {
+        // Strict: NULL in, NULL out.
+        Value args[4];
+        const size_t n = std::min<size_t>(e.children.size(), 4);
+        for (size_t i = 0; i < n; ++i) {
+            args[i] = Eval(*e.children[i], row, ctx);
+            if (args[i].is_null()) return Value::Null(e.type.id);
+        }
+        return EvalLibraryFunction(e, std::span<const Value>(args, n));
     }
     Value a = Eval(*e.children[0], row, ctx);
     switch (e.func) {

@@ -570,6 +570,37 @@ Expr* AstBuilder::Function(const Token& name, int distinct, std::vector<Expr*>* 
     return Nested(e);
 }
 
+Expr* AstBuilder::StringLiteralText(const Token& at, std::string_view text) {
+    Expr* e = NewExpr(ExprKind::kLiteral, at.pos);
+    e->literal = Value::Varchar(text);
+    return e;
+}
+
+Expr* AstBuilder::SpecialFunction(const Token& name, int distinct, int form, Expr* x, Expr* y, Expr* z) {
+    const std::string fn = Lower(name.text);
+    if (distinct) Fail(name, "DISTINCT is only valid in aggregates");
+    auto* args = arena_->New<std::vector<Expr*>>();
+    if (form >= 0) {  // TRIM([side] [chars] FROM s)
+        if (fn != "trim") Fail(name, "LEADING/TRAILING/BOTH are only valid in TRIM");
+        static const char* kSide[] = {"BOTH", "LEADING", "TRAILING"};
+        *args = {StringLiteralText(name, kSide[form]), x ? x : StringLiteralText(name, " "), y};
+    } else if (form == -2) {
+        if (fn != "position") Fail(name, "x IN y is only valid in POSITION (use x IN (y) for a list)");
+        *args = {x, y};
+    } else if (fn == "trim") {
+        if (z) Fail(name, "TRIM takes no FOR");
+        *args = {StringLiteralText(name, "BOTH"), x, y};
+    } else if (fn == "extract" || fn == "substring" || fn == "substr") {
+        if (z && fn == "extract") Fail(name, "EXTRACT takes no FOR");
+        *args = {x, y};
+        if (z) args->push_back(z);
+    } else {
+        Fail(name, "FROM inside the parentheses is only valid in EXTRACT, SUBSTRING and TRIM");
+    }
+    Token t = name;
+    return Function(t, 0, args);
+}
+
 Expr* AstBuilder::FunctionStar(const Token& name) {
     Expr* e = NewExpr(ExprKind::kFunction, name.pos);
     e->name = Lower(name.text);

@@ -100,6 +100,10 @@ class AstBuilder {
     Expr* BlobLiteral(const Token& tok);
     Expr* BoolLiteral(const Token& tok, bool value);
     Expr* Function(const Token& name, int distinct, std::vector<Expr*>* args);
+    /// A keyword-form call (see parse.y): form -1 = `x FROM y [FOR z]`, -2 = `x IN y`, and 0/1/2 =
+    /// TRIM's BOTH/LEADING/TRAILING (x, the characters, may be null).
+    Expr* SpecialFunction(const Token& name, int distinct, int form, Expr* x, Expr* y, Expr* z);
+    Expr* StringLiteralText(const Token& at, std::string_view text);
     Expr* FunctionStar(const Token& name);
     Expr* Cast(const Token& kw, Expr* e, SqlType type);
     Expr* Binary(BinaryOp op, Expr* l, Expr* r);

@@ -210,12 +210,88 @@ BoundExprPtr Planner::Impl::BindAggregate(const Expr& e, Scope& scope) {
     return MakeColumn(ngroups + static_cast<int>(scope.aggs->size()) - 1, type, text);
 }
 
+namespace {
+
+std::string Lower(std::string w) {
+    for (char& c : w) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return w;
+}
+
+// A time unit or EXTRACT field written as a bare word (`HOUR`) or a string ('HOUR').
+std::optional<TimeUnit> UnitOf(const Expr& a) {
+    std::string w;
+    if (a.kind == ExprKind::kColumnRef && a.table.empty()) {
+        w = a.name;
+    } else if (a.kind == ExprKind::kLiteral && a.literal.type() == TypeId::kVarchar) {
+        w = std::string(a.literal.AsString());
+    } else {
+        return std::nullopt;
+    }
+    w = Lower(std::move(w));
+    static const std::pair<const char*, TimeUnit> kUnits[] = {
+        {"year", TimeUnit::kYear},
+        {"quarter", TimeUnit::kQuarter},
+        {"month", TimeUnit::kMonth},
+        {"week", TimeUnit::kWeek},
+        {"day", TimeUnit::kDay},
+        {"day_of_month", TimeUnit::kDay},
+        {"hour", TimeUnit::kHour},
+        {"minute", TimeUnit::kMinute},
+        {"second", TimeUnit::kSecond},
+        {"millisecond", TimeUnit::kMillisecond},
+        {"millis", TimeUnit::kMillisecond},
+        {"microsecond", TimeUnit::kMicrosecond},
+        {"micros", TimeUnit::kMicrosecond},
+        {"day_of_week", TimeUnit::kDayOfWeek},
+        {"day_of_year", TimeUnit::kDayOfYear},
+        {"week_of_year", TimeUnit::kWeekOfYear},
+    };
+    for (const auto& [name, unit] : kUnits) {
+        if (w == name) return unit;
+    }
+    return std::nullopt;
+}
+
+bool IsTimeFunction(const std::string& n) {
+    return n == "truncate" || n == "time_window" || n == "extract" || n == "dateadd" || n == "since_epoch" ||
+           n == "to_timestamp";
+}
+
+}  // namespace
+
 BoundExprPtr Planner::Impl::BindFunction(const Expr& e, Scope& scope, BindMode mode) {
     if (IsAggregateName(e.name)) return BindAggregate(e, scope);
     auto b = std::make_unique<BoundExpr>();
     b->kind = BoundKind::kFunction;
     b->text = ExprToSql(e);
-    for (const Expr* a : e.args) {
+    // Time functions take a unit first (and TIME_WINDOW a START/END last): words, not values.
+    const bool time_fn = IsTimeFunction(e.name);
+    std::optional<TimeUnit> unit;
+    size_t first = 0, last = e.args.size();
+    if (time_fn) {
+        if (e.args.empty() || !(unit = UnitOf(*e.args[0]))) {
+            ThrowSqlError(ErrorCode::kSyntaxError,
+                          e.name +
+                              "() needs a time unit first (YEAR, QUARTER, MONTH, WEEK, DAY, HOUR, MINUTE, "
+                              "SECOND, MILLISECOND, MICROSECOND)" +
+                              At(e.pos));
+        }
+        first = 1;
+        if (e.name == "time_window" && e.args.size() == 4) {
+            const Expr& w = *e.args[3];
+            std::string word = w.kind == ExprKind::kColumnRef && w.table.empty() ? w.name
+                               : w.kind == ExprKind::kLiteral && w.literal.type() == TypeId::kVarchar
+                                   ? Lower(std::string(w.literal.AsString()))
+                                   : "";
+            if (word != "start" && word != "end") {
+                ThrowSqlError(ErrorCode::kSyntaxError, "TIME_WINDOW's last argument is START or END" + At(w.pos));
+            }
+            b->window_end = word == "end";
+            last = 3;
+        }
+    }
+    for (size_t i = first; i < last; ++i) {
+        const Expr* a = e.args[i];
         if (a->kind == ExprKind::kStar) {
             ThrowSqlError(ErrorCode::kSyntaxError, e.name + "(*) is not valid" + At(e.pos));
         }
@@ -238,6 +314,23 @@ BoundExprPtr Planner::Impl::BindFunction(const Expr& e, Scope& scope, BindMode m
             ThrowSqlError(ErrorCode::kTypeMismatch,
                           e.name + "() requires VARCHAR, got " + TypeName(b->children[i]->type) + At(e.pos));
         }
+    };
+    auto require_string_child = [&](BoundExpr& f, size_t i) {
+        NoteParamType(*f.children[i], SqlType::Of(TypeId::kVarchar));
+        TypeId t = f.children[i]->type.id;
+        if (t != TypeId::kVarchar && t != TypeId::kNull) {
+            ThrowSqlError(ErrorCode::kTypeMismatch,
+                          e.name + "() requires VARCHAR, got " + TypeName(f.children[i]->type) + At(e.pos));
+        }
+    };
+    auto require_number = [&](size_t i) {
+        TypeId t = b->children[i]->type.id;
+        NoteParamType(*b->children[i], SqlType::Of(TypeId::kFloat));
+        if (!IsNumeric(t) && t != TypeId::kNull) {
+            ThrowSqlError(ErrorCode::kTypeMismatch,
+                          e.name + "() requires a number, got " + TypeName(b->children[i]->type) + At(e.pos));
+        }
+        return t;
     };
     auto require_integer = [&](size_t i) {
         TypeId t = b->children[i]->type.id;
@@ -293,6 +386,124 @@ BoundExprPtr Planner::Impl::BindFunction(const Expr& e, Scope& scope, BindMode m
         arity(0, 0);
         b->func = ScalarFunc::kNow;
         b->type = SqlType::Of(TypeId::kTimestamp);
+    } else if (e.name == "trim") {
+        // TRIM(s), or the keyword form's trim('BOTH'|'LEADING'|'TRAILING', chars, s).
+        if (n == 1) {
+            b->children.insert(b->children.begin(), MakeConstant(Value::Varchar(" ")));
+        } else if (n == 3 && e.args[0]->kind == ExprKind::kLiteral && e.args[0]->literal.type() == TypeId::kVarchar) {
+            std::string side = Lower(std::string(e.args[0]->literal.AsString()));
+            b->func_arg = side == "both" ? 0 : side == "leading" ? 1 : side == "trailing" ? 2 : -1;
+            if (b->func_arg < 0) ThrowSqlError(ErrorCode::kSyntaxError, "TRIM side must be BOTH, LEADING or TRAILING");
+            b->children.erase(b->children.begin());
+        } else {
+            ThrowSqlError(ErrorCode::kUndefinedFunction,
+                          "trim() takes one argument, or [LEADING|TRAILING|BOTH] [chars] FROM string" + At(e.pos));
+        }
+        require_string_child(*b, 0);
+        require_string_child(*b, 1);
+        b->func = ScalarFunc::kTrim;
+        b->type = SqlType::Of(TypeId::kVarchar);
+    } else if (e.name == "replace") {
+        arity(3, 3);
+        for (size_t i = 0; i < 3; ++i) require_string(i);
+        b->func = ScalarFunc::kReplace;
+        b->type = SqlType::Of(TypeId::kVarchar);
+    } else if (e.name == "position") {
+        arity(2, 2);
+        require_string(0);
+        require_string(1);
+        b->func = ScalarFunc::kPosition;
+        b->type = SqlType::Of(TypeId::kBigInt);
+    } else if (e.name == "ceiling" || e.name == "ceil" || e.name == "floor" || e.name == "round") {
+        arity(1, e.name == "round" ? 2 : 1);
+        TypeId t = require_number(0);
+        if (n == 2) require_integer(1);
+        b->func = e.name == "floor"   ? ScalarFunc::kFloor
+                  : e.name == "round" ? ScalarFunc::kRound
+                                      : ScalarFunc::kCeiling;
+        b->type = SqlType::Of(IsIntegral(t) || t == TypeId::kNull ? TypeId::kBigInt : t);
+    } else if (e.name == "power" || e.name == "sqrt" || e.name == "exp" || e.name == "ln" || e.name == "log") {
+        const bool two = e.name == "power";
+        arity(two ? 2 : 1, two ? 2 : 1);
+        for (size_t i = 0; i < n; ++i) require_number(i);
+        b->func = two                ? ScalarFunc::kPower
+                  : e.name == "sqrt" ? ScalarFunc::kSqrt
+                  : e.name == "exp"  ? ScalarFunc::kExp
+                                     : ScalarFunc::kLn;
+        b->type = SqlType::Of(TypeId::kFloat);
+    } else if (e.name == "mod") {
+        // MOD(a, b) is a % b.
+        arity(2, 2);
+        auto m = std::make_unique<BoundExpr>();
+        m->kind = BoundKind::kBinary;
+        m->binary_op = BinaryOp::kMod;
+        m->type = NumericResult(*b->children[0], *b->children[1], "MOD", e.pos);
+        m->text = b->text;
+        m->children = std::move(b->children);
+        return m;
+    } else if (time_fn) {
+        b->func_arg = static_cast<int>(*unit);
+        auto total_arity = [&](size_t lo, size_t hi) {
+            if (e.args.size() < lo || e.args.size() > hi) {
+                ThrowSqlError(ErrorCode::kUndefinedFunction,
+                              e.name + "() takes " +
+                                  (lo == hi ? std::to_string(lo) : std::to_string(lo) + " or " + std::to_string(hi)) +
+                                  " arguments, got " + std::to_string(e.args.size()) + At(e.pos));
+            }
+        };
+        const bool extract_field = *unit >= TimeUnit::kDayOfWeek;
+        const bool month_based = *unit == TimeUnit::kYear || *unit == TimeUnit::kQuarter || *unit == TimeUnit::kMonth;
+        auto bad_unit = [&](const char* allowed) {
+            ThrowSqlError(ErrorCode::kSyntaxError,
+                          e.name + "() does not take that unit (" + allowed + ")" + At(e.args[0]->pos));
+        };
+        auto require_timestamp = [&](size_t i) {
+            NoteParamType(*b->children[i], SqlType::Of(TypeId::kTimestamp));
+            TypeId t = b->children[i]->type.id;
+            if (t != TypeId::kTimestamp && t != TypeId::kNull) {
+                ThrowSqlError(ErrorCode::kTypeMismatch,
+                              e.name + "() requires a TIMESTAMP, got " + TypeName(b->children[i]->type) + At(e.pos));
+            }
+        };
+        b->type = SqlType::Of(TypeId::kTimestamp);
+        if (e.name == "truncate") {
+            total_arity(2, 2);
+            if (extract_field || *unit == TimeUnit::kMicrosecond) bad_unit("YEAR down to MILLISECOND");
+            require_timestamp(0);
+            b->func = ScalarFunc::kTruncateTime;
+        } else if (e.name == "time_window") {
+            total_arity(3, 4);
+            if (extract_field) bad_unit("YEAR down to MICROSECOND");
+            require_integer(0);
+            require_timestamp(1);
+            b->func = ScalarFunc::kTimeWindow;
+        } else if (e.name == "extract") {
+            total_arity(2, 2);
+            if (*unit >= TimeUnit::kMillisecond && !extract_field) {
+                bad_unit(
+                    "YEAR, QUARTER, MONTH, WEEK, DAY, HOUR, MINUTE, SECOND, DAY_OF_WEEK, DAY_OF_YEAR, WEEK_OF_YEAR");
+            }
+            require_timestamp(0);
+            b->func = ScalarFunc::kExtract;
+            b->type = SqlType::Of(*unit == TimeUnit::kSecond ? TypeId::kDecimal : TypeId::kInteger);
+        } else if (e.name == "dateadd") {
+            total_arity(3, 3);
+            if (extract_field) bad_unit("YEAR down to MICROSECOND");
+            require_integer(0);
+            require_timestamp(1);
+            b->func = ScalarFunc::kDateAdd;
+        } else if (e.name == "since_epoch" || e.name == "to_timestamp") {
+            total_arity(2, 2);
+            if (extract_field || month_based) bad_unit("WEEK down to MICROSECOND");
+            if (e.name == "since_epoch") {
+                require_timestamp(0);
+                b->func = ScalarFunc::kSinceEpoch;
+                b->type = SqlType::Of(TypeId::kBigInt);
+            } else {
+                require_integer(0);
+                b->func = ScalarFunc::kToTimestamp;
+            }
+        }
     } else {
         ThrowSqlError(ErrorCode::kUndefinedFunction, "unknown function " + e.name + "()" + At(e.pos));
     }

@@ -30,7 +30,7 @@ using surge::SqlType;
 %token ID QUOTED_ID STRING INTEGER FLOAT BLOB PARAM DOT.
 
 // Keywords that may also serve as identifiers where the keyword cannot appear.
-%fallback ID ADD ASC ASSUMEUNIQUE CLASS COLUMN DESC FIRST HASH IF KEY LAST LIBRARY MATERIALIZED NULLS PARAMETER
+%fallback ID ADD ASC ASSUMEUNIQUE CLASS COLUMN DESC FIRST HASH IF KEY LAST LEADING TRAILING BOTH LIBRARY MATERIALIZED NULLS PARAMETER
   PARTITION PROCEDURE REPLACE TREE TRUNCATE UPSERT VIEW EXPLAIN.
 
 %left OR.
@@ -179,6 +179,28 @@ term(A) ::= TRUE(X). { A = b->BoolLiteral(X, true); }
 term(A) ::= FALSE(X). { A = b->BoolLiteral(X, false); }
 expr(A) ::= nm(F) LP distinct(D) exprlist(Y) RP. { A = b->Function(F, D, Y); }
 expr(A) ::= nm(F) LP STAR RP. { A = b->FunctionStar(F); }
+// The standard's keyword forms, built as ordinary calls (so their SQL text re-parses):
+// EXTRACT(f FROM ts) = extract(f, ts); SUBSTRING(s FROM a [FOR n]) = substring(s, a[, n]);
+// TRIM([LEADING|TRAILING|BOTH] [c] FROM s) = trim('LEADING'|..., c, s); POSITION(a IN s) =
+// position(a, s); TIME_WINDOW(u, n, ts, END) = time_window(u, n, ts, 'END').
+expr(A) ::= nm(F) LP distinct(D) expr(X) FROM expr(Y) RP. { A = b->SpecialFunction(F, D, -1, X, Y, nullptr); }
+expr(A) ::= nm(F) LP distinct(D) expr(X) FROM expr(Y) FOR expr(Z) RP. { A = b->SpecialFunction(F, D, -1, X, Y, Z); }
+expr(A) ::= nm(F) LP trimside(S) expr(X) FROM expr(Y) RP. { A = b->SpecialFunction(F, 0, S, X, Y, nullptr); }
+expr(A) ::= nm(F) LP trimside(S) FROM expr(Y) RP. { A = b->SpecialFunction(F, 0, S, nullptr, Y, nullptr); }
+expr(A) ::= nm(F) LP distinct(D) expr(X) IN position_arg(Y) RP. { A = b->SpecialFunction(F, D, -2, X, Y, nullptr); }
+expr(A) ::= nm(F) LP distinct(D) nexprlist(L) COMMA END(E) RP. {
+  A = b->Function(F, D, b->AppendExpr(L, b->StringLiteralText(E, "END")));
+}
+%type trimside {int}
+trimside(A) ::= BOTH. { A = 0; }
+trimside(A) ::= LEADING. { A = 1; }
+trimside(A) ::= TRAILING. { A = 2; }
+%type position_arg {Expr*}
+position_arg(A) ::= nm(X). { A = b->ColumnRef(nullptr, X); }
+position_arg(A) ::= nm(T) DOT nm(X). { A = b->ColumnRef(&T, X); }
+position_arg(A) ::= STRING(X). { A = b->StringLiteral(X); }
+position_arg(A) ::= PARAM(X). { A = b->Param(X); }
+position_arg(A) ::= nm(F) LP distinct(D) exprlist(Y) RP. { A = b->Function(F, D, Y); }
 expr(A) ::= CAST(C) LP expr(X) AS typetoken(T) RP. { A = b->Cast(C, X, *T); }
 expr(A) ::= expr(X) AND expr(Y). { A = b->Binary(BinaryOp::kAnd, X, Y); }
 expr(A) ::= expr(X) OR expr(Y). { A = b->Binary(BinaryOp::kOr, X, Y); }

@@ -37,7 +37,54 @@ enum class BoundKind : uint8_t {
 };
 
 /// Built-in scalar functions.
-enum class ScalarFunc : uint8_t { kAbs, kCoalesce, kNullIf, kLower, kUpper, kCharLength, kSubstring, kConcat, kNow };
+enum class ScalarFunc : uint8_t {
+    kAbs,
+    kCoalesce,
+    kNullIf,
+    kLower,
+    kUpper,
+    kCharLength,
+    kSubstring,
+    kConcat,
+    kNow,
+    // strings
+    kTrim,
+    kReplace,
+    kPosition,
+    // numbers
+    kCeiling,
+    kFloor,
+    kRound,
+    kPower,
+    kSqrt,
+    kExp,
+    kLn,
+    // time (func_arg holds the TimeUnit)
+    kTruncateTime,
+    kTimeWindow,
+    kExtract,
+    kDateAdd,
+    kSinceEpoch,
+    kToTimestamp,
+};
+
+/// Units and fields of the time functions (TRUNCATE, TIME_WINDOW, DATEADD, SINCE_EPOCH,
+/// TO_TIMESTAMP, EXTRACT). The last three are EXTRACT fields only.
+enum class TimeUnit : uint8_t {
+    kYear,
+    kQuarter,
+    kMonth,
+    kWeek,
+    kDay,
+    kHour,
+    kMinute,
+    kSecond,
+    kMillisecond,
+    kMicrosecond,
+    kDayOfWeek,
+    kDayOfYear,
+    kWeekOfYear,
+};
 
 struct BoundExpr {
     BoundKind kind = BoundKind::kConstant;
@@ -48,6 +95,9 @@ struct BoundExpr {
     BinaryOp binary_op = BinaryOp::kAdd;
     UnaryOp unary_op = UnaryOp::kNot;
     ScalarFunc func = ScalarFunc::kAbs;
+    /// kFunction: TimeUnit of a time function; TRIM's side (0 both, 1 leading, 2 trailing).
+    int func_arg = 0;
+    bool window_end = false;  ///< TIME_WINDOW(..., END)
     bool negated = false;
     bool case_has_operand = false;
     bool case_has_else = false;

@@ -47,6 +47,12 @@ size_t Utf8Length(std::string_view s);
 /// Throws kInvalidText.
 int64_t ParseTimestamp(std::string_view s);
 std::string FormatTimestamp(int64_t micros);
+/// Whether micros lies in TIMESTAMP's range (years 0001 through 9999).
+bool InTimestampRange(int64_t micros);
+/// Days since 1970-01-01 of a proleptic Gregorian date, and back.
+int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d);
+void CivilFromDays(int64_t days, int64_t* y, int* m, int* d);
+int DaysInMonth(int64_t y, int m);
 /// Shortest text that round-trips a double ("1.5", "1e+20", "NaN").
 std::string FormatDouble(double d);
 
