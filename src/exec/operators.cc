@@ -567,6 +567,166 @@ class SortOp : public MaterializedOp {
     std::unique_ptr<Operator> child_;
 };
 
+/// Window functions: collects its input, then for each function sorts row numbers by partition
+/// and order keys and walks each partition's peer groups (rows with equal order keys), writing
+/// the function's value into the column appended for it. Rows come out in input order.
+class WindowOp : public MaterializedOp {
+  public:
+    WindowOp(const PlanNode& plan, TableResolver& tables)
+        : MaterializedOp(plan), child_(BuildOperator(*plan.children[0], tables)) {
+        width_ = child_->width() + plan.windows.size();
+    }
+    void Open(ExecContext& ctx, const EvalRow& context) override {
+        rows_.clear();
+        pos_ = 0;
+        outer_ = context.outer;
+        child_->Open(ctx, context);
+        std::vector<Value> row;
+        while (child_->Next(ctx, &row)) {
+            row.resize(width_);
+            rows_.push_back(row);
+        }
+        const size_t base = child_->width();
+        for (size_t k = 0; k < plan_.windows.size(); ++k) Compute(ctx, plan_.windows[k], base + k);
+    }
+
+  private:
+    void Compute(ExecContext& ctx, const sql::WindowFunc& w, size_t out) {
+        const size_t n = rows_.size();
+        const size_t np = w.partition_by.size(), no = w.order_by.size();
+        // keys[i]: partition values, then order values, then the argument.
+        std::vector<std::vector<Value>> keys(n);
+        for (size_t i = 0; i < n; ++i) {
+            EvalRow r{rows_[i].data(), outer_};
+            auto& k = keys[i];
+            k.reserve(np + no + 1);
+            for (const auto& e : w.partition_by) k.push_back(Eval(*e, r, ctx));
+            for (const auto& e : w.order_by) k.push_back(Eval(*e, r, ctx));
+            k.push_back(w.arg ? Eval(*w.arg, r, ctx) : Value());
+        }
+        auto cmp = [&](const Value& x, const Value& y, bool desc, bool nulls_first) {
+            if (x.is_null() || y.is_null()) {
+                if (x.is_null() && y.is_null()) return 0;
+                return x.is_null() == nulls_first ? -1 : 1;
+            }
+            int c = CompareValues(x, y);
+            return desc ? -c : c;
+        };
+        std::vector<size_t> idx(n);
+        for (size_t i = 0; i < n; ++i) idx[i] = i;
+        std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
+            for (size_t c = 0; c < np; ++c) {
+                if (int r = cmp(keys[a][c], keys[b][c], false, true)) return r < 0;
+            }
+            for (size_t c = 0; c < no; ++c) {
+                if (int r = cmp(keys[a][np + c], keys[b][np + c], w.order_descending[c], w.order_nulls_first[c])) {
+                    return r < 0;
+                }
+            }
+            return false;
+        });
+        auto same = [&](size_t a, size_t b, size_t from, size_t to) {
+            for (size_t c = from; c < to; ++c) {
+                if (!GroupEquals(keys[a][c], keys[b][c])) return false;
+            }
+            return true;
+        };
+        for (size_t i = 0; i < n;) {
+            size_t j = i + 1;
+            while (j < n && same(idx[i], idx[j], 0, np)) ++j;
+            Running acc(w);
+            int64_t dense = 0;
+            for (size_t p = i; p < j;) {
+                size_t q = p + 1;
+                while (q < j && (no == 0 ? true : same(idx[p], idx[q], np, np + no))) ++q;
+                ++dense;
+                for (size_t r = p; r < q; ++r) acc.Add(keys[idx[r]].back());
+                for (size_t r = p; r < q; ++r) {
+                    Value& v = rows_[idx[r]][out];
+                    switch (w.kind) {
+                        case sql::WindowFuncKind::kRowNumber:
+                            v = Value::BigInt(static_cast<int64_t>(r - i + 1));
+                            break;
+                        case sql::WindowFuncKind::kRank:
+                            v = Value::BigInt(static_cast<int64_t>(p - i + 1));
+                            break;
+                        case sql::WindowFuncKind::kDenseRank:
+                            v = Value::BigInt(dense);
+                            break;
+                        default:
+                            v = acc.Result();
+                    }
+                }
+                p = q;
+            }
+            i = j;
+        }
+    }
+
+    // The aggregate of the rows seen so far in a partition.
+    class Running {
+      public:
+        explicit Running(const sql::WindowFunc& w) : w_(w) {}
+        void Add(const Value& v) {
+            if (w_.kind == sql::WindowFuncKind::kCountStar) {
+                ++count_;
+                return;
+            }
+            if (v.is_null()) return;
+            ++count_;
+            switch (w_.kind) {
+                case sql::WindowFuncKind::kSum:
+                case sql::WindowFuncKind::kAvg:
+                    if (w_.type.id == TypeId::kFloat) {
+                        fsum_ += v.type() == TypeId::kFloat ? v.AsDouble() : static_cast<double>(v.AsInt());
+                    } else {
+                        Value x = IsIntegral(v.type()) ? Value::BigInt(v.AsInt()) : v;
+                        sum_ = sum_.is_null() ? x : surge::Add(sum_, x);
+                    }
+                    break;
+                case sql::WindowFuncKind::kMin:
+                case sql::WindowFuncKind::kMax: {
+                    int c = best_.is_null() ? 0 : CompareValues(v, best_);
+                    if (best_.is_null() || (w_.kind == sql::WindowFuncKind::kMin ? c < 0 : c > 0)) best_ = v;
+                    break;
+                }
+                default:
+                    break;
+            }
+        }
+        Value Result() const {
+            switch (w_.kind) {
+                case sql::WindowFuncKind::kCountStar:
+                case sql::WindowFuncKind::kCount:
+                    return Value::BigInt(count_);
+                case sql::WindowFuncKind::kSum:
+                    if (count_ == 0) return Value::Null(w_.type.id);
+                    return w_.type.id == TypeId::kFloat ? Value::Float(fsum_) : sum_;
+                case sql::WindowFuncKind::kAvg:
+                    if (count_ == 0) return Value::Null(w_.type.id);
+                    if (w_.type.id == TypeId::kDecimal) return Divide(sum_, Value::Dec(Decimal::FromInt(count_)));
+                    return Value::Float((sum_.is_null() ? fsum_ : static_cast<double>(sum_.AsInt())) /
+                                        static_cast<double>(count_));
+                case sql::WindowFuncKind::kMin:
+                case sql::WindowFuncKind::kMax:
+                    return best_.is_null() ? Value::Null(w_.type.id) : best_;
+                default:
+                    return Value();
+            }
+        }
+
+      private:
+        const sql::WindowFunc& w_;
+        int64_t count_ = 0;
+        double fsum_ = 0;
+        Value sum_;
+        Value best_;
+    };
+
+    std::unique_ptr<Operator> child_;
+    const EvalRow* outer_ = nullptr;
+};
+
 class LimitOp : public Operator {
   public:
     LimitOp(const PlanNode& plan, TableResolver& tables)
@@ -705,6 +865,8 @@ std::unique_ptr<Operator> BuildOperator(const PlanNode& plan, TableResolver& tab
             return std::make_unique<DistinctOp>(plan, tables);
         case PlanKind::kSetOp:
             return std::make_unique<SetOpOp>(plan, tables);
+        case PlanKind::kWindow:
+            return std::make_unique<WindowOp>(plan, tables);
         default:
             break;
     }

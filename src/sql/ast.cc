@@ -131,6 +131,21 @@ void AppendSql(const Expr& e, std::string* out) {
                 arg(i);
             }
             put(")");
+            if (e.over) {
+                put(" OVER (");
+                for (size_t i = 0; i < e.over->partition_by.size(); ++i) {
+                    put(i ? ", " : "PARTITION BY ");
+                    AppendSql(*e.over->partition_by[i], out);
+                }
+                for (size_t i = 0; i < e.over->order_by.size(); ++i) {
+                    const OrderItem& o = e.over->order_by[i];
+                    put(i ? ", " : e.over->partition_by.empty() ? "ORDER BY " : " ORDER BY ");
+                    AppendSql(*o.expr, out);
+                    if (o.descending) put(" DESC");
+                    if (o.nulls_first) put(*o.nulls_first ? " NULLS FIRST" : " NULLS LAST");
+                }
+                put(")");
+            }
             return;
         case ExprKind::kCase: {
             put("CASE");

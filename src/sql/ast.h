@@ -55,6 +55,8 @@ const char* BinaryOpText(BinaryOp op);
 /// inside a thread's stack (SQLite's SQLITE_MAX_EXPR_DEPTH is 1000 too).
 constexpr int kMaxNestingDepth = 1000;
 
+struct WindowSpec;
+
 struct Expr {
     ExprKind kind = ExprKind::kLiteral;
     int depth = 1;  ///< levels of nesting at and below this node (set by the parser)
@@ -75,6 +77,7 @@ struct Expr {
     bool case_has_else = false;
     SqlType cast_type;               ///< kCast
     SelectStmt* subquery = nullptr;  ///< kInSubquery, kExists, kSubquery
+    WindowSpec* over = nullptr;      ///< kFunction: OVER (...) makes it a window function
 };
 
 enum class JoinType : uint8_t { kInner, kLeft, kRight, kFull, kCross };
@@ -102,6 +105,12 @@ struct OrderItem {
     Expr* expr = nullptr;
     bool descending = false;
     std::optional<bool> nulls_first;
+};
+
+/// OVER (PARTITION BY ... ORDER BY ...) of a window function.
+struct WindowSpec {
+    std::vector<Expr*> partition_by;
+    std::vector<OrderItem> order_by;
 };
 
 enum class SetOp : uint8_t { kNone, kUnion, kUnionAll, kIntersect, kExcept };

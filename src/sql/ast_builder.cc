@@ -570,6 +570,23 @@ Expr* AstBuilder::Function(const Token& name, int distinct, std::vector<Expr*>* 
     return Nested(e);
 }
 
+WindowSpec* AstBuilder::Window(std::vector<Expr*>* partition_by, std::vector<OrderItem>* order_by) {
+    auto* w = arena_->New<WindowSpec>();
+    if (partition_by) w->partition_by = std::move(*partition_by);
+    if (order_by) w->order_by = std::move(*order_by);
+    return w;
+}
+
+Expr* AstBuilder::WindowFunction(Expr* call, WindowSpec* over) {
+    call->over = over;
+    int d = call->depth;
+    for (const Expr* p : over->partition_by) d = std::max(d, p->depth + 1);
+    for (const OrderItem& o : over->order_by) d = std::max(d, o.expr->depth + 1);
+    call->depth = d;
+    CheckDepth(call->depth, call->pos);
+    return call;
+}
+
 Expr* AstBuilder::StringLiteralText(const Token& at, std::string_view text) {
     Expr* e = NewExpr(ExprKind::kLiteral, at.pos);
     e->literal = Value::Varchar(text);

@@ -104,6 +104,8 @@ class AstBuilder {
     /// TRIM's BOTH/LEADING/TRAILING (x, the characters, may be null).
     Expr* SpecialFunction(const Token& name, int distinct, int form, Expr* x, Expr* y, Expr* z);
     Expr* StringLiteralText(const Token& at, std::string_view text);
+    WindowSpec* Window(std::vector<Expr*>* partition_by, std::vector<OrderItem>* order_by);
+    Expr* WindowFunction(Expr* call, WindowSpec* over);
     Expr* FunctionStar(const Token& name);
     Expr* Cast(const Token& kw, Expr* e, SqlType type);
     Expr* Binary(BinaryOp op, Expr* l, Expr* r);

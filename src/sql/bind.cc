@@ -74,11 +74,96 @@ bool Planner::Impl::IsAggregateName(const std::string& n) {
 }
 
 bool Planner::Impl::ContainsAggregate(const Expr& e) {
-    if (e.kind == ExprKind::kFunction && IsAggregateName(e.name)) return true;
+    if (e.kind == ExprKind::kFunction && IsAggregateName(e.name) && !e.over) return true;
     for (const Expr* c : e.args) {
         if (c && ContainsAggregate(*c)) return true;
     }
+    if (e.over) {
+        for (const Expr* p : e.over->partition_by) {
+            if (ContainsAggregate(*p)) return true;
+        }
+        for (const OrderItem& o : e.over->order_by) {
+            if (ContainsAggregate(*o.expr)) return true;
+        }
+    }
     return false;  // subqueries are their own blocks
+}
+
+BoundExprPtr Planner::Impl::BindWindow(const Expr& e, Scope& scope, BindMode mode) {
+    if (!scope.windows) {
+        ThrowSqlError(ErrorCode::kSyntaxError,
+                      "window functions are only allowed in the select list and ORDER BY" + At(e.pos));
+    }
+    const std::string text = ExprToSql(e);
+    for (size_t k = 0; k < scope.window_text.size(); ++k) {
+        if (scope.window_text[k] == text) {
+            auto ref = MakeColumn(kPendingWindowSlot + static_cast<int>(k), (*scope.windows)[k].type, text);
+            scope.window_refs.emplace_back(ref.get(), static_cast<int>(k));
+            return ref;
+        }
+    }
+    if (e.distinct) ThrowSqlError(ErrorCode::kFeatureNotSupported, "DISTINCT in a window function" + At(e.pos));
+    WindowFunc w;
+    const bool star = e.args.size() == 1 && e.args[0]->kind == ExprKind::kStar;
+    const size_t nargs = star ? 0 : e.args.size();
+    auto args = [&](size_t want) {
+        if (nargs != want || (star && e.name != "count")) {
+            ThrowSqlError(ErrorCode::kUndefinedFunction, e.name + "() OVER takes " + std::to_string(want) +
+                                                             " argument" + (want == 1 ? "" : "s") + At(e.pos));
+        }
+    };
+    // Nothing inside may be a window function itself.
+    std::vector<WindowFunc>* saved = scope.windows;
+    scope.windows = nullptr;
+    if (e.name == "row_number" || e.name == "rank" || e.name == "dense_rank") {
+        args(0);
+        w.kind = e.name == "row_number" ? WindowFuncKind::kRowNumber
+                 : e.name == "rank"     ? WindowFuncKind::kRank
+                                        : WindowFuncKind::kDenseRank;
+        w.type = SqlType::Of(TypeId::kBigInt);
+    } else if (e.name == "count" && star) {
+        w.kind = WindowFuncKind::kCountStar;
+        w.type = SqlType::Of(TypeId::kBigInt);
+    } else if (IsAggregateName(e.name)) {
+        args(1);
+        w.arg = Bind(*e.args[0], scope, mode);
+        TypeId t = w.arg->type.id;
+        if (e.name == "count") {
+            w.kind = WindowFuncKind::kCount;
+            w.type = SqlType::Of(TypeId::kBigInt);
+        } else if (e.name == "min" || e.name == "max") {
+            w.kind = e.name == "min" ? WindowFuncKind::kMin : WindowFuncKind::kMax;
+            w.type = w.arg->type;
+        } else {
+            if (!IsNumeric(t) && t != TypeId::kNull) {
+                ThrowSqlError(ErrorCode::kTypeMismatch, e.name + "() requires a number" + At(e.pos));
+            }
+            w.kind = e.name == "sum" ? WindowFuncKind::kSum : WindowFuncKind::kAvg;
+            if (w.kind == WindowFuncKind::kSum) {
+                w.type = SqlType::Of(IsIntegral(t) || t == TypeId::kNull ? TypeId::kBigInt : t);
+            } else {
+                w.type = SqlType::Of(t == TypeId::kDecimal ? TypeId::kDecimal : TypeId::kFloat);
+            }
+        }
+    } else {
+        ThrowSqlError(ErrorCode::kUndefinedFunction,
+                      "unknown window function " + e.name +
+                          "() (ROW_NUMBER, RANK, DENSE_RANK, COUNT, SUM, MIN, MAX, AVG)" + At(e.pos));
+    }
+    for (const Expr* p : e.over->partition_by) w.partition_by.push_back(Bind(*p, scope, mode));
+    for (const OrderItem& o : e.over->order_by) {
+        w.order_by.push_back(Bind(*o.expr, scope, mode));
+        w.order_descending.push_back(o.descending);
+        w.order_nulls_first.push_back(o.nulls_first.value_or(!o.descending));
+    }
+    scope.windows = saved;
+    SqlType type = w.type;
+    scope.windows->push_back(std::move(w));
+    scope.window_text.push_back(text);
+    const int k = static_cast<int>(scope.windows->size()) - 1;
+    auto ref = MakeColumn(kPendingWindowSlot + k, type, text);
+    scope.window_refs.emplace_back(ref.get(), k);
+    return ref;
 }
 
 void Planner::Impl::NoteParamType(const BoundExpr& maybe_param, SqlType type) {
@@ -260,6 +345,7 @@ bool IsTimeFunction(const std::string& n) {
 }  // namespace
 
 BoundExprPtr Planner::Impl::BindFunction(const Expr& e, Scope& scope, BindMode mode) {
+    if (e.over) return BindWindow(e, scope, mode);
     if (IsAggregateName(e.name)) return BindAggregate(e, scope);
     auto b = std::make_unique<BoundExpr>();
     b->kind = BoundKind::kFunction;

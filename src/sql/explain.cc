@@ -60,6 +60,11 @@ void Explain(const PlanNode& n, int depth, std::string* out) {
         case PlanKind::kDistinct:
             line += "DISTINCT";
             break;
+        case PlanKind::kWindow:
+            line += "WINDOW";
+            for (size_t k = 0; k < n.windows.size(); ++k)
+                line += (k ? ", " : " ") + n.output[n.output.size() - n.windows.size() + k].name;
+            break;
         case PlanKind::kSetOp:
             line += n.set_op == SetOp::kUnion       ? "UNION"
                     : n.set_op == SetOp::kUnionAll  ? "UNION ALL"

@@ -30,7 +30,7 @@ using surge::SqlType;
 %token ID QUOTED_ID STRING INTEGER FLOAT BLOB PARAM DOT.
 
 // Keywords that may also serve as identifiers where the keyword cannot appear.
-%fallback ID ADD ASC ASSUMEUNIQUE CLASS COLUMN DESC FIRST HASH IF KEY LAST LEADING TRAILING BOTH LIBRARY MATERIALIZED NULLS PARAMETER
+%fallback ID ADD ASC ASSUMEUNIQUE CLASS COLUMN DESC FIRST HASH IF KEY LAST LEADING TRAILING BOTH LIBRARY MATERIALIZED NULLS OVER PARAMETER
   PARTITION PROCEDURE REPLACE TREE TRUNCATE UPSERT VIEW EXPLAIN.
 
 %left OR.
@@ -179,6 +179,13 @@ term(A) ::= TRUE(X). { A = b->BoolLiteral(X, true); }
 term(A) ::= FALSE(X). { A = b->BoolLiteral(X, false); }
 expr(A) ::= nm(F) LP distinct(D) exprlist(Y) RP. { A = b->Function(F, D, Y); }
 expr(A) ::= nm(F) LP STAR RP. { A = b->FunctionStar(F); }
+expr(A) ::= nm(F) LP distinct(D) exprlist(Y) RP OVER LP window(W) RP. { A = b->WindowFunction(b->Function(F, D, Y), W); }
+expr(A) ::= nm(F) LP STAR RP OVER LP window(W) RP. { A = b->WindowFunction(b->FunctionStar(F), W); }
+%type window {WindowSpec*}
+window(A) ::= window_partition(P) orderby_opt(O). { A = b->Window(P, O); }
+%type window_partition {std::vector<Expr*>*}
+window_partition(A) ::= . { A = nullptr; }
+window_partition(A) ::= PARTITION BY nexprlist(X). { A = X; }
 // The standard's keyword forms, built as ordinary calls (so their SQL text re-parses):
 // EXTRACT(f FROM ts) = extract(f, ts); SUBSTRING(s FROM a [FOR n]) = substring(s, a[, n]);
 // TRIM([LEADING|TRAILING|BOTH] [c] FROM s) = trim('LEADING'|..., c, s); POSITION(a IN s) =

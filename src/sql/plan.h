@@ -117,6 +117,20 @@ struct AggSpec {
     SqlType type;      ///< result type
 };
 
+enum class WindowFuncKind : uint8_t { kRowNumber, kRank, kDenseRank, kCountStar, kCount, kSum, kMin, kMax, kAvg };
+
+/// One window function of a kWindow node. Its frame is the SQL default: the whole partition
+/// without ORDER BY; with ORDER BY, the partition's rows up to the current row and its peers.
+struct WindowFunc {
+    WindowFuncKind kind;
+    BoundExprPtr arg;  ///< over the input row; null for ROW_NUMBER, RANK, DENSE_RANK, COUNT(*)
+    std::vector<BoundExprPtr> partition_by;
+    std::vector<BoundExprPtr> order_by;
+    std::vector<bool> order_descending;
+    std::vector<bool> order_nulls_first;
+    SqlType type;
+};
+
 struct SortKey {
     int slot;
     bool descending = false;
@@ -140,6 +154,7 @@ enum class PlanKind : uint8_t {
     kLimit,
     kDistinct,
     kSetOp,
+    kWindow,  ///< output = input row, then one column per window function
     kInsert,
     kUpdate,
     kDelete,
@@ -184,6 +199,8 @@ struct PlanNode {
 
     // kSort
     std::vector<SortKey> sort_keys;
+    // kWindow
+    std::vector<WindowFunc> windows;
     // kLimit (expressions over parameters/constants)
     BoundExprPtr limit;
     BoundExprPtr offset;

@@ -684,6 +684,10 @@ PlanPtr Planner::Impl::PlanBlock(const SelectStmt& s, Scope* parent, bool apply_
     }
     const BindMode mode = aggregated ? BindMode::kPostAggregate : BindMode::kRow;
 
+    // Window functions may appear in the select list and ORDER BY.
+    std::vector<WindowFunc> windows;
+    scope.windows = &windows;
+
     // Select list.
     std::vector<BoundExprPtr> exprs;
     std::vector<OutputColumn> cols;
@@ -728,7 +732,9 @@ PlanPtr Planner::Impl::PlanBlock(const SelectStmt& s, Scope* parent, bool apply_
     // HAVING.
     BoundExprPtr having;
     if (s.having) {
+        scope.windows = nullptr;
         having = Bind(*s.having, scope, BindMode::kPostAggregate);
+        scope.windows = &windows;
         if (having->type.id != TypeId::kBoolean && having->type.id != TypeId::kNull) {
             ThrowSqlError(ErrorCode::kTypeMismatch, "HAVING requires a boolean expression" + At(s.having->pos));
         }
@@ -778,6 +784,8 @@ PlanPtr Planner::Impl::PlanBlock(const SelectStmt& s, Scope* parent, bool apply_
         }
     }
 
+    scope.windows = nullptr;
+
     if (aggregated) {
         auto agg = NewNode(PlanKind::kAggregate);
         for (size_t i = 0; i < group_exprs.size(); ++i)
@@ -794,6 +802,18 @@ PlanPtr Planner::Impl::PlanBlock(const SelectStmt& s, Scope* parent, bool apply_
             f->children.push_back(std::move(node));
             node = std::move(f);
         }
+    }
+
+    if (!windows.empty()) {
+        // The window node appends one column per function to its input row.
+        const int base = static_cast<int>(node->output.size());
+        for (auto& [ref, k] : scope.window_refs) ref->index = base + k;
+        auto win = NewNode(PlanKind::kWindow);
+        win->output = node->output;
+        for (size_t k = 0; k < windows.size(); ++k) win->output.push_back({scope.window_text[k], windows[k].type});
+        win->windows = std::move(windows);
+        win->children.push_back(std::move(node));
+        node = std::move(win);
     }
 
     // Projection (skipped when it would copy the input row unchanged).

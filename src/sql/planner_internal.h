@@ -10,6 +10,10 @@
 
 namespace surge::sql {
 
+/// Slot of a window function's result until the window node's input width is known (distinct
+/// per function, so SameExpr tells two window references apart).
+constexpr int kPendingWindowSlot = 1 << 24;
+
 /// How deeply query views may read other query views.
 constexpr int kMaxViewDepth = 32;
 
@@ -38,6 +42,12 @@ struct Scope {
     std::vector<int> group_slot;  ///< row slot of a GROUP BY key that is a plain column, else -1
     std::vector<AggSpec>* aggs = nullptr;
     std::vector<std::string> agg_text;
+
+    // Window functions (select list and ORDER BY only): bound ones, their text (to share equal
+    // calls), and the column references to patch once the window node's input width is known.
+    std::vector<WindowFunc>* windows = nullptr;
+    std::vector<std::string> window_text;
+    std::vector<std::pair<BoundExpr*, int>> window_refs;
 };
 
 enum class BindMode : uint8_t {
@@ -64,6 +74,7 @@ struct Planner::Impl {
     BoundExprPtr BindColumn(const Expr& e, Scope& scope);
     BoundExprPtr BindFunction(const Expr& e, Scope& scope, BindMode mode);
     BoundExprPtr BindAggregate(const Expr& e, Scope& scope);
+    BoundExprPtr BindWindow(const Expr& e, Scope& scope, BindMode mode);
     BoundExprPtr BindSubquery(const Expr& e, Scope& scope, BindMode mode);
     void NoteParamType(const BoundExpr& maybe_param, SqlType type);
     static bool IsAggregateName(const std::string& name);

@@ -79,6 +79,7 @@ constexpr Keyword kKeywords[] = {
     {"OR", TK_OR},
     {"ORDER", TK_ORDER},
     {"OUTER", TK_OUTER},
+    {"OVER", TK_OVER},
     {"PARAMETER", TK_PARAMETER},
     {"PARTITION", TK_PARTITION},
     {"PRIMARY", TK_PRIMARY},
