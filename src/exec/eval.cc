@@ -368,6 +368,11 @@ Value Eval(const BoundExpr& e, const EvalRow& row, ExecContext& ctx) {
                 escape = static_cast<unsigned char>(esc.AsString()[0]);
             }
             if (x.is_null() || p.is_null()) return Value::Null(TypeId::kBoolean);
+            if (p.AsString().size() > kMaxLikePatternLength) {
+                ThrowSqlError(ErrorCode::kLimitExceeded, "LIKE pattern of " + std::to_string(p.AsString().size()) +
+                                                             " bytes is longer than the limit of " +
+                                                             std::to_string(kMaxLikePatternLength));
+            }
             return Value::Bool(LikeMatch(x.AsString(), p.AsString(), escape) != e.negated);
         }
         case BoundKind::kIsNull:

@@ -60,6 +60,9 @@ Value Eval(const sql::BoundExpr& e, const EvalRow& row, ExecContext& ctx);
 bool EvalPredicate(const sql::BoundExpr& e, const EvalRow& row, ExecContext& ctx);
 
 /// SQL LIKE with optional escape character; '%' and '_' wildcards; linear-time matching.
+/// Longest LIKE pattern accepted, in bytes: matching costs up to text length × pattern length.
+constexpr size_t kMaxLikePatternLength = 1000;
+
 bool LikeMatch(std::string_view text, std::string_view pattern, int escape);
 
 }  // namespace surge::exec

@@ -54,6 +54,8 @@ const char* BinaryOpText(BinaryOp op);
 /// binding, planning and evaluation recurse over the tree, and the limit keeps that recursion well
 /// inside a thread's stack (SQLite's SQLITE_MAX_EXPR_DEPTH is 1000 too).
 constexpr int kMaxNestingDepth = 1000;
+/// Most items an IN (...) list may hold (a longer list belongs in a table or a parameter array).
+constexpr size_t kMaxInListItems = 10'000;
 
 struct WindowSpec;
 

@@ -703,6 +703,11 @@ Expr* AstBuilder::Between(Expr* x, int negated, Expr* lo, Expr* hi) {
 }
 
 Expr* AstBuilder::InList(Expr* x, int negated, std::vector<Expr*>* items) {
+    if (items->size() > kMaxInListItems) {
+        ThrowSqlError(ErrorCode::kLimitExceeded, "IN list of " + std::to_string(items->size()) +
+                                                     " items is longer than the limit of " +
+                                                     std::to_string(kMaxInListItems) + " at " + PosText(x->pos));
+    }
     Expr* e = NewExpr(ExprKind::kInList, x->pos);
     e->negated = negated != 0;
     e->args.push_back(x);

@@ -14,6 +14,7 @@
 
 #include "common/status.h"
 #include "exec/engine.h"
+#include "exec/eval.h"
 #include "sql/ast.h"
 
 namespace surge::exec {
@@ -1479,6 +1480,25 @@ TEST_F(ExecTest, TooDeepStatementsFailFastThroughTheEngine) {
     EXPECT_EQ(Code(sql), ErrorCode::kLimitExceeded);
     EXPECT_EQ(db_.Prepare(sql).status().code(), ErrorCode::kLimitExceeded);
     EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 1.0);
+}
+
+TEST_F(ExecTest, InListAndLikePatternLimits) {
+    Exec("CREATE TABLE l (a INTEGER, s VARCHAR(2000))");
+    Exec("INSERT INTO l VALUES (5, 'abc')");
+    auto in_list = [](size_t n) {
+        std::string sql = "SELECT COUNT(*) FROM l WHERE a IN (";
+        for (size_t i = 0; i < n; ++i) sql += (i ? "," : "") + std::to_string(i);
+        return sql + ")";
+    };
+    EXPECT_EQ(Scalar(in_list(sql::kMaxInListItems)), "1");
+    Status st = Try(in_list(sql::kMaxInListItems + 1));
+    EXPECT_EQ(st.code(), ErrorCode::kLimitExceeded);
+    EXPECT_NE(st.message().find("IN list"), std::string::npos) << st.message();
+    const std::string ok_pattern(kMaxLikePatternLength, '%');
+    EXPECT_EQ(Scalar("SELECT COUNT(*) FROM l WHERE s LIKE ?", {Value::Varchar(ok_pattern)}), "1");
+    st = Try("SELECT COUNT(*) FROM l WHERE s LIKE ?", {Value::Varchar(ok_pattern + "%")});
+    EXPECT_EQ(st.code(), ErrorCode::kLimitExceeded);
+    EXPECT_NE(st.message().find("LIKE pattern"), std::string::npos) << st.message();
 }
 
 }  // namespace
