@@ -405,6 +405,88 @@ class NestedLoopJoinOp : public Operator {
     size_t unmatched_pos_ = 0;
 };
 
+/// Inner or left equi-join: reads the right side once at Open into a hash table keyed on
+/// hash_right_keys (rows with a NULL key can never match and are left out), then probes it with
+/// each left row's hash_left_keys, testing the residual filter on each candidate pair.
+class HashJoinOp : public Operator {
+  public:
+    HashJoinOp(const PlanNode& plan, TableResolver& tables)
+        : Operator(plan),
+          left_(BuildOperator(*plan.children[0], tables)),
+          right_(BuildOperator(*plan.children[1], tables)),
+          table_(0, RowHash{plan.hash_right_keys.size()}, RowEq{plan.hash_right_keys.size()}) {
+        width_ = left_->width() + right_->width();
+    }
+    void Open(ExecContext& ctx, const EvalRow& context) override {
+        outer_ = context.outer;
+        table_.clear();
+        right_rows_.clear();
+        right_->Open(ctx, EvalRow{nullptr, outer_});
+        std::vector<Value> row, key;
+        while (right_->Next(ctx, &row)) {
+            if (!Keys(ctx, plan_.hash_right_keys, row, &key)) continue;
+            table_[key].push_back(static_cast<uint32_t>(right_rows_.size()));
+            right_rows_.push_back(row);
+        }
+        left_->Open(ctx, context);
+        bucket_ = nullptr;
+    }
+    bool Next(ExecContext& ctx, std::vector<Value>* row) override {
+        const size_t lw = left_->width();
+        while (true) {
+            if (!bucket_) {
+                if (!left_->Next(ctx, &left_row_)) return false;
+                matched_ = false;
+                pos_ = 0;
+                static const std::vector<uint32_t> kNone;
+                bucket_ = &kNone;
+                if (Keys(ctx, plan_.hash_left_keys, left_row_, &key_)) {
+                    auto it = table_.find(key_);
+                    if (it != table_.end()) bucket_ = &it->second;
+                }
+            }
+            while (pos_ < bucket_->size()) {
+                const std::vector<Value>& r = right_rows_[(*bucket_)[pos_++]];
+                row->resize(width_);
+                std::copy(left_row_.begin(), left_row_.begin() + lw, row->begin());
+                std::copy(r.begin(), r.end(), row->begin() + lw);
+                if (plan_.filter && !EvalPredicate(*plan_.filter, EvalRow{row->data(), outer_}, ctx)) continue;
+                matched_ = true;
+                return true;
+            }
+            bucket_ = nullptr;
+            if (plan_.join_type == sql::JoinType::kLeft && !matched_) {
+                row->resize(width_);
+                std::copy(left_row_.begin(), left_row_.begin() + lw, row->begin());
+                for (size_t i = lw; i < width_; ++i) (*row)[i] = Value::Null(plan_.output[i].type.id);
+                return true;
+            }
+        }
+    }
+
+  private:
+    // The key values of row; false if one is NULL (= never matches).
+    bool Keys(ExecContext& ctx, const std::vector<sql::BoundExprPtr>& exprs, const std::vector<Value>& row,
+              std::vector<Value>* key) {
+        key->resize(exprs.size());
+        EvalRow r{row.data(), outer_};
+        for (size_t i = 0; i < exprs.size(); ++i) {
+            (*key)[i] = Eval(*exprs[i], r, ctx);
+            if ((*key)[i].is_null()) return false;
+        }
+        return true;
+    }
+
+    std::unique_ptr<Operator> left_, right_;
+    std::unordered_map<std::vector<Value>, std::vector<uint32_t>, RowHash, RowEq> table_;
+    std::vector<std::vector<Value>> right_rows_;
+    std::vector<Value> left_row_, key_;
+    const std::vector<uint32_t>* bucket_ = nullptr;
+    size_t pos_ = 0;
+    bool matched_ = false;
+    const EvalRow* outer_ = nullptr;
+};
+
 /// Materializing operators collect rows at Open and replay them.
 class MaterializedOp : public Operator {
   public:
@@ -855,6 +937,8 @@ std::unique_ptr<Operator> BuildOperator(const PlanNode& plan, TableResolver& tab
             return std::make_unique<ProjectOp>(plan, tables);
         case PlanKind::kNestedLoopJoin:
             return std::make_unique<NestedLoopJoinOp>(plan, tables);
+        case PlanKind::kHashJoin:
+            return std::make_unique<HashJoinOp>(plan, tables);
         case PlanKind::kAggregate:
             return std::make_unique<AggregateOp>(plan, tables);
         case PlanKind::kSort:

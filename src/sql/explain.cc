@@ -46,6 +46,12 @@ void Explain(const PlanNode& n, int depth, std::string* out) {
                     : n.join_type == JoinType::kFull  ? "NESTED LOOP FULL JOIN"
                                                       : "NESTED LOOP JOIN";
             break;
+        case PlanKind::kHashJoin:
+            line += n.join_type == JoinType::kLeft ? "HASH LEFT JOIN on" : "HASH JOIN on";
+            for (size_t i = 0; i < n.hash_left_keys.size(); ++i) {
+                line += (i ? ", " : " ") + n.hash_left_keys[i]->text + " = " + n.hash_right_keys[i]->text;
+            }
+            break;
         case PlanKind::kAggregate: {
             line += n.group_by.empty() ? "AGGREGATE" : "HASH AGGREGATE by";
             for (size_t i = 0; i < n.group_by.size(); ++i) line += (i ? ", " : " ") + n.group_by[i]->text;

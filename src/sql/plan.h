@@ -149,6 +149,7 @@ enum class PlanKind : uint8_t {
     kFilter,
     kProject,
     kNestedLoopJoin,
+    kHashJoin,  ///< builds a hash table of children[1] on hash_right_keys, probes with children[0]
     kAggregate,
     kSort,
     kLimit,
@@ -190,8 +191,10 @@ struct PlanNode {
     std::vector<BoundExprPtr> exprs;
     std::vector<std::vector<BoundExprPtr>> rows;
 
-    // kNestedLoopJoin
+    // kNestedLoopJoin, kHashJoin (inner or left; filter = the residual condition)
     JoinType join_type = JoinType::kInner;
+    std::vector<BoundExprPtr> hash_left_keys;   ///< kHashJoin: over the left row
+    std::vector<BoundExprPtr> hash_right_keys;  ///< kHashJoin: over the right row (its own slots)
 
     // kAggregate: output = group keys then aggregates.
     std::vector<BoundExprPtr> group_by;

@@ -902,12 +902,22 @@ PlanPtr Planner::Impl::PlanFromLeaves(Scope& scope, std::vector<PlanPtr> derived
         // it up by the rows before it (the join reads it once and tests ON per pair).
         const bool preserves_right = t.join == JoinType::kRight || t.join == JoinType::kFull;
         PlanPtr scan;
+        // Conjuncts that tie this table to the ones before it: when ChooseAccess turns one into
+        // an index lookup, the join is an index nested loop; otherwise equalities make it a hash join.
+        const uint64_t earlier = self - 1;
+        auto tied = [&] {
+            size_t n_tied = 0;
+            for (const auto& c : pool[i]) n_tied += c && (TableMask(*c, tables) & earlier) != 0;
+            return n_tied;
+        };
+        const size_t tied_before = tied();
         if (t.def) {
             std::vector<BoundExprPtr> none;
             scan = ChooseAccess(planner, *this, t.def, t.offset, i, tables, preserves_right ? none : pool[i]);
         } else {
             scan = std::move(derived[i]);
         }
+        const bool index_lookup = tied() < tied_before;
         std::vector<BoundExprPtr> local, join;
         for (auto& c : pool[i]) {
             if (!c) continue;
@@ -939,6 +949,10 @@ PlanPtr Planner::Impl::PlanFromLeaves(Scope& scope, std::vector<PlanPtr> derived
                 f->children.push_back(std::move(node));
                 node = std::move(f);
             }
+        } else if (!index_lookup && !preserves_right && TakeHashKeys(tables, i, &join, &node, &scan)) {
+            // TakeHashKeys built the hash join into node.
+            node->join_type = t.join == JoinType::kCross ? JoinType::kInner : t.join;
+            node->filter = AndAll(std::move(join));
         } else {
             auto j = NewNode(PlanKind::kNestedLoopJoin);
             j->join_type = t.join == JoinType::kCross ? JoinType::kInner : t.join;
@@ -958,6 +972,57 @@ PlanPtr Planner::Impl::PlanFromLeaves(Scope& scope, std::vector<PlanPtr> derived
         }
     }
     return node;
+}
+
+namespace {
+
+// Whether equal values of these types hash alike (HashValue agrees with GroupEquals).
+bool HashCompatible(TypeId a, TypeId b) {
+    if (a == TypeId::kNull || b == TypeId::kNull) return false;
+    if (IsNumeric(a) && IsNumeric(b)) return true;
+    if ((a == TypeId::kTimestamp && IsIntegral(b)) || (b == TypeId::kTimestamp && IsIntegral(a))) return true;
+    return a == b && a != TypeId::kBoolean;
+}
+
+}  // namespace
+
+bool Planner::Impl::TakeHashKeys(const std::vector<ScopeTable>& tables, size_t i, std::vector<BoundExprPtr>* join,
+                                 PlanPtr* node, PlanPtr* scan) {
+    const uint64_t self = uint64_t{1} << i, earlier = self - 1;
+    const int offset = tables[i].offset;
+    std::vector<BoundExprPtr> left_keys, right_keys, rest;
+    for (auto& c : *join) {
+        bool taken = false;
+        if (c->kind == BoundKind::kBinary && c->binary_op == BinaryOp::kEq && !HasCorrelatedSubquery(*c)) {
+            for (int side = 0; side < 2 && !taken; ++side) {
+                BoundExpr& l = *c->children[side];
+                BoundExpr& r = *c->children[1 - side];
+                const uint64_t lm = TableMask(l, tables), rm = TableMask(r, tables);
+                if (lm == 0 || (lm & ~earlier) != 0 || rm != self || !HashCompatible(l.type.id, r.type.id)) continue;
+                BoundExprPtr lk = std::move(c->children[side]);
+                BoundExprPtr rk = std::move(c->children[1 - side]);
+                RebaseSlots(*rk, -offset);
+                left_keys.push_back(std::move(lk));
+                right_keys.push_back(std::move(rk));
+                taken = true;
+            }
+        }
+        if (!taken) rest.push_back(std::move(c));
+    }
+    if (left_keys.empty()) {
+        *join = std::move(rest);
+        return false;
+    }
+    auto h = NewNode(PlanKind::kHashJoin);
+    h->output = (*node)->output;
+    h->output.insert(h->output.end(), (*scan)->output.begin(), (*scan)->output.end());
+    h->hash_left_keys = std::move(left_keys);
+    h->hash_right_keys = std::move(right_keys);
+    h->children.push_back(std::move(*node));
+    h->children.push_back(std::move(*scan));
+    *node = std::move(h);
+    *join = std::move(rest);
+    return true;
 }
 
 bool Planner::Impl::TryIndexOrder(PlanNode& top, const std::vector<SortKey>& keys, bool disallow) {

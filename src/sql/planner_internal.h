@@ -92,6 +92,11 @@ struct Planner::Impl {
     static PlanPtr WithoutHiddenColumns(PlanPtr plan);
     PlanPtr PlanFromLeaves(Scope& scope, std::vector<PlanPtr> derived, std::vector<BoundExprPtr> where,
                            std::vector<std::pair<int, std::vector<BoundExprPtr>>> on_conjuncts);
+    /// Moves the equalities between table i and the tables before it out of *join into a
+    /// kHashJoin of *node (probe) and *scan (build), left in *node; false (and *join unchanged in
+    /// meaning) if there are none.
+    bool TakeHashKeys(const std::vector<ScopeTable>& tables, size_t i, std::vector<BoundExprPtr>* join, PlanPtr* node,
+                      PlanPtr* scan);
     /// Drops a sort that an ordered index can provide; true if it did.
     bool TryIndexOrder(PlanNode& top, const std::vector<SortKey>& keys, bool disallow);
     PlanPtr PlanInsert(const InsertStatement& s);
