@@ -191,12 +191,18 @@ BoundExprPtr Planner::Impl::BindColumn(const Expr& e, Scope& scope) {
             }
         }
         if (found_table) {
-            if (depth == 0 && scope.aggregated) {
-                // The same column as a GROUP BY key, however it was qualified there.
+            // Every block between here and the owner is correlated.
+            Scope* m = &scope;
+            for (int d = 0; d < depth; ++d, m = m->parent) m->correlated = true;
+            if (s->aggregated) {
+                // Read after the owner's aggregation (its select list, HAVING, ORDER BY, or a
+                // subquery there): only its GROUP BY keys exist, however they were qualified.
                 const int slot = found_table->offset + found_col;
-                for (size_t i = 0; i < scope.group_slot.size(); ++i) {
-                    if (scope.group_slot[i] == slot) {
-                        return MakeColumn(static_cast<int>(i), scope.group_types[i], ExprToSql(e));
+                for (size_t i = 0; i < s->group_slot.size(); ++i) {
+                    if (s->group_slot[i] == slot) {
+                        auto b = MakeColumn(static_cast<int>(i), s->group_types[i], ExprToSql(e));
+                        b->depth = depth;
+                        return b;
                     }
                 }
                 ThrowSqlError(ErrorCode::kGroupingError,
@@ -204,9 +210,6 @@ BoundExprPtr Planner::Impl::BindColumn(const Expr& e, Scope& scope) {
                                   "\" must appear in the GROUP BY clause or be used in an aggregate function" +
                                   At(e.pos));
             }
-            // Every block between here and the owner is correlated.
-            Scope* m = &scope;
-            for (int d = 0; d < depth; ++d, m = m->parent) m->correlated = true;
             auto b = MakeColumn(found_table->offset + found_col, found_table->columns[found_col].type, ExprToSql(e));
             b->depth = depth;
             return b;
