@@ -623,30 +623,67 @@ class SortOp : public MaterializedOp {
         : MaterializedOp(plan), child_(BuildOperator(*plan.children[0], tables)) {
         width_ = child_->width();
     }
+    void SetRowBudget(int64_t rows) override { budget_ = rows; }
     void Open(ExecContext& ctx, const EvalRow& context) override {
         rows_.clear();
         pos_ = 0;
         child_->Open(ctx, context);
         std::vector<Value> row;
+        if (budget_ >= 0) return OpenTopN(ctx, static_cast<size_t>(budget_));
         while (child_->Next(ctx, &row)) rows_.push_back(row);
-        const auto& keys = plan_.sort_keys;
-        std::stable_sort(rows_.begin(), rows_.end(), [&](const std::vector<Value>& a, const std::vector<Value>& b) {
-            for (const auto& k : keys) {
-                const Value& x = a[k.slot];
-                const Value& y = b[k.slot];
-                if (x.is_null() || y.is_null()) {
-                    if (x.is_null() && y.is_null()) continue;
-                    return x.is_null() == k.nulls_first;
-                }
-                int c = CompareValues(x, y);
-                if (c != 0) return k.descending ? c > 0 : c < 0;
-            }
-            return false;
-        });
+        std::stable_sort(rows_.begin(), rows_.end(),
+                         [&](const std::vector<Value>& a, const std::vector<Value>& b) { return Before(a, b); });
     }
 
   private:
+    // Whether a sorts before b by the sort keys.
+    bool Before(const std::vector<Value>& a, const std::vector<Value>& b) const {
+        for (const auto& k : plan_.sort_keys) {
+            const Value& x = a[k.slot];
+            const Value& y = b[k.slot];
+            if (x.is_null() || y.is_null()) {
+                if (x.is_null() && y.is_null()) continue;
+                return x.is_null() == k.nulls_first;
+            }
+            int c = CompareValues(x, y);
+            if (c != 0) return k.descending ? c > 0 : c < 0;
+        }
+        return false;
+    }
+
+    // ORDER BY ... LIMIT n: a heap of the best n rows so far (ties keep input order, as the
+    // stable sort does), so memory and time grow with n, not with the input.
+    void OpenTopN(ExecContext& ctx, size_t n) {
+        if (n == 0) return;
+        struct Item {
+            std::vector<Value> row;
+            uint64_t seq;
+        };
+        auto worse = [&](const Item& a, const Item& b) {  // max-heap on "sorts later"
+            if (Before(a.row, b.row)) return true;
+            if (Before(b.row, a.row)) return false;
+            return a.seq < b.seq;
+        };
+        std::vector<Item> heap;
+        Item item;
+        for (uint64_t seq = 0; child_->Next(ctx, &item.row); ++seq) {
+            item.seq = seq;
+            if (heap.size() < n) {
+                heap.push_back(item);
+                std::push_heap(heap.begin(), heap.end(), worse);
+            } else if (worse(item, heap.front())) {
+                std::pop_heap(heap.begin(), heap.end(), worse);
+                heap.back() = item;
+                std::push_heap(heap.begin(), heap.end(), worse);
+            }
+        }
+        std::sort_heap(heap.begin(), heap.end(), worse);
+        rows_.reserve(heap.size());
+        for (auto& h : heap) rows_.push_back(std::move(h.row));
+    }
+
     std::unique_ptr<Operator> child_;
+    int64_t budget_ = -1;
 };
 
 /// Window functions: collects its input, then for each function sorts row numbers by partition
@@ -830,6 +867,7 @@ class LimitOp : public Operator {
         limit_ = plan_.limit ? count(plan_.limit, "LIMIT") : -1;
         skip_ = plan_.offset ? std::max<int64_t>(count(plan_.offset, "OFFSET"), 0) : 0;
         produced_ = 0;
+        child_->SetRowBudget(limit_ < 0 || skip_ > INT64_MAX - limit_ ? -1 : limit_ + skip_);
         child_->Open(ctx, context);
     }
     bool Next(ExecContext& ctx, std::vector<Value>* row) override {

@@ -21,6 +21,9 @@ class Operator {
     virtual void Open(ExecContext& ctx, const EvalRow& context) = 0;
     /// Produces the next row into *row (resized to width()); false at the end.
     virtual bool Next(ExecContext& ctx, std::vector<Value>* row) = 0;
+    /// Called before Open by a parent that will read at most rows rows (LIMIT + OFFSET); a sort
+    /// then keeps only that many. Negative: no bound.
+    virtual void SetRowBudget(int64_t rows) {}
     /// The tuple behind the last row, for scans (UPDATE and DELETE targets); else nullptr.
     virtual storage::TuplePtr current_tuple() const { return nullptr; }
     /// Which of the scanned TableSet's tables current_tuple() lives in.
