@@ -265,6 +265,10 @@ class FilterOp : public Operator {
         }
         return false;
     }
+    // A filter over a DML target's scan (a condition the scan could not take, such as a
+    // correlated subquery) passes the scan's tuple through.
+    storage::TuplePtr current_tuple() const override { return child_->current_tuple(); }
+    size_t current_part() const override { return child_->current_part(); }
 
   private:
     std::unique_ptr<Operator> child_;

@@ -881,14 +881,21 @@ PlanPtr Planner::Impl::PlanFromLeaves(Scope& scope, std::vector<PlanPtr> derived
         uint64_t mask = TableMask(*c, tables);
         size_t step = static_cast<size_t>(highest(mask));
         if (step >= n) step = n - 1;
-        if (mask & nullable) {
+        bool after_join = false;
+        if (mask == 0 && nullable != 0) {
+            // Reads no table (a constant, or only outer blocks): it must also filter the rows an
+            // outer join adds, so it goes last.
+            step = n - 1;
+            after_join = true;
+        } else if (mask & nullable) {
             for (size_t k = 0; k < n; ++k) {
                 if ((mask >> k & 1) && tables[k].nulled_at > static_cast<int>(step)) step = tables[k].nulled_at;
             }
-            post[step].push_back(std::move(c));
-        } else {
-            pool[step].push_back(std::move(c));
+            after_join = true;
         }
+        // A RIGHT/FULL join tests only its ON condition; WHERE filters what it produced.
+        after_join |= tables[step].join == JoinType::kRight || tables[step].join == JoinType::kFull;
+        (after_join ? post : pool)[step].push_back(std::move(c));
     }
     for (auto& [i, on] : on_conjuncts) {
         for (auto& c : on) pool[i].push_back(std::move(c));
@@ -917,7 +924,9 @@ PlanPtr Planner::Impl::PlanFromLeaves(Scope& scope, std::vector<PlanPtr> derived
         } else {
             scan = std::move(derived[i]);
         }
-        const bool index_lookup = tied() < tied_before;
+        // An index scan whose keys read the row of the tables before it re-seeks per left row: an
+        // index nested loop (it cannot be the build side of a hash join).
+        const bool index_lookup = tied() < tied_before || ReadsContextRow(*scan);
         std::vector<BoundExprPtr> local, join;
         for (auto& c : pool[i]) {
             if (!c) continue;
@@ -972,6 +981,27 @@ PlanPtr Planner::Impl::PlanFromLeaves(Scope& scope, std::vector<PlanPtr> derived
         }
     }
     return node;
+}
+
+namespace {
+
+bool ReadsDepth0(const BoundExpr& e) {
+    if (e.kind == BoundKind::kColumn && e.depth == 0) return true;
+    for (const auto& c : e.children) {
+        if (c && ReadsDepth0(*c)) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+bool ReadsContextRow(const PlanNode& scan) {
+    if (scan.kind != PlanKind::kIndexScan) return false;
+    const IndexAccess& a = scan.access;
+    for (const auto& k : a.eq_keys) {
+        if (k && ReadsDepth0(*k)) return true;
+    }
+    return (a.lower && ReadsDepth0(*a.lower)) || (a.upper && ReadsDepth0(*a.upper));
 }
 
 namespace {

@@ -104,6 +104,8 @@ struct Planner::Impl {
     PlanPtr PlanDelete(const DeleteStatement& s);
 };
 
+/// Whether an index scan's lookup keys read the context row (the tables joined before it).
+bool ReadsContextRow(const PlanNode& scan);
 /// Splits a predicate on AND into conjuncts (BETWEEN becomes two comparisons).
 void SplitConjuncts(BoundExprPtr e, std::vector<BoundExprPtr>* out);
 /// Adds delta to every depth-0 column slot.
