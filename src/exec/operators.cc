@@ -311,7 +311,7 @@ class NestedLoopJoinOp : public Operator {
         outer_ = context.outer;
         left_->Open(ctx, context);
         have_left_ = false;
-        if (keeps_right()) {
+        if (keeps_right() || plan_.materialize_right) {
             // The right side does not depend on the left row (the planner gives it no lookups
             // or filters from the left): read it once and remember which rows found a partner.
             right_rows_.clear();
@@ -322,7 +322,7 @@ class NestedLoopJoinOp : public Operator {
         }
     }
     bool Next(ExecContext& ctx, std::vector<Value>* row) override {
-        return keeps_right() ? NextKeepingRight(ctx, row) : NextNested(ctx, row);
+        return keeps_right() || plan_.materialize_right ? NextKeepingRight(ctx, row) : NextNested(ctx, row);
     }
 
   private:
@@ -330,8 +330,8 @@ class NestedLoopJoinOp : public Operator {
         return plan_.join_type == sql::JoinType::kRight || plan_.join_type == sql::JoinType::kFull;
     }
 
-    // RIGHT and FULL: every left row against the materialized right rows, then the right rows
-    // that matched none, null-extended on the left.
+    // Every left row against the materialized right rows (null-extended for LEFT and FULL when
+    // none matched); then, for RIGHT and FULL, the right rows that matched none.
     bool NextKeepingRight(ExecContext& ctx, std::vector<Value>* row) {
         const size_t lw = left_->width();
         while (true) {
@@ -352,14 +352,14 @@ class NestedLoopJoinOp : public Operator {
                 return true;
             }
             have_left_ = false;
-            if (plan_.join_type == sql::JoinType::kFull && !matched_) {
+            if ((plan_.join_type == sql::JoinType::kFull || plan_.join_type == sql::JoinType::kLeft) && !matched_) {
                 row->resize(width_);
                 std::copy(left_row_.begin(), left_row_.begin() + lw, row->begin());
                 for (size_t i = lw; i < width_; ++i) (*row)[i] = Value::Null(plan_.output[i].type.id);
                 return true;
             }
         }
-        while (unmatched_pos_ < right_rows_.size()) {
+        while (keeps_right() && unmatched_pos_ < right_rows_.size()) {
             const size_t r = unmatched_pos_++;
             if (right_matched_[r]) continue;
             row->resize(width_);

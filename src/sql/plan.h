@@ -195,6 +195,7 @@ struct PlanNode {
     JoinType join_type = JoinType::kInner;
     std::vector<BoundExprPtr> hash_left_keys;   ///< kHashJoin: over the left row
     std::vector<BoundExprPtr> hash_right_keys;  ///< kHashJoin: over the right row (its own slots)
+    bool materialize_right = false;             ///< kNestedLoopJoin: the right side reads no left row; read it once
 
     // kAggregate: output = group keys then aggregates.
     std::vector<BoundExprPtr> group_by;

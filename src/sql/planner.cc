@@ -513,6 +513,16 @@ PlanPtr Planner::Impl::PlanBlock(const SelectStmt& s, Scope* parent, bool apply_
         size_t first = leaves.size();
         Flatten(r, &leaves);
         if (first > 0) leaves[first].join = JoinType::kCross;
+        // The joins run left-deep over all leaves, so a RIGHT/FULL join would null-extend the
+        // earlier comma items too; the standard scopes it to its own item.
+        for (size_t k = first; first > 0 && k < leaves.size(); ++k) {
+            if (leaves[k].join == JoinType::kRight || leaves[k].join == JoinType::kFull) {
+                ThrowSqlError(ErrorCode::kFeatureNotSupported,
+                              "a RIGHT or FULL JOIN in the second or a later item of a comma-separated FROM list "
+                              "is not supported; list that join first, or write the comma as CROSS JOIN" +
+                                  At(r->pos));
+            }
+        }
     }
     if (leaves.size() > 32) {
         ThrowSqlError(ErrorCode::kLimitExceeded, "a query block may join at most 32 tables" + At(s.pos));
@@ -968,6 +978,9 @@ PlanPtr Planner::Impl::PlanFromLeaves(Scope& scope, std::vector<PlanPtr> derived
             j->output = node->output;
             j->output.insert(j->output.end(), scan->output.begin(), scan->output.end());
             j->filter = AndAll(std::move(join));
+            // A derived table (subquery, common table, query view) cannot read the left row: run
+            // it once instead of once per left row.
+            j->materialize_right = !t.def;
             j->children.push_back(std::move(node));
             j->children.push_back(std::move(scan));
             node = std::move(j);
