@@ -13,6 +13,8 @@ declare -A allowed=(
   [proc]="exec sql storage catalog types common"
   [txn]="proc exec sql storage catalog types common"
   [server]="txn proc exec sql storage catalog types common durability export"
+  [client]=""
+  [shell]=""
 )
 modules="common types catalog sql storage exec proc txn durability export server client shell"
 bad=0
