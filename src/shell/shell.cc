@@ -83,7 +83,7 @@ const char* kHelp = R"(Statements end with ';' and may span lines. Commands:
   set output table|csv|tsv|json
   set timing on|off             print each statement's time (client and server)
   set maxwidth N                clip table cells to N columns (0: never)
-  help [COMMAND]                this text
+  help                          this text
   quit, exit                    leave (Ctrl-D too)
 
 Commands other than exec and explain end at the end of their line.
