@@ -45,14 +45,22 @@ bool IsLineCommand(std::string_view word) {
     return std::find(kCommands.begin(), kCommands.end(), lower) != kCommands.end();
 }
 
-std::string FirstWord(std::string_view text) {
+// The first word's start and end in `text`.
+static std::pair<size_t, size_t> FirstWordSpan(std::string_view text) {
     size_t i = SkipBlank(text, 0), j = i;
     while (j < text.size() &&
            (std::isalnum(static_cast<unsigned char>(text[j])) || text[j] == '_' || text[j] == '@' || text[j] == '.')) {
         ++j;
     }
+    return {i, j};
+}
+
+std::string FirstWord(std::string_view text) {
+    auto [i, j] = FirstWordSpan(text);
     return std::string(text.substr(i, j - i));
 }
+
+std::string AfterFirstWord(std::string_view text) { return std::string(Trim(text.substr(FirstWordSpan(text).second))); }
 
 bool IsBlank(std::string_view text) { return SkipBlank(text, 0) == text.size(); }
 

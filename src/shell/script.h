@@ -28,6 +28,9 @@ bool IsLineCommand(std::string_view word);
 /// comments.
 std::string FirstWord(std::string_view text);
 
+/// What follows the first word of `text`, trimmed ("exec Vote 1, 2" -> "Vote 1, 2").
+std::string AfterFirstWord(std::string_view text);
+
 /// True if `text` holds only whitespace and SQL comments.
 bool IsBlank(std::string_view text);
 

@@ -35,13 +35,6 @@ std::pair<std::string, std::string> Head(std::string_view text) {
     return {std::string(text.substr(0, i)), std::string(Trim(text.substr(i)))};
 }
 
-// The text after the statement's first word (its command), comments before it skipped.
-std::string AfterFirstWord(const std::string& text) {
-    const std::string word = FirstWord(text);
-    size_t at = Lower(text).find(Lower(word));
-    return std::string(Trim(std::string_view(text).substr(at + word.size())));
-}
-
 int ColumnIndex(const client::Table& t, std::string_view name) {
     for (size_t c = 0; c < t.column_names.size(); ++c) {
         if (t.column_names[c] == name) return static_cast<int>(c);

@@ -96,6 +96,8 @@ TEST(SplitterTest, FinishReturnsTheUnfinishedStatement) {
 TEST(SplitterTest, FirstWordSkipsCommentsAndKeepsProcedureNames) {
     EXPECT_EQ(FirstWord("  -- hi\n /* x */ exec votes.insert 1"), "exec");
     EXPECT_EQ(FirstWord("@AdHoc"), "@AdHoc");
+    EXPECT_EQ(AfterFirstWord("-- exec this\nexec  Vote 1, 2 "), "Vote 1, 2");
+    EXPECT_EQ(AfterFirstWord("quit"), "");
     EXPECT_TRUE(IsLineCommand("SHOW"));
     EXPECT_FALSE(IsLineCommand("exec"));
     EXPECT_FALSE(IsLineCommand("select"));
