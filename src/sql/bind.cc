@@ -289,7 +289,10 @@ BoundExprPtr Planner::Impl::BindAggregate(const Expr& e, Scope& scope) {
     }
     std::string text = ExprToSql(e);
     int ngroups = static_cast<int>(scope.group_text.size());
-    for (size_t i = 0; i < scope.agg_text.size(); ++i) {
+    // Equal calls share one aggregate, but the text of a subquery is only "(subquery)": calls over
+    // subqueries are never shared.
+    const bool shareable = !spec.arg || !HasSubquery(*spec.arg);
+    for (size_t i = 0; shareable && i < scope.agg_text.size(); ++i) {
         if (scope.agg_text[i] == text) return MakeColumn(ngroups + static_cast<int>(i), (*scope.aggs)[i].type, text);
     }
     SqlType type = spec.type;
@@ -836,6 +839,14 @@ BoundExprPtr Planner::Impl::Bind(const Expr& e, Scope& scope, BindMode mode) {
             break;
     }
     ThrowSqlError(ErrorCode::kInternal, "unhandled expression kind in binder" + At(e.pos));
+}
+
+bool HasSubquery(const BoundExpr& e) {
+    if (e.subquery) return true;
+    for (const auto& c : e.children) {
+        if (HasSubquery(*c)) return true;
+    }
+    return false;
 }
 
 bool SameExpr(const BoundExpr& a, const BoundExpr& b) {

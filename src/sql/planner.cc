@@ -19,6 +19,8 @@ namespace {
 
 std::string At(SourcePos p) { return " at " + std::to_string(p.line) + ":" + std::to_string(p.column); }
 
+}  // namespace
+
 BoundExprPtr Clone(const BoundExpr& e) {
     auto c = std::make_unique<BoundExpr>();
     c->kind = e.kind;
@@ -38,6 +40,8 @@ BoundExprPtr Clone(const BoundExpr& e) {
     for (const auto& ch : e.children) c->children.push_back(Clone(*ch));
     return c;
 }
+
+namespace {
 
 bool HasCorrelatedSubquery(const BoundExpr& e) {
     if (e.subquery && e.subquery_correlated) return true;
@@ -128,14 +132,9 @@ BoundExprPtr AndAll(std::vector<BoundExprPtr> conjuncts) {
 
 // ---------------------------------------------------------------- access paths
 
-namespace {
-
-/// Picks an index access for `table` (at `offset` in the block row, ordinal `ordinal`) from the
-/// conjuncts; used conjuncts are nulled out. Returns an IndexScan or SeqScan node.
 PlanPtr ChooseAccess(Planner& planner, Planner::Impl& impl, const std::shared_ptr<const catalog::TableDef>& table,
-                     int offset, size_t ordinal, const std::vector<ScopeTable>& tables,
+                     int offset, uint64_t self, uint64_t earlier, const std::vector<ScopeTable>& tables,
                      std::vector<BoundExprPtr>& conj) {
-    const uint64_t earlier = (uint64_t{1} << ordinal) - 1;
     const int width = static_cast<int>(table->columns.size());
     std::vector<Candidate> cands;
     for (size_t k = 0; k < conj.size(); ++k) {
@@ -162,7 +161,7 @@ PlanPtr ChooseAccess(Planner& planner, Planner::Impl& impl, const std::shared_pt
             const BoundExpr& other = *c->children[1 - side];
             if ((TableMask(other, tables) & ~earlier) != 0) continue;
             if (HasCorrelatedSubquery(other)) continue;
-            if ((TableMask(mine, tables) & ~(uint64_t{1} << ordinal)) != 0) continue;
+            if ((TableMask(mine, tables) & ~self) != 0) continue;
             BinaryOp o = op;
             if (side == 1) {  // other <op> mine  ==  mine <flipped op> other
                 if (o == BinaryOp::kLt)
@@ -266,8 +265,6 @@ PlanPtr ChooseAccess(Planner& planner, Planner::Impl& impl, const std::shared_pt
     }
     return scan;
 }
-
-}  // namespace
 
 namespace {
 
@@ -648,6 +645,8 @@ PlanPtr Planner::Impl::PlanBlock(const SelectStmt& s, Scope* parent, bool apply_
         }
     }
 
+    if (on_conjuncts.empty()) ReorderJoins(scope, derived, where);
+
     PlanPtr node;
     if (leaves.empty()) {
         node = NewNode(PlanKind::kOneRow);
@@ -705,7 +704,8 @@ PlanPtr Planner::Impl::PlanBlock(const SelectStmt& s, Scope* parent, bool apply_
         const Expr& e = *item.expr;
         if (e.kind == ExprKind::kStar) {
             bool any = false;
-            for (const auto& t : scope.tables) {
+            for (size_t k = 0; k < scope.tables.size(); ++k) {  // in FROM order
+                const auto& t = scope.tables[scope.from_order.empty() ? k : scope.from_order[k]];
                 if (!e.table.empty() && t.name != e.table) continue;
                 any = true;
                 for (size_t c = 0; c < t.columns.size(); ++c) {
@@ -930,7 +930,8 @@ PlanPtr Planner::Impl::PlanFromLeaves(Scope& scope, std::vector<PlanPtr> derived
         const size_t tied_before = tied();
         if (t.def) {
             std::vector<BoundExprPtr> none;
-            scan = ChooseAccess(planner, *this, t.def, t.offset, i, tables, preserves_right ? none : pool[i]);
+            scan =
+                ChooseAccess(planner, *this, t.def, t.offset, self, earlier, tables, preserves_right ? none : pool[i]);
         } else {
             scan = std::move(derived[i]);
         }

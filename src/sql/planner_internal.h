@@ -31,7 +31,8 @@ struct ScopeTable {
 /// Name resolution context of one query block; parent is the enclosing block.
 struct Scope {
     Scope* parent = nullptr;
-    std::vector<ScopeTable> tables;
+    std::vector<ScopeTable> tables;  ///< in join order (FROM order unless ReorderJoins changed it)
+    std::vector<size_t> from_order;  ///< tables[from_order[k]] is the k-th FROM item (empty: in order)
     int width = 0;
     bool correlated = false;  ///< something inside referenced a block outside this one
 
@@ -92,6 +93,10 @@ struct Planner::Impl {
     static PlanPtr WithoutHiddenColumns(PlanPtr plan);
     PlanPtr PlanFromLeaves(Scope& scope, std::vector<PlanPtr> derived, std::vector<BoundExprPtr> where,
                            std::vector<std::pair<int, std::vector<BoundExprPtr>>> on_conjuncts);
+    /// join_order.cc: for a block of inner and cross joins whose WHERE/ON conjuncts (`where`)
+    /// hold no subquery, picks the join order and permutes scope.tables, `derived` and the
+    /// conjuncts' slots to it (scope.from_order keeps FROM order for SELECT *).
+    void ReorderJoins(Scope& scope, std::vector<PlanPtr>& derived, std::vector<BoundExprPtr>& where);
     /// Moves the equalities between table i and the tables before it out of *join into a
     /// kHashJoin of *node (probe) and *scan (build), left in *node; false (and *join unchanged in
     /// meaning) if there are none.
@@ -104,6 +109,15 @@ struct Planner::Impl {
     PlanPtr PlanDelete(const DeleteStatement& s);
 };
 
+/// Picks an index access for `table` (at `offset` in the block row; `self` its bit among the
+/// block's tables) from the conjuncts, whose other sides may read the tables in `earlier`; used
+/// conjuncts are nulled out. Returns an IndexScan or SeqScan node.
+PlanPtr ChooseAccess(Planner& planner, Planner::Impl& impl, const std::shared_ptr<const catalog::TableDef>& table,
+                     int offset, uint64_t self, uint64_t earlier, const std::vector<ScopeTable>& tables,
+                     std::vector<BoundExprPtr>& conj);
+BoundExprPtr Clone(const BoundExpr& e);
+/// Whether the expression holds a subquery anywhere.
+bool HasSubquery(const BoundExpr& e);
 /// Whether an index scan's lookup keys read the context row (the tables joined before it).
 bool ReadsContextRow(const PlanNode& scan);
 /// Splits a predicate on AND into conjuncts (BETWEEN becomes two comparisons).

@@ -774,6 +774,34 @@ TEST_F(ExplainTest, EqualityOnTheWholeKey) {
     EXPECT_TRUE(Contains(e, "using \"ev_pkey\" (key1 = 2, key2 = 1)")) << e;
 }
 
+TEST_F(ExplainTest, JoinOrderFollowsTheNarrowestAccess) {
+    Exec("CREATE TABLE cust (id INTEGER NOT NULL PRIMARY KEY, name VARCHAR(8))");
+    Exec("CREATE TABLE ord (id INTEGER NOT NULL PRIMARY KEY, cid INTEGER, amount INTEGER)");
+    Exec("CREATE INDEX ord_cid ON ord (cid)");
+    Exec("INSERT INTO cust VALUES (1, 'ann'), (2, 'bob')");
+    Exec("INSERT INTO ord VALUES (10, 1, 5), (11, 2, 7), (12, 1, 9)");
+    // Written orders-first, but only the customer named 'ann' matters: her row first, then her
+    // orders through the index on cid.
+    const char* q = "SELECT o.id FROM ord o JOIN cust c ON c.id = o.cid WHERE c.name = 'ann' ORDER BY o.id";
+    std::string e = Explain(q);
+    EXPECT_LT(e.find("SEQUENTIAL SCAN of \"cust\""), e.find("INDEX SCAN of \"ord\" using \"ord_cid\"")) << e;
+    EXPECT_EQ(Query(q), (Rows{"10", "12"}));
+    // A key lookup goes first.
+    e = Explain("SELECT * FROM ord o, cust c WHERE o.cid = c.id AND c.id = 2");
+    EXPECT_LT(e.find("using \"cust_pkey\" (key1 = 2)"), e.find("using \"ord_cid\"")) << e;
+    // SELECT * keeps FROM order whatever the join order.
+    EXPECT_EQ(Query("SELECT * FROM ord o, cust c WHERE o.cid = c.id AND c.id = 2"), Rows{"11|2|7|2|bob"});
+    // No cross product while a joined table remains: ev, cust, ord written; ev-ord and ord-cust
+    // joined.
+    e = Explain("SELECT ev.d, c.name FROM ev, cust c, ord o WHERE ev.c = o.amount AND o.cid = c.id");
+    EXPECT_LT(e.find("\"ord\""), e.find("\"cust\"")) << e;
+    EXPECT_EQ(Query("SELECT ev.d, c.name FROM ev, cust c, ord o WHERE ev.c = o.amount AND o.cid = c.id ORDER BY 1"),
+              (Rows{"p|ann", "r|ann", "t|bob"}));
+    // Outer joins keep FROM order.
+    e = Explain("SELECT o.id FROM ord o LEFT JOIN cust c ON c.id = o.cid WHERE c.id = 2");
+    EXPECT_LT(e.find("\"ord\""), e.find("\"cust\"")) << e;
+}
+
 TEST_F(ExplainTest, EqualityOnAKeyPrefix) {
     std::string e = Explain("SELECT b FROM ev WHERE a = 1");
     EXPECT_TRUE(Contains(e, "INDEX SCAN of \"ev\" using \"ev_pkey\" (key1 = 1)")) << e;
