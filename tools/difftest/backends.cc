@@ -61,10 +61,17 @@ void SqliteBackend::Reset() {
     // SurgeDB's LIKE compares bytes; SQLite's folds ASCII case unless told otherwise.
     Outcome o = Run("PRAGMA case_sensitive_like = ON");
     if (!o.ok) throw std::runtime_error("SQLite: " + o.error);
+    sqlite3_progress_handler(db_, 100000, &SqliteBackend::Progress, this);
+}
+
+int SqliteBackend::Progress(void* self) {
+    const auto* b = static_cast<const SqliteBackend*>(self);
+    return time_limit_seconds_ > 0 && std::chrono::steady_clock::now() > b->deadline_ ? 1 : 0;
 }
 
 Outcome SqliteBackend::Run(const std::string& sql) {
     Outcome out;
+    deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(time_limit_seconds_);
     sqlite3_stmt* stmt = nullptr;
     if (sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK) {
         out.sqlstate = "SQLITE";

@@ -3,6 +3,7 @@
 // FLOAT, text as VARCHAR), so one comparison covers both.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -51,9 +52,17 @@ class SqliteBackend {
     /// True when the linked SQLite runs RIGHT and FULL OUTER JOIN (3.39.0 and later).
     static bool HasOuterJoins();
     static std::string Version();
+    /// Statements running longer than this are interrupted (an "interrupted" error); 0: no limit.
+    /// The parent process sets it when it reruns a case that hung SurgeDB, since SQLite may hang
+    /// on the same query (the child's alarm bounds its own runs).
+    static void SetTimeLimit(unsigned seconds) { time_limit_seconds_ = seconds; }
 
   private:
+    static int Progress(void* self);
+
     sqlite3* db_ = nullptr;
+    static inline unsigned time_limit_seconds_ = 0;
+    std::chrono::steady_clock::time_point deadline_;
 };
 
 enum class Verdict : uint8_t {

@@ -48,15 +48,6 @@ bool ConstantOnBeforeOuterJoin(const Core& c) {
     return false;
 }
 
-bool HasOuterJoinArm(const Select& s) {
-    for (const Core& c : s.cores) {
-        for (const FromItem& f : c.from) {
-            if (f.join == JoinType::kRight || f.join == JoinType::kFull) return true;
-        }
-    }
-    return false;
-}
-
 // EXISTS (SELECT DISTINCT ... OFFSET n): the subquery is the part after the EXISTS keyword.
 bool ExistsDistinctOffset(const Node& n) {
     if (n.parts.size() != 2 || !n.parts[1].select) return false;
@@ -91,6 +82,18 @@ const Select* SelectOf(const FromItem& f, const Ctes& ctes) {
     return it == ctes.end() ? nullptr : it->second;
 }
 
+// A RIGHT or FULL join in the query, or in a derived or common table of it at any depth (the bug below
+// reaches through them: `... UNION ALL SELECT 1 FROM (SELECT 1 FROM u RIGHT JOIN v ON NULL) AS x`).
+bool HasOuterJoinArm(const Select& s, const Ctes& ctes) {
+    for (const Core& c : s.cores) {
+        for (const FromItem& f : c.from) {
+            if (f.join == JoinType::kRight || f.join == JoinType::kFull) return true;
+            if (const Select* inner = SelectOf(f, ctes); inner && HasOuterJoinArm(*inner, ctes)) return true;
+        }
+    }
+    return false;
+}
+
 // A derived or common table whose UNION ALL has an arm with a RIGHT or FULL join, followed by an
 // inner join: SQLite fails with "ON clause references tables to its right".
 bool UnionAllOuterJoinBeforeInnerJoin(const Core& c, const Ctes& ctes) {
@@ -99,7 +102,7 @@ bool UnionAllOuterJoinBeforeInnerJoin(const Core& c, const Ctes& ctes) {
         if (risky && f.join == JoinType::kInner) return true;
         const Select* s = SelectOf(f, ctes);
         bool union_all = s && std::find(s->ops.begin(), s->ops.end(), SetOp::kUnionAll) != s->ops.end();
-        risky = risky || (union_all && HasOuterJoinArm(*s));
+        risky = risky || (union_all && HasOuterJoinArm(*s, ctes));
     }
     return false;
 }

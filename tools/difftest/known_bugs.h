@@ -22,7 +22,8 @@ namespace surge::difftest {
 ///    for the subquery in every later row (`t LEFT JOIN (SELECT u.k, (SELECT 5 FROM v) AS x FROM u)
 ///    AS d ON t.k = d.k` gives x = 5 for the first match only);
 ///  - a derived or common table whose UNION ALL has an arm with a RIGHT or FULL join, followed
-///    in the FROM list by an inner join: SQLite 3.40 fails with "ON clause references tables to
+///    in the FROM list by an inner join (the outer join may also sit in a derived table of the
+///    arm): SQLite 3.40 fails with "ON clause references tables to
 ///    its right" (`FROM (SELECT 1 AS a FROM t UNION ALL SELECT 2 FROM u RIGHT JOIN v ON NULL) AS d
 ///    JOIN w ON 1 = 1`).
 bool HitsKnownSqliteBug(const Select& s);

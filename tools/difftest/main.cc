@@ -307,6 +307,7 @@ class Run {
         t.total++;
         t.failed++;
         Case c = Regenerate(db_number, what == "dml", index, mask);
+        SqliteBackend::SetTimeLimit(TimeoutSeconds());  // a query that hung SurgeDB may hang SQLite
         std::string label = (what == "dml" ? "statement " + std::to_string(statements_.total)
                                            : "query " + std::to_string(queries_.total)) +
                             " (database " + std::to_string(db_number) + ")";
