@@ -45,6 +45,32 @@ int CodePointWidth(int32_t cp) {
     return w < 0 ? 1 : w;
 }
 
+// Appends `s` with newline, tab and carriage return as \n \t \r, each character of `literal`
+// preceded by a backslash, and other control characters (and DEL) formatted by `control` (e.g.
+// "\\x%02X"; null: kept as they are).
+void AppendEscaped(std::string_view s, std::string_view literal, const char* control, std::string* out) {
+    out->reserve(out->size() + s.size());
+    for (char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '\n') {
+            *out += "\\n";
+        } else if (c == '\t') {
+            *out += "\\t";
+        } else if (c == '\r') {
+            *out += "\\r";
+        } else if (literal.find(c) != std::string_view::npos) {
+            *out += '\\';
+            *out += c;
+        } else if (control && (u < 0x20 || u == 0x7F)) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, control, static_cast<unsigned>(u));
+            *out += buf;
+        } else {
+            *out += c;
+        }
+    }
+}
+
 void WriteCsvField(std::string_view s, std::ostream& out) {
     if (s.find_first_of(",\"\r\n") == std::string_view::npos && !s.empty()) {
         out << s;
@@ -59,35 +85,9 @@ void WriteCsvField(std::string_view s, std::ostream& out) {
 }
 
 void WriteJsonString(std::string_view s, std::ostream& out) {
-    out << '"';
-    for (char c : s) {
-        switch (c) {
-            case '"':
-                out << "\\\"";
-                break;
-            case '\\':
-                out << "\\\\";
-                break;
-            case '\n':
-                out << "\\n";
-                break;
-            case '\r':
-                out << "\\r";
-                break;
-            case '\t':
-                out << "\\t";
-                break;
-            default:
-                if (static_cast<unsigned char>(c) < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-                    out << buf;
-                } else {
-                    out << c;
-                }
-        }
-    }
-    out << '"';
+    std::string text = "\"";
+    AppendEscaped(s, "\"\\", "\\u%04x", &text);
+    out << text << '"';
 }
 
 void WriteJsonValue(const client::Value& v, std::ostream& out) {
@@ -166,26 +166,9 @@ std::string Clip(std::string_view utf8, size_t width) {
 }
 
 std::string CellText(const client::Value& v) {
-    std::string s = v.ToString();
-    if (v.kind() != client::Value::Kind::kVarchar) return s;
+    if (v.kind() != client::Value::Kind::kVarchar) return v.ToString();
     std::string out;
-    out.reserve(s.size());
-    for (char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (c == '\n') {
-            out += "\\n";
-        } else if (c == '\t') {
-            out += "\\t";
-        } else if (c == '\r') {
-            out += "\\r";
-        } else if (u < 0x20 || u == 0x7F) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02X", u);
-            out += buf;
-        } else {
-            out += c;
-        }
-    }
+    AppendEscaped(v.as_string(), "", "\\x%02X", &out);
     return out;
 }
 
@@ -261,24 +244,9 @@ void WriteCsv(const client::Table& t, std::ostream& out) {
 
 void WriteTsv(const client::Table& t, std::ostream& out) {
     auto field = [&](std::string_view s) {
-        for (char c : s) {
-            switch (c) {
-                case '\t':
-                    out << "\\t";
-                    break;
-                case '\n':
-                    out << "\\n";
-                    break;
-                case '\r':
-                    out << "\\r";
-                    break;
-                case '\\':
-                    out << "\\\\";
-                    break;
-                default:
-                    out << c;
-            }
-        }
+        std::string text;
+        AppendEscaped(s, "\\", nullptr, &text);
+        out << text;
     };
     const size_t ncols = t.column_names.size();
     for (size_t c = 0; c < ncols; ++c) {

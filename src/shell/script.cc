@@ -117,4 +117,17 @@ std::optional<Statement> Splitter::Finish() {
     return s;
 }
 
+bool ForEachStatement(std::istream& in, const std::function<bool(const Statement&)>& each) {
+    Splitter splitter;
+    std::string line;
+    while (std::getline(in, line)) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        for (const auto& st : splitter.AddLine(line)) {
+            if (!each(st)) return false;
+        }
+    }
+    auto last = splitter.Finish();
+    return !last || each(*last);
+}
+
 }  // namespace surge::shell

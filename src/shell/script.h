@@ -7,6 +7,8 @@
 // explainproc, ...) starting a line ends at the end of that line or at a `;`, whichever comes first.
 #pragma once
 
+#include <functional>
+#include <istream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -58,5 +60,10 @@ class Splitter {
     int start_line_ = 0;
     int line_ = 0;
 };
+
+/// Reads `in` line by line (a trailing \r dropped) and calls `each` with every statement as soon as
+/// it is complete, the unfinished last one included; stops early when `each` returns false.
+/// Returns false if it stopped early.
+bool ForEachStatement(std::istream& in, const std::function<bool(const Statement&)>& each);
 
 }  // namespace surge::shell

@@ -140,24 +140,14 @@ Shell::Outcome Shell::Run(const Statement& st, const std::string& where) {
 }
 
 Shell::Outcome Shell::RunScript(std::istream& in, const std::string& name, bool continue_on_error) {
-    Splitter splitter;
-    bool failed = false;
-    auto run = [&](const Statement& st) {
+    bool failed = false, quit = false;
+    ForEachStatement(in, [&](const Statement& st) {
         Outcome o = Run(st, name + ":" + std::to_string(st.line) + ": ");
-        if (o == Outcome::kFailed) failed = true;
-        return o == Outcome::kQuit || (o == Outcome::kFailed && !continue_on_error);
-    };
-    std::string line;
-    while (std::getline(in, line)) {
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        for (const auto& st : splitter.AddLine(line)) {
-            if (run(st)) return failed ? Outcome::kFailed : Outcome::kQuit;
-        }
-    }
-    if (auto last = splitter.Finish()) {
-        if (run(*last)) return failed ? Outcome::kFailed : Outcome::kQuit;
-    }
-    return failed ? Outcome::kFailed : Outcome::kOk;
+        failed |= o == Outcome::kFailed;
+        quit = o == Outcome::kQuit;
+        return !quit && (o != Outcome::kFailed || continue_on_error);
+    });
+    return failed ? Outcome::kFailed : quit ? Outcome::kQuit : Outcome::kOk;
 }
 
 Shell::Outcome Shell::Sql(const std::string& text, const std::string& where) {
@@ -378,14 +368,11 @@ Shell::Outcome Shell::File(const std::string& rest, const std::string& where) {
     }
     // One @AdHoc batch: the server applies all-DDL batches as one atomic schema change and runs
     // other batches as one transaction. Shell commands cannot be part of it.
-    Splitter splitter;
     std::vector<Statement> statements;
-    std::string line;
-    while (std::getline(in, line)) {
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        for (auto& st : splitter.AddLine(line)) statements.push_back(std::move(st));
-    }
-    if (auto last = splitter.Finish()) statements.push_back(std::move(*last));
+    ForEachStatement(in, [&](const Statement& st) {
+        statements.push_back(st);
+        return true;
+    });
     std::string text;
     for (const auto& st : statements) {
         const std::string word = Lower(FirstWord(st.text));

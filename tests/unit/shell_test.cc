@@ -207,6 +207,9 @@ TEST(FormatTest, CsvTsvJson) {
     std::ostringstream empty;
     WriteJson(MakeTable({"a"}, {"INTEGER"}, {}), empty);
     EXPECT_EQ(empty.str(), "[]\n");
+    std::ostringstream controls;
+    WriteJson(MakeTable({"s"}, {"VARCHAR"}, {Value("a\"b\\c\nd\x01")}), controls);
+    EXPECT_EQ(controls.str(), "[\n{\"s\":\"a\\\"b\\\\c\\nd\\u0001\"}\n]\n");
     EXPECT_EQ(ParseOutputFormat("JSON"), OutputFormat::kJson);
     EXPECT_FALSE(ParseOutputFormat("xml"));
 }
