@@ -316,6 +316,7 @@ class Run {
         RunCase(c, false, &none, &sqlite);
         none.error = CrashReason(sig);
         Report(c, Judgement{Verdict::kFailed, CrashReason(sig), "SurgeDB did not answer"}, none, sqlite, label);
+        SqliteBackend::SetTimeLimit(0);  // children forked later have their own alarm
     }
 
     // ---- child side ----
