@@ -12,6 +12,7 @@ declare -A allowed=(
   [exec]="sql storage catalog types common"
   [proc]="exec sql storage catalog types common"
   [txn]="proc exec sql storage catalog types common"
+  [durability]="txn storage catalog types common"
   [server]="txn proc exec sql storage catalog types common durability export"
   [client]=""
   [shell]=""

@@ -11,5 +11,7 @@ namespace surge {
 /// 64-bit XXH3 of a byte string, seed 0. Stable: never change for persisted uses.
 uint64_t Hash64(const void* data, size_t len);
 inline uint64_t Hash64(std::string_view s) { return Hash64(s.data(), s.size()); }
+/// 64-bit XXH3 with a seed (checksums of persisted records). Stable like Hash64.
+uint64_t Hash64(const void* data, size_t len, uint64_t seed);
 
 }  // namespace surge

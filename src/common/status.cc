@@ -51,6 +51,8 @@ std::string_view SqlState(ErrorCode code) {
             return "25000";
         case ErrorCode::kInternal:
             return "XX000";
+        case ErrorCode::kIoError:
+            return "58030";
     }
     return "XX000";
 }
@@ -103,6 +105,8 @@ std::string_view ErrorCodeName(ErrorCode code) {
             return "transaction_state";
         case ErrorCode::kInternal:
             return "internal_error";
+        case ErrorCode::kIoError:
+            return "io_error";
     }
     return "internal_error";
 }

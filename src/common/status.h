@@ -41,6 +41,7 @@ enum class ErrorCode : uint8_t {
     kLimitExceeded,        ///< 54000: statement too long, expression too deep, result too large
     kTransactionState,     ///< 25000: begin/commit/rollback used out of order
     kInternal,             ///< XX000: a bug; the message says where
+    kIoError,              ///< 58030: a disk read, write or sync failed (durability)
 };
 
 /// Five-character SQLSTATE-like class of an error code.

@@ -741,6 +741,7 @@ Status Engine::Begin(uint64_t t) { return state_->Begin(t); }
 Status Engine::Commit(uint64_t t) { return state_->Commit(t); }
 Status Engine::Rollback(uint64_t t) { return state_->Rollback(t); }
 bool Engine::in_transaction() const { return state_->in_txn_; }
+bool Engine::transaction_wrote() const { return state_->in_txn_ && !state_->undo_.empty(); }
 void Engine::SetPartition(uint32_t partition, const PartitionRouter* router) {
     state_->own_partition_ = partition;
     state_->router_ = router;

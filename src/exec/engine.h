@@ -76,6 +76,9 @@ class Engine {
     Status Commit(uint64_t undo_token);
     Status Rollback(uint64_t undo_token);
     bool in_transaction() const;
+    /// True when the open transaction has changed a row so far (its undo log is not empty): a
+    /// transaction that commits with this false changed nothing and is not command-logged.
+    bool transaction_wrote() const;
 
     /// Makes this the engine of partition `partition` under `router`: an insert or update of a
     /// partitioned table whose row belongs to another partition fails (kConstraintViolation).

@@ -224,6 +224,8 @@ v1::StatusCode StatusCodeOf(ErrorCode code) {
             return v1::INVALID_PARAMETER;
         case ErrorCode::kInternal:
             return v1::INTERNAL;
+        case ErrorCode::kIoError:
+            return v1::UNAVAILABLE;
         default:
             return v1::SQL_ERROR;
     }

@@ -1,7 +1,11 @@
 // Invocation routing and the system procedures (see database.h).
 #include "server/database.h"
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
+#include <filesystem>
+#include <future>
 
 #include <absl/container/flat_hash_map.h>
 
@@ -12,15 +16,33 @@
 
 namespace surge::server {
 
-struct Database::Call {
+struct Database::Call final : durability::DurableWaiter, std::enable_shared_from_this<Call> {
     Stats* stats = nullptr;
-    std::string procedure;  ///< for statistics: as resolved, or as the client sent it
+    std::string procedure;  ///< for statistics and the log: as resolved, or as the client sent it
     size_t shard = 0;       ///< statistics shard: the thread that finishes the call
+    size_t late_shard = 0;  ///< the shard of answers completed by the command log's writer
     v1::Response* response = nullptr;
+    v1::Response own_response;  ///< for internal calls (recovery, schema scripts)
     std::function<void()> done;
     std::chrono::steady_clock::time_point start;
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
     std::vector<Value> params;
+    size_t first_param = 0;  ///< @AdHoc: parameters after the SQL text
+    uint64_t txn_id = 0;
+    int64_t timestamp = 0;
+    // The command log: the call's record is appended when it commits a change.
+    durability::CommandLog* log = nullptr;
+    uint32_t partition = durability::kMultiPartition;  ///< where it ran
+    bool wrote = false;                                ///< a single-partition transaction changed rows
+    bool ddl = false;                                  ///< a schema change was applied
+    txn::MpContext* mp = nullptr;                      ///< the multi-partition context it ran in
+    /// Recovery: the partition the logged call ran on (a replay must route there too).
+    std::optional<uint32_t> replay_partition;
+    // The answer, kept while it waits for the log.
+    Status status;
+    v1::StatusCode code = v1::OK;
+
+    std::span<const Value> args() const { return std::span<const Value>(params).subspan(first_param); }
 
     /// True (and answered TIMEOUT) when the call waited in a queue past its deadline: it does not run.
     bool Expired() {
@@ -33,19 +55,53 @@ struct Database::Call {
                v1::TIMEOUT);
         return true;
     }
-    uint64_t txn_id = 0;
-    int64_t timestamp = 0;
 
     void AddResult(const exec::ResultSet& rs) { EncodeResult(rs, response->add_results()); }
-    void Finish(const Status& s, v1::StatusCode code = v1::OK) {
-        EncodeStatus(s, response->mutable_status());
+
+    /// The call's outcome. A committed change is appended to the command log first (on the
+    /// thread that committed it, so the log keeps the execution order); in synchronous mode the
+    /// answer then waits until the log is durable up to everything the call may have seen.
+    void Finish(const Status& s, v1::StatusCode c = v1::OK) {
+        status = s;
+        code = c;
+        if (!log) return Complete();
+        uint64_t lsn = 0;
+        if (s.ok() && c == v1::OK && (wrote || ddl || (mp && mp->committed_writes()))) {
+            auto appended = log->Append({txn_id, timestamp, partition, procedure, params});
+            if (!appended.ok()) {
+                status = Status(ErrorCode::kIoError,
+                                "the transaction ran but could not be logged, so it may not "
+                                "survive a restart: " +
+                                    appended.status().message());
+                code = v1::UNAVAILABLE;
+                return Complete();
+            }
+            lsn = *appended;
+        }
+        const bool refused = c == v1::OVERLOADED || c == v1::SHUTTING_DOWN || c == v1::TIMEOUT ||
+                             c == v1::INVALID_PARAMETER || c == v1::UNKNOWN_PROCEDURE || c == v1::UNAVAILABLE;
+        if (log->mode() != durability::LogMode::kSync || refused) return Complete();
+        shard = late_shard;
+        log->WhenDurable(std::max(lsn, log->last_lsn()), shared_from_this());
+    }
+
+    void Durable(const Status& log_status) override {
+        if (!log_status.ok()) {
+            status = Status(ErrorCode::kIoError, log_status.message() + " (this call's outcome may not be durable)");
+            code = v1::UNAVAILABLE;
+        }
+        Complete();
+    }
+
+    void Complete() {
+        EncodeStatus(status, response->mutable_status());
         if (code != v1::OK) response->mutable_status()->set_code(code);
-        if (!s.ok()) response->clear_results();
-        response->set_txn_id(s.ok() ? txn_id : 0);
+        if (!status.ok()) response->clear_results();
+        response->set_txn_id(status.ok() ? txn_id : 0);
         const auto micros = static_cast<uint64_t>(
             std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count());
         response->set_server_micros(micros);
-        stats->Record(shard, procedure, s.ok() && code == v1::OK, micros);
+        stats->Record(shard, procedure, status.ok() && code == v1::OK, micros);
         done();
     }
 };
@@ -100,11 +156,18 @@ catalog::CatalogPtr Database::catalog() const {
     return catalog_;
 }
 
-void Database::Start() {
-    if (started_.exchange(true)) return;
+Status Database::Start(RecoveryInfo* info) {
+    if (started_.exchange(true)) return Status::Ok();
     for (auto& p : partitions_) p->Start();
     coordinator_->Start();
+    RecoveryInfo local;
+    Status s = Recover(info ? info : &local);
+    if (!s.ok()) {
+        Stop();
+        return s;
+    }
     accepting_ = true;
+    return Status::Ok();
 }
 
 void Database::Stop() {
@@ -112,6 +175,11 @@ void Database::Stop() {
     if (!started_.exchange(false)) return;
     coordinator_->Stop();
     for (auto& p : partitions_) p->Stop();
+    // Every accepted call has run and appended its record: write, fsync, answer the waiters.
+    if (log_) {
+        Status s = log_->Close();
+        if (s.ok()) spdlog::info("command log closed at LSN {}", log_->last_lsn());
+    }
 }
 
 int64_t Database::NextTimestamp() {
@@ -126,32 +194,181 @@ int64_t Database::NextTimestamp() {
     return next;
 }
 
+std::shared_ptr<Database::Call> Database::NewCall(std::string procedure, v1::Response* response,
+                                                  std::function<void()> done) {
+    auto call = std::make_shared<Call>();
+    call->stats = &stats_;
+    call->procedure = std::move(procedure);
+    call->shard = call->late_shard = partitions_.size() + 1;
+    call->response = response ? response : &call->own_response;
+    call->done = std::move(done);
+    call->start = std::chrono::steady_clock::now();
+    call->log = log_.get();
+    return call;
+}
+
+Status Database::CallAndWait(const std::string& procedure, std::vector<Value> params) {
+    std::promise<void> finished;
+    auto call = NewCall(procedure, nullptr, [&finished] { finished.set_value(); });
+    call->params = std::move(params);
+    auto plan = Resolve(procedure);
+    if (!plan.ok()) return plan.status();
+    Dispatch(std::move(*plan), call);
+    finished.get_future().wait();
+    const v1::Status& st = call->response->status();
+    if (st.code() == v1::OK) return Status::Ok();
+    return call->status.ok() ? Status(ErrorCode::kInternal, st.message()) : call->status;
+}
+
 Status Database::LoadSchema(const std::string& sql_text) {
-    // Before Start(): run statement by statement, DDL on every partition, DML as multi-partition.
     sql::ParseResult parsed;
     try {
         parsed = sql::Parse(sql_text);
     } catch (const SqlError& e) {
         return e.status();
     }
-    std::vector<txn::Partition*> ptrs;
-    for (auto& p : partitions_) ptrs.push_back(p.get());
-    std::vector<exec::Engine*> engines;
-    for (auto& p : partitions_) engines.push_back(&p->engine());
-    exec::SpanningExecutor span(engines, &router_);
-    txn::MpContext ctx(ptrs, &span);
     for (const sql::Statement* stmt : parsed.statements) {
-        Status s;
-        if (sql::IsSchemaChange(stmt->kind)) {
-            s = ApplyDdl(ctx, stmt->text);
-        } else {
-            exec::ResultSet rs;
-            s = ctx.ExecuteTransaction(NextTimestamp(), stmt->text, {}, &rs);
-        }
+        std::vector<Value> params{Value::Varchar(stmt->text)};
+        Status s = CallAndWait("@AdHoc", std::move(params));
         if (!s.ok()) {
             return Status(s.code(), "schema statement at line " + std::to_string(stmt->pos.line) + ": " + s.message());
         }
     }
+    return Status::Ok();
+}
+
+Status Database::Recover(RecoveryInfo* info) {
+    *info = RecoveryInfo{};
+    if (options_.data_dir.empty()) return Status::Ok();
+    auto lock = durability::DirLock::Acquire(options_.data_dir);
+    if (!lock.ok()) return lock.status();
+    dir_lock_ = std::move(*lock);
+    const std::string log_dir = options_.data_dir + "/cmdlog";
+    const auto t0 = std::chrono::steady_clock::now();
+    if (options_.log_mode == durability::LogMode::kOff) {
+        std::error_code ec;
+        if (std::filesystem::exists(log_dir, ec) && !std::filesystem::is_empty(log_dir, ec)) {
+            return Status(ErrorCode::kInvalidParameter,
+                          "the data directory " + options_.data_dir +
+                              " holds a command log; with the command log off it would be neither replayed "
+                              "nor kept current. Start with --command-log async or sync, or use another "
+                              "--data-dir");
+        }
+        spdlog::warn("command log off: transactions are not logged and do not survive a restart");
+        return Status::Ok();
+    }
+
+    // Replay. Single-partition records go to their partition's queue (partitions replay in
+    // parallel); a multi-partition record is a barrier: everything before it finishes first, and
+    // it finishes before anything after it starts.
+    struct Replay {
+        std::mutex mu;
+        std::condition_variable cv;
+        size_t in_flight = 0;
+        Status failure;
+    } replay;
+    constexpr size_t kMaxInFlight = 4096;
+    auto wait_below = [&](size_t n) {
+        std::unique_lock<std::mutex> lock(replay.mu);
+        replay.cv.wait(lock, [&] { return replay.in_flight < n || !replay.failure.ok(); });
+        return replay.failure;
+    };
+    uint64_t max_txn = 0;
+    int64_t max_ts = 0;
+    uint64_t replayed = 0;
+    auto last_report = t0;
+    durability::LogScanInfo scan;
+    Status s = durability::ReadLog(
+        log_dir, 0, partition_count(),
+        [&](durability::ReadRecord&& rec) -> Status {
+            const bool multi = rec.partition == durability::kMultiPartition;
+            Status w = wait_below(multi ? 1 : kMaxInFlight);
+            if (!w.ok()) return w;
+            if (!multi && rec.partition >= partition_count()) {
+                return Status(ErrorCode::kIoError, "recovery: LSN " + std::to_string(rec.lsn) + " ran on partition " +
+                                                       std::to_string(rec.partition) + ", which does not exist");
+            }
+            max_txn = std::max(max_txn, rec.txn_id);
+            max_ts = std::max(max_ts, rec.timestamp);
+            auto plan = Resolve(rec.procedure);
+            if (!plan.ok()) {
+                return Status(plan.status().code(),
+                              "recovery: LSN " + std::to_string(rec.lsn) + " calls " + rec.procedure +
+                                  ", which the replayed schema lacks: " + plan.status().message());
+            }
+            auto call = NewCall(rec.procedure, nullptr, nullptr);
+            Call* raw = call.get();
+            call->done = [&replay, raw, lsn = rec.lsn] {
+                std::lock_guard<std::mutex> lock(replay.mu);
+                const v1::Status& st = raw->response->status();
+                if (st.code() != v1::OK && replay.failure.ok()) {
+                    replay.failure = Status(ErrorCode::kInternal,
+                                            "recovery: LSN " + std::to_string(lsn) + " (transaction " +
+                                                std::to_string(raw->txn_id) + ", " + raw->procedure +
+                                                ") committed before the restart but fails on replay (" + st.message() +
+                                                "); the command log does not reproduce the database, so the start "
+                                                "stops here");
+                }
+                --replay.in_flight;
+                replay.cv.notify_all();
+            };
+            call->txn_id = rec.txn_id;
+            call->timestamp = rec.timestamp;
+            call->params = std::move(rec.params);
+            if (!multi) call->replay_partition = rec.partition;
+            {
+                std::lock_guard<std::mutex> lock(replay.mu);
+                ++replay.in_flight;
+            }
+            Dispatch(std::move(*plan), std::move(call));
+            ++replayed;
+            if (multi) {
+                w = wait_below(1);
+                if (!w.ok()) return w;
+            }
+            const auto now = std::chrono::steady_clock::now();
+            if (now - last_report >= std::chrono::seconds(1)) {
+                last_report = now;
+                spdlog::info("recovery: {} transactions replayed (LSN {})", replayed, rec.lsn);
+            }
+            return Status::Ok();
+        },
+        &scan);
+    {
+        // Every replayed call has finished (even after a failure: they refer to `replay`).
+        std::unique_lock<std::mutex> lock(replay.mu);
+        replay.cv.wait(lock, [&] { return replay.in_flight == 0; });
+        if (s.ok()) s = replay.failure;
+    }
+    if (!s.ok()) return s;
+    if (max_txn >= next_txn_id_.load()) next_txn_id_ = max_txn + 1;
+    if (max_ts > last_timestamp_.load()) last_timestamp_ = max_ts;
+    info->replayed = replayed;
+    info->last_lsn = scan.last_lsn;
+    info->segments = scan.segments;
+    info->torn_tail = scan.torn_tail;
+    if (!scan.torn_tail.empty()) spdlog::warn("recovery: {}", scan.torn_tail);
+
+    durability::CommandLogOptions lo;
+    lo.dir = log_dir;
+    lo.mode = options_.log_mode;
+    lo.interval = options_.log_interval.count() > 0                 ? options_.log_interval
+                  : options_.log_mode == durability::LogMode::kSync ? std::chrono::microseconds(2000)
+                                                                    : std::chrono::microseconds(200'000);
+    lo.segment_bytes = options_.log_segment_bytes;
+    lo.max_pending_bytes = options_.log_max_pending_bytes;
+    lo.partition_count = partition_count();
+    lo.on_failure = [this](const Status& why) {
+        log_failed_ = true;
+        spdlog::critical(
+            "{} -- every transaction is refused from now on; fix the disk and restart surged "
+            "(recovery replays what the log holds)",
+            why.message());
+    };
+    auto log = durability::CommandLog::Open(std::move(lo), scan.last_lsn + 1);
+    if (!log.ok()) return log.status();
+    log_ = std::move(*log);
+    info->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return Status::Ok();
 }
 
@@ -220,13 +437,7 @@ Status Database::ApplyDdl(txn::MpContext& ctx, const std::string& text) {
 }
 
 void Database::Invoke(const v1::Invocation& invocation, v1::Response* response, std::function<void()> done) {
-    auto call = std::make_shared<Call>();
-    call->stats = &stats_;
-    call->procedure = invocation.procedure();
-    call->shard = partitions_.size() + 1;
-    call->response = response;
-    call->done = std::move(done);
-    call->start = std::chrono::steady_clock::now();
+    auto call = NewCall(invocation.procedure(), response, std::move(done));
     response->set_client_handle(invocation.client_handle());
     if (invocation.timeout_ms() > 0) call->deadline = call->start + std::chrono::milliseconds(invocation.timeout_ms());
     if (!accepting_) {
@@ -244,7 +455,24 @@ void Database::Invoke(const v1::Invocation& invocation, v1::Response* response, 
                      resolved.status().code() == ErrorCode::kUndefinedFunction ? v1::UNKNOWN_PROCEDURE : v1::SQL_ERROR);
         return;
     }
-    std::shared_ptr<const proc::CallPlan> plan = std::move(*resolved);
+    const proc::CallPlan& plan = **resolved;
+    if (log_ && (plan.kind != proc::CallPlan::Kind::kSystem || plan.name == "@AdHoc")) {
+        if (log_failed_.load(std::memory_order_relaxed)) {
+            call->Finish(Status(ErrorCode::kIoError, log_->status().message()), v1::UNAVAILABLE);
+            return;
+        }
+        if (log_->Saturated()) {
+            call->Finish(Status(ErrorCode::kLimitExceeded, "overloaded: the command log has " +
+                                                               std::to_string(log_->unwritten_bytes() >> 20) +
+                                                               " MiB not yet written to disk; retry later"),
+                         v1::OVERLOADED);
+            return;
+        }
+    }
+    Dispatch(std::move(*resolved), std::move(call));
+}
+
+void Database::Dispatch(std::shared_ptr<const proc::CallPlan> plan, std::shared_ptr<Call> call) {
     call->procedure = plan->name;
     if (plan->kind == proc::CallPlan::Kind::kSystem) {
         RunSystem(*plan, call);
@@ -279,7 +507,7 @@ void Database::Invoke(const v1::Invocation& invocation, v1::Response* response, 
             if (plan->defined && !proc::StillDefined(*ctx.engine(0).catalog(), *plan))
                 return c.Finish(Dropped(plan->name), v1::UNKNOWN_PROCEDURE);
             exec::ResultSet rs;
-            Status st = ctx.ExecuteTransaction(c.timestamp, plan->sql, c.params, &rs);
+            Status st = ctx.ExecuteTransaction(c.timestamp, plan->sql, c.args(), &rs);
             if (st.ok()) c.AddResult(rs);
             c.Finish(st);
         },
@@ -319,6 +547,7 @@ class Database::CallTask final : public txn::Task {
         Outcome o{engine.Begin(token)};
         if (o.status.ok()) o = Body(engine);
         if (o.status.ok()) {
+            c.wrote = engine.transaction_wrote();
             o.status = engine.Commit(token);
         } else if (engine.in_transaction()) {
             (void)engine.Rollback(token);
@@ -338,7 +567,7 @@ class Database::CallTask final : public txn::Task {
             return {Dropped(plan.name), v1::UNKNOWN_PROCEDURE};
         }
         exec::ResultSet rs;
-        Status st = engine.Execute(plan.sql, &rs, c.params);
+        Status st = engine.Execute(plan.sql, &rs, c.args());
         if (st.ok()) c.AddResult(rs);
         return {st};
     }
@@ -352,6 +581,20 @@ class Database::CallTask final : public txn::Task {
 void Database::SubmitSingle(uint32_t partition, std::shared_ptr<const proc::CallPlan> plan,
                             std::shared_ptr<Call> call) {
     call->shard = partition;
+    call->partition = partition;
+    if (call->replay_partition) {
+        // Recovery: the logged id and timestamp; the queue's bound does not apply (the replay
+        // bounds what it has in flight), and the call must route where it ran.
+        if (*call->replay_partition != partition) {
+            return call->Finish(Status(ErrorCode::kInternal, "routes to partition " + std::to_string(partition) +
+                                                                 " on replay but ran on partition " +
+                                                                 std::to_string(*call->replay_partition)));
+        }
+        Status s =
+            partitions_[partition]->SubmitUrgent(std::make_unique<CallTask>(this, partition, std::move(plan), call));
+        if (!s.ok()) call->Finish(s, RefusalCode(s));
+        return;
+    }
     call->txn_id = next_txn_id_.fetch_add(1);
     call->timestamp = NextTimestamp();
     Status s = partitions_[partition]->Submit(std::make_unique<CallTask>(this, partition, std::move(plan), call));
@@ -384,15 +627,48 @@ Result<std::shared_ptr<const proc::CallPlan>> Database::Resolve(std::string_view
 
 void Database::SubmitMulti(std::function<void(txn::MpContext&, Call&)> body, std::shared_ptr<Call> call) {
     call->shard = partitions_.size();
-    call->txn_id = next_txn_id_.fetch_add(1);
-    call->timestamp = NextTimestamp();
+    call->partition = durability::kMultiPartition;
+    const bool replay = call->txn_id != 0;  // recovery: the logged id and timestamp
+    if (!replay) {
+        call->txn_id = next_txn_id_.fetch_add(1);
+        call->timestamp = NextTimestamp();
+    }
     auto task = std::make_unique<txn::MpFunctionTask>(
         [call, body = std::move(body)](txn::MpContext& ctx) {
+            call->mp = &ctx;
             if (!call->Expired()) body(ctx, *call);
         },
         [call](const Status& why) { call->Finish(why, v1::SHUTTING_DOWN); });
-    Status s = coordinator_->Submit(std::move(task));
+    Status s = coordinator_->Submit(std::move(task), replay);
     if (!s.ok()) call->Finish(s, RefusalCode(s));
+}
+
+exec::ResultSet Database::LogStatistics() const {
+    exec::ResultSet rs;
+    const SqlType text{TypeId::kVarchar, 1024};
+    const SqlType big = SqlType::Of(TypeId::kBigInt);
+    rs.columns = {{"mode", text},   {"status", text}, {"last_lsn", big}, {"durable_lsn", big}, {"unwritten_bytes", big},
+                  {"records", big}, {"bytes", big},   {"writes", big},   {"fsyncs", big},      {"segments", big}};
+    if (!log_) {
+        rs.values = {Value::Varchar("off"), Value::Varchar("off"), Value::BigInt(0), Value::BigInt(0),
+                     Value::BigInt(0),      Value::BigInt(0),      Value::BigInt(0), Value::BigInt(0),
+                     Value::BigInt(0),      Value::BigInt(0)};
+        return rs;
+    }
+    const auto c = log_->counters();
+    const Status st = log_->status();
+    auto n = [](uint64_t v) { return Value::BigInt(static_cast<int64_t>(v)); };
+    rs.values = {Value::Varchar(durability::LogModeName(log_->mode())),
+                 Value::Varchar(st.ok() ? "ok" : st.message()),
+                 n(log_->last_lsn()),
+                 n(log_->durable_lsn()),
+                 n(log_->unwritten_bytes()),
+                 n(c.records),
+                 n(c.bytes),
+                 n(c.writes),
+                 n(c.fsyncs),
+                 n(c.segments)};
+    return rs;
 }
 
 void Database::RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call) {
@@ -425,7 +701,7 @@ void Database::RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call)
         return;
     }
     if (plan.name == "@Statistics") {
-        auto sel = text_param(0, "a selector (PARTITIONCOUNT, PROCEDURE, TABLE)");
+        auto sel = text_param(0, "a selector (PARTITIONCOUNT, PROCEDURE, TABLE, COMMANDLOG)");
         if (!sel.ok()) return call->Finish(sel.status(), v1::INVALID_PARAMETER);
         std::string upper = *sel;
         for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -434,6 +710,11 @@ void Database::RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call)
             rs.columns.push_back({"partition_count", SqlType::Of(TypeId::kInteger)});
             rs.values.push_back(Value::Integer(static_cast<int32_t>(partitions_.size())));
             call->AddResult(rs);
+            call->Finish(Status::Ok());
+            return;
+        }
+        if (upper == "COMMANDLOG") {
+            call->AddResult(LogStatistics());
             call->Finish(Status::Ok());
             return;
         }
@@ -470,9 +751,10 @@ void Database::RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call)
                 call);
             return;
         }
-        call->Finish(Status(ErrorCode::kInvalidParameter,
-                            "@Statistics selector \"" + *sel + "\" is not one of PARTITIONCOUNT, PROCEDURE, TABLE"),
-                     v1::INVALID_PARAMETER);
+        call->Finish(
+            Status(ErrorCode::kInvalidParameter,
+                   "@Statistics selector \"" + *sel + "\" is not one of PARTITIONCOUNT, PROCEDURE, TABLE, COMMANDLOG"),
+            v1::INVALID_PARAMETER);
         return;
     }
     if (plan.name == "@Explain" || plan.name == "@ExplainProc") {
@@ -525,7 +807,7 @@ void Database::RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call)
     if (plan.name == "@AdHoc") {
         auto sql = text_param(0, "the SQL text");
         if (!sql.ok()) return call->Finish(sql.status(), v1::INVALID_PARAMETER);
-        call->params.erase(call->params.begin());
+        call->first_param = 1;
         bool ddl = false, other = false;
         std::optional<Value> pinned;   // one statement pinned to one partition's rows
         bool replicated_read = false;  // one query of replicated tables only: any partition
@@ -534,7 +816,7 @@ void Database::RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call)
             for (const sql::Statement* stmt : parsed.statements) (sql::IsSchemaChange(stmt->kind) ? ddl : other) = true;
             if (parsed.statements.size() == 1 && !ddl) {
                 auto cat = catalog();
-                pinned = SinglePartitionValue(*cat, *parsed.statements[0], call->params);
+                pinned = SinglePartitionValue(*cat, *parsed.statements[0], call->args());
                 replicated_read = !pinned && ReadsOnlyReplicated(*cat, *parsed.statements[0]);
             }
         } catch (const SqlError& e) {
@@ -558,7 +840,7 @@ void Database::RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call)
                                        "separately"),
                                 v1::INVALID_PARAMETER);
         }
-        if (ddl && !call->params.empty()) {
+        if (ddl && !call->args().empty()) {
             return call->Finish(Status(ErrorCode::kInvalidParameter, "schema changes take no parameters"),
                                 v1::INVALID_PARAMETER);
         }
@@ -570,12 +852,13 @@ void Database::RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call)
                     if (st.ok()) {
                         exec::ResultSet rs;
                         c.AddResult(rs);
+                        c.ddl = true;
                     }
                     c.Finish(st);
                     return;
                 }
                 exec::ResultSet rs;
-                Status st = ctx.ExecuteTransaction(c.timestamp, text, c.params, &rs);
+                Status st = ctx.ExecuteTransaction(c.timestamp, text, c.args(), &rs);
                 if (st.ok()) c.AddResult(rs);
                 c.Finish(st);
             },

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -13,6 +14,8 @@
 #include <vector>
 
 #include "catalog/catalog.h"
+#include "durability/command_log.h"
+#include "durability/dir_lock.h"
 #include "proc/native.h"
 #include "proc/procedures.h"
 #include "server/stats.h"
@@ -27,6 +30,21 @@ struct DatabaseOptions {
     uint32_t partitions = 1;
     size_t queue_capacity = 10000;    ///< per partition
     size_t mp_queue_capacity = 1000;  ///< multi-partition transactions waiting
+    /// Where the command log lives (DATA/cmdlog); empty: nothing is logged or recovered.
+    std::string data_dir;
+    durability::LogMode log_mode = durability::LogMode::kAsync;
+    std::chrono::microseconds log_interval{0};  ///< 0: 200 ms (async) or 2 ms (sync)
+    uint64_t log_segment_bytes = uint64_t{64} << 20;
+    uint64_t log_max_pending_bytes = uint64_t{64} << 20;
+};
+
+/// What Start found in the data directory.
+struct RecoveryInfo {
+    uint64_t replayed = 0;  ///< transactions replayed from the command log
+    uint64_t last_lsn = 0;  ///< the log's last LSN after recovery
+    size_t segments = 0;
+    std::string torn_tail;  ///< a torn write dropped from the log's end (empty if none)
+    double seconds = 0;
 };
 
 class Database {
@@ -34,9 +52,13 @@ class Database {
     explicit Database(DatabaseOptions options);
     ~Database();  ///< Stop()s
 
-    /// Runs a schema script (DDL and DML) before serving, as one ad-hoc batch per statement.
+    /// Starts the threads, recovers the data directory (replays its command log: every logged
+    /// transaction with its logged id and timestamp), opens the log for new transactions, then
+    /// accepts calls. Any recovery problem fails the start with a message that says what and where.
+    Status Start(RecoveryInfo* info = nullptr);
+    /// After Start: runs a schema script (DDL and DML), each statement as its own @AdHoc call
+    /// (logged like any other); the first failure stops it, naming its line.
     Status LoadSchema(const std::string& sql_text);
-    void Start();
     /// Stops accepting calls (they get SHUTTING_DOWN), finishes what was accepted, stops threads.
     void Stop();
     bool accepting() const { return accepting_.load(); }
@@ -60,10 +82,18 @@ class Database {
         v1::StatusCode code = v1::OK;
     };
     class CallTask;
+    std::shared_ptr<Call> NewCall(std::string procedure, v1::Response* response, std::function<void()> done);
+    /// Runs a resolved call: system procedures here, others on their partition or the coordinator.
+    void Dispatch(std::shared_ptr<const proc::CallPlan> plan, std::shared_ptr<Call> call);
+    Status Recover(RecoveryInfo* info);
+    /// Runs an internal call (schema script) and waits for its status.
+    Status CallAndWait(const std::string& procedure, std::vector<Value> params);
     void RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call);
     /// Runs `plan` (a SQL, CRUD or native procedure, or pinned ad-hoc SQL) as one
     /// single-partition transaction on `partition` (commit on success).
     void SubmitSingle(uint32_t partition, std::shared_ptr<const proc::CallPlan> plan, std::shared_ptr<Call> call);
+    /// The command log's state as a result table (@Statistics COMMANDLOG).
+    exec::ResultSet LogStatistics() const;
     /// What a procedure name means under the current schema (cached per thread and schema
     /// version: most calls repeat a few names).
     Result<std::shared_ptr<const proc::CallPlan>> Resolve(std::string_view name);
@@ -89,6 +119,9 @@ class Database {
     mutable std::mutex catalog_mu_;
     catalog::CatalogPtr catalog_;               ///< partition 0's catalog, as last published by DDL
     std::atomic<uint64_t> catalog_version_{0};  ///< bumped after each publication of catalog_
+    std::unique_ptr<durability::DirLock> dir_lock_;
+    std::unique_ptr<durability::CommandLog> log_;  ///< null when off (or not yet open)
+    std::atomic<bool> log_failed_{false};
     std::function<void()> shutdown_handler_;
     std::once_flag shutdown_once_;
     Stats stats_;  ///< shards: one per partition, then the coordinator, then everything else

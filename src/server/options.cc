@@ -39,6 +39,17 @@ Status Apply(ServerOptions* o, const std::string& name, const std::string& value
         return ParseNumber<size_t>("max-message-bytes", value, 1024, size_t{1} << 31, &o->max_message_bytes);
     } else if (name == "schema") {
         o->schema_file = value;
+    } else if (name == "command-log") {
+        if (value != "off" && value != "async" && value != "sync") {
+            return Bad("command-log is one of off, async, sync; got \"" + value + "\"");
+        }
+        o->command_log = value;
+    } else if (name == "command-log-interval-ms") {
+        return ParseNumber<int64_t>("command-log-interval-ms", value, 0, 60'000, &o->command_log_interval_ms);
+    } else if (name == "command-log-segment-mb") {
+        return ParseNumber<uint64_t>("command-log-segment-mb", value, 1, 4096, &o->command_log_segment_mb);
+    } else if (name == "command-log-max-pending-mb") {
+        return ParseNumber<uint64_t>("command-log-max-pending-mb", value, 1, 65536, &o->command_log_max_pending_mb);
     } else if (name == "log-level") {
         if (value != "trace" && value != "debug" && value != "info" && value != "warn" && value != "error") {
             return Bad("log-level is one of trace, debug, info, warn, error; got \"" + value + "\"");
@@ -92,7 +103,8 @@ std::string UsageText() {
 Usage: surged [options]
 
 With no options it serves gRPC on 127.0.0.1:21212 with one partition per hardware thread and data
-directory ./surgedb-data. Options come from built-in defaults, then --config FILE, then flags.
+directory ./surgedb-data, where the command log is kept; at start it recovers what the directory
+holds. Options come from built-in defaults, then --config FILE, then flags.
 
   --config FILE            TOML file with a [server] table; keys as below (data_dir or data-dir)
   --data-dir DIR           data directory (default ./surgedb-data)
@@ -101,8 +113,19 @@ directory ./surgedb-data. Options come from built-in defaults, then --config FIL
   --partitions N           partition count, 1..1024 (default: hardware threads)
   --queue-capacity N       calls a partition queues before answering OVERLOADED (default 10000)
   --max-message-bytes N    largest request accepted (default 67108864)
-  --schema FILE            SQL run before serving: DDL on every partition, other statements as
-                           multi-partition transactions; any error stops the start
+  --schema FILE            SQL run before serving, each statement as an @AdHoc call, when the
+                           data directory holds no database yet (ignored, with a note, when it
+                           recovered one); any error stops the start
+  --command-log MODE       async (default): answers do not wait for the disk; the log is
+                           fsynced every interval, so a crash loses at most the last interval.
+                           sync: a writing call is answered after its log record is fsynced
+                           (group commit). off: nothing is logged or recovered.
+  --command-log-interval-ms N
+                           async: fsync interval (default 200). sync: least time between two
+                           fsyncs, the group commit window (default 2; 0: back to back)
+  --command-log-segment-mb N      log segment size (default 64)
+  --command-log-max-pending-mb N  log bytes not yet written before calls are refused with
+                           OVERLOADED (default 64)
   --log-level LEVEL        trace, debug, info, warn or error (default info)
   --help                   this text
   --version                the version

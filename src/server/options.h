@@ -16,7 +16,11 @@ struct ServerOptions {
     uint32_t partitions = 0;  ///< 0: one per hardware thread
     size_t queue_capacity = 10000;
     size_t max_message_bytes = 64u << 20;
-    std::string schema_file;  ///< DDL (and DML) run at start, before serving
+    std::string schema_file;               ///< DDL (and DML) run at start, before serving
+    std::string command_log = "async";     ///< off, async or sync
+    int64_t command_log_interval_ms = -1;  ///< -1: the mode's default (200 async, 2 sync)
+    uint64_t command_log_segment_mb = 64;
+    uint64_t command_log_max_pending_mb = 64;
     std::string log_level = "info";
     bool help = false;
     bool version = false;

@@ -38,6 +38,7 @@ class ParkTask : public Task {
 void MpContext::BeginAll(int64_t timestamp_micros) {
     if (open_) ThrowSqlError(ErrorCode::kTransactionState, "multi-partition transaction already open");
     tokens_.clear();
+    committed_writes_ = false;
     for (Partition* p : partitions_) {
         uint64_t token = p->NextUndoToken();
         p->engine().SetTimestamp(timestamp_micros);
@@ -54,6 +55,8 @@ void MpContext::BeginAll(int64_t timestamp_micros) {
 
 void MpContext::CommitAll() {
     if (!open_) return;
+    committed_writes_ = false;
+    for (Partition* p : partitions_) committed_writes_ = committed_writes_ || p->engine().transaction_wrote();
     for (size_t i = 0; i < partitions_.size(); ++i) (void)partitions_[i]->engine().Commit(tokens_[i]);
     open_ = false;
 }
@@ -91,7 +94,9 @@ void Coordinator::Start() {
 
 void Coordinator::Stop() { worker_.Stop(); }
 
-Status Coordinator::Submit(std::unique_ptr<MpTask> task) { return worker_.Submit(std::move(task)); }
+Status Coordinator::Submit(std::unique_ptr<MpTask> task, bool urgent) {
+    return worker_.Submit(std::move(task), urgent);
+}
 
 void Coordinator::RunOne(MpTask& task) {
     auto state = std::make_shared<ParkState>();

@@ -35,6 +35,8 @@ class MpContext {
     void CommitAll();
     void RollbackAll();
     bool in_transaction() const { return open_; }
+    /// True when the last CommitAll committed a change on some partition (for the command log).
+    bool committed_writes() const { return committed_writes_; }
     /// One multi-partition transaction of `sql` (one or more statements): BeginAll, run, then
     /// CommitAll on success or RollbackAll on failure. out receives the last statement's result.
     Status ExecuteTransaction(int64_t timestamp_micros, std::string_view sql, std::span<const Value> params,
@@ -45,6 +47,7 @@ class MpContext {
     exec::SpanningExecutor* span_;
     std::vector<uint64_t> tokens_;
     bool open_ = false;
+    bool committed_writes_ = false;
 };
 
 /// An MP transaction. Exactly one of Run or Reject is called, once. If Run leaves a transaction
@@ -78,8 +81,9 @@ class Coordinator {
     void Start();
     /// Stops accepting, runs what is queued, joins. Call before stopping the partitions.
     void Stop();
-    /// kLimitExceeded ("overloaded") when the queue is full; kTransactionState when stopped.
-    Status Submit(std::unique_ptr<MpTask> task);
+    /// kLimitExceeded ("overloaded") when the queue is full; kTransactionState when stopped. An
+    /// urgent task skips the capacity check (recovery, which bounds what it has in flight).
+    Status Submit(std::unique_ptr<MpTask> task, bool urgent = false);
     size_t queue_depth() const { return worker_.depth(); }
 
   private:
