@@ -293,12 +293,14 @@ Status CommandLog::WriteBatch(const std::string& bytes, uint64_t first_lsn) {
     }
     const std::string& path = segment_path_;
     if (Faults::Fire("cmdlog.write")) return IoError("command log: write failed (fault cmdlog.write)", EIO);
+    // A torn write: part of the batch, ending inside a record (half of it can be a record boundary).
+    const size_t torn = std::min(bytes.size() - 1, bytes.size() / 2 + 3);
     if (Faults::Fire("cmdlog.short_write")) {
-        (void)WriteAll(fd_, bytes.data(), bytes.size() / 2, path);
+        (void)WriteAll(fd_, bytes.data(), torn, path);
         return IoError("command log: short write (fault cmdlog.short_write)", EIO);
     }
     if (Faults::Fire("cmdlog.torn_exit")) {
-        (void)WriteAll(fd_, bytes.data(), bytes.size() / 2, path);
+        (void)WriteAll(fd_, bytes.data(), torn, path);
         std::fprintf(stderr, "surged: fault cmdlog.torn_exit: exiting after a torn write\n");
         ::_exit(70);
     }
@@ -416,7 +418,8 @@ Status ReadLog(const std::string& dir, uint64_t after_lsn, uint32_t expected_par
         // The header: written and synced when the segment was created, so only a crash during
         // creation can leave it short, and only in the last segment.
         bool header_ok = d.size() >= kHeaderBytes && std::memcmp(d.data(), kMagic, sizeof kMagic) == 0;
-        ByteReader h(std::string_view(d).substr(sizeof kMagic, kHeaderBytes - sizeof kMagic));
+        ByteReader h(header_ok ? std::string_view(d).substr(sizeof kMagic, kHeaderBytes - sizeof kMagic)
+                               : std::string_view());
         const uint32_t version = h.U32();
         const uint32_t partitions = h.U32();
         const uint64_t first_lsn = h.U64();
@@ -451,6 +454,11 @@ Status ReadLog(const std::string& dir, uint64_t after_lsn, uint32_t expected_par
             return Status(ErrorCode::kIoError, "command log: " + seg.path + " starts at LSN " +
                                                    std::to_string(first_lsn) + " but the previous segment ends at " +
                                                    std::to_string(next - 1) + " (a segment is missing)");
+        }
+        if (next == 0 && first_lsn > after_lsn + 1) {
+            return Status(ErrorCode::kIoError, "command log: the oldest segment, " + seg.path + ", starts at LSN " +
+                                                   std::to_string(first_lsn) + " but recovery needs the log from LSN " +
+                                                   std::to_string(after_lsn + 1) + " (a segment is missing)");
         }
         next = first_lsn;
         size_t off = kHeaderBytes;

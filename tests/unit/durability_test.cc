@@ -1,0 +1,421 @@
+// The command log: encoding, append and read back, segments, group commit waiters, torn tails,
+// damage, fault points, truncation, and the data directory lock.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <future>
+
+#include "durability/codec.h"
+#include "durability/command_log.h"
+#include "durability/dir_lock.h"
+#include "durability/faults.h"
+
+namespace surge::durability {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+  public:
+    TempDir() {
+        static std::atomic<int> n{0};
+        path_ = fs::temp_directory_path() /
+                ("surge-durability-test-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
+        fs::remove_all(path_);
+        fs::create_directories(path_);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(path_, ec);
+    }
+    std::string str() const { return path_.string(); }
+    std::string sub(const std::string& s) const { return (path_ / s).string(); }
+
+  private:
+    fs::path path_;
+};
+
+std::vector<std::string> Segments(const std::string& dir) {
+    std::vector<std::string> out;
+    for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().string());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+CommandLogOptions Options(const std::string& dir, LogMode mode = LogMode::kAsync) {
+    CommandLogOptions o;
+    o.dir = dir;
+    o.mode = mode;
+    o.interval = std::chrono::microseconds(1000);
+    o.partition_count = 2;
+    return o;
+}
+
+// Appends n records with txn ids first..first+n-1, each with a few typed parameters.
+void AppendN(CommandLog& log, uint64_t first, int n) {
+    for (int i = 0; i < n; ++i) {
+        const uint64_t id = first + static_cast<uint64_t>(i);
+        std::vector<Value> params = {Value::BigInt(static_cast<int64_t>(id)),
+                                     Value::Varchar("row " + std::to_string(id)), Value::Null(TypeId::kInteger)};
+        auto lsn = log.Append({id, 1'700'000'000'000'000 + static_cast<int64_t>(id), static_cast<uint32_t>(id % 2),
+                               "events.insert", params});
+        ASSERT_TRUE(lsn.ok()) << lsn.status().message();
+    }
+}
+
+std::vector<ReadRecord> ReadAll(const std::string& dir, LogScanInfo* info, uint64_t after = 0, Status* st = nullptr) {
+    std::vector<ReadRecord> out;
+    Status s = ReadLog(
+        dir, after, 2,
+        [&](ReadRecord&& r) {
+            out.push_back(std::move(r));
+            return Status::Ok();
+        },
+        info);
+    if (st) {
+        *st = s;
+    } else {
+        EXPECT_TRUE(s.ok()) << s.message();
+    }
+    return out;
+}
+
+class DurabilityTest : public ::testing::Test {
+  protected:
+    void TearDown() override { Faults::DisarmAll(); }
+};
+
+TEST_F(DurabilityTest, ValuesRoundTripThroughTheCodec) {
+    const std::vector<Value> values = {Value::Null(),
+                                       Value::Null(TypeId::kVarchar),
+                                       Value::Bool(true),
+                                       Value::Int(TypeId::kTinyInt, -128),
+                                       Value::Int(TypeId::kSmallInt, 32767),
+                                       Value::Integer(-7),
+                                       Value::BigInt(INT64_MIN),
+                                       Value::Float(-0.0),
+                                       Value::Float(1e308),
+                                       Value::Dec(Decimal::Parse("-99999999999999999999999999.999999999999")),
+                                       Value::Dec(Decimal::Parse("0.000000000001")),
+                                       Value::Varchar(""),
+                                       Value::Varchar("h\xC3\xA9llo\0x"),
+                                       Value::Varbinary(std::string("\x00\xff\x10", 3)),
+                                       Value::Timestamp(-1)};
+    std::string buf;
+    ByteWriter w(&buf);
+    for (const Value& v : values) w.Val(v);
+    ByteReader r(buf);
+    for (const Value& v : values) {
+        Value got;
+        ASSERT_TRUE(r.Val(&got));
+        EXPECT_EQ(got.type(), v.type());
+        EXPECT_EQ(got.is_null(), v.is_null());
+        if (v.is_null()) continue;
+        EXPECT_EQ(got.ToString(), v.ToString());
+        if (v.type() == TypeId::kFloat) {
+            EXPECT_EQ(std::signbit(got.AsDouble()), std::signbit(v.AsDouble()));
+        }
+    }
+    EXPECT_EQ(r.remaining(), 0u);
+    Value extra;
+    EXPECT_FALSE(r.Val(&extra));
+    EXPECT_FALSE(r.ok());
+}
+
+TEST_F(DurabilityTest, DamagedValueEncodingsAreRejected) {
+    Value v;
+    EXPECT_FALSE(ByteReader(std::string("\x63\x00", 2)).Val(&v));                    // unknown type tag
+    EXPECT_FALSE(ByteReader(std::string("\x08\x00\x05\x00\x00\x00ab", 8)).Val(&v));  // string longer than the bytes
+    EXPECT_FALSE(ByteReader(std::string("\x05\x00\x01", 3)).Val(&v));                // BIGINT cut short
+    EXPECT_FALSE(ByteReader(std::string("\x05\x02", 2)).Val(&v));                    // null flag 2
+    std::string dec;
+    ByteWriter w(&dec);
+    w.U8(static_cast<uint8_t>(TypeId::kDecimal));
+    w.U8(0);
+    w.U64(~uint64_t{0});
+    w.U64(~uint64_t{0} >> 1);  // far past 38 digits
+    EXPECT_FALSE(ByteReader(dec).Val(&v));
+}
+
+TEST_F(DurabilityTest, RecordsReadBackInOrderWithTheirFields) {
+    TempDir dir;
+    {
+        auto log = CommandLog::Open(Options(dir.str()), 1);
+        ASSERT_TRUE(log.ok()) << log.status().message();
+        AppendN(**log, 100, 50);
+        ASSERT_TRUE((*log)->Close().ok());
+        EXPECT_EQ((*log)->durable_lsn(), 50u);
+    }
+    LogScanInfo info;
+    auto recs = ReadAll(dir.str(), &info);
+    ASSERT_EQ(recs.size(), 50u);
+    EXPECT_EQ(info.first_lsn, 1u);
+    EXPECT_EQ(info.last_lsn, 50u);
+    EXPECT_EQ(info.partition_count, 2u);
+    EXPECT_TRUE(info.torn_tail.empty());
+    for (size_t i = 0; i < recs.size(); ++i) {
+        const ReadRecord& r = recs[i];
+        EXPECT_EQ(r.lsn, i + 1);
+        EXPECT_EQ(r.txn_id, 100 + i);
+        EXPECT_EQ(r.timestamp, 1'700'000'000'000'000 + static_cast<int64_t>(100 + i));
+        EXPECT_EQ(r.partition, (100 + i) % 2);
+        EXPECT_EQ(r.procedure, "events.insert");
+        ASSERT_EQ(r.params.size(), 3u);
+        EXPECT_EQ(r.params[0].AsInt(), static_cast<int64_t>(100 + i));
+        EXPECT_EQ(r.params[1].AsString(), "row " + std::to_string(100 + i));
+        EXPECT_TRUE(r.params[2].is_null());
+        EXPECT_EQ(r.params[2].type(), TypeId::kInteger);
+    }
+    // Only what a snapshot does not cover.
+    auto after = ReadAll(dir.str(), &info, 45);
+    ASSERT_EQ(after.size(), 5u);
+    EXPECT_EQ(after[0].lsn, 46u);
+    EXPECT_EQ(info.records, 5u);
+}
+
+TEST_F(DurabilityTest, ReopeningContinuesInANewSegmentAndSegmentsRollOver) {
+    TempDir dir;
+    auto opts = Options(dir.str());
+    opts.segment_bytes = 2000;  // a few records per segment
+    {
+        auto log = CommandLog::Open(opts, 1);
+        ASSERT_TRUE(log.ok());
+        for (int i = 0; i < 20; ++i) {
+            AppendN(**log, 1 + 10 * i, 10);
+            std::this_thread::sleep_for(std::chrono::milliseconds(3));  // several writes
+        }
+        ASSERT_TRUE((*log)->Close().ok());
+        EXPECT_GT((*log)->counters().segments, 2u);
+    }
+    LogScanInfo info;
+    ASSERT_EQ(ReadAll(dir.str(), &info).size(), 200u);
+    {
+        auto log = CommandLog::Open(opts, info.last_lsn + 1);
+        ASSERT_TRUE(log.ok());
+        AppendN(**log, 1000, 5);
+        ASSERT_TRUE((*log)->Close().ok());
+    }
+    auto recs = ReadAll(dir.str(), &info);
+    ASSERT_EQ(recs.size(), 205u);
+    EXPECT_EQ(recs.back().lsn, 205u);
+    EXPECT_EQ(recs.back().txn_id, 1004u);
+    EXPECT_GT(info.segments, 3u);
+
+    // Truncation removes whole segments the given LSN covers, never the last one.
+    ASSERT_TRUE(TruncateLog(dir.str(), 100).ok());
+    recs = ReadAll(dir.str(), &info, 100);
+    EXPECT_EQ(recs.size(), 105u);
+    EXPECT_LE(info.first_lsn, 101u);
+    EXPECT_GT(info.first_lsn, 1u);
+    ASSERT_TRUE(TruncateLog(dir.str(), 205).ok());
+    EXPECT_EQ(Segments(dir.str()).size(), 1u);
+}
+
+TEST_F(DurabilityTest, SyncModeAnswersWaitersAfterTheFsync) {
+    TempDir dir;
+    auto log = CommandLog::Open(Options(dir.str(), LogMode::kSync), 1);
+    ASSERT_TRUE(log.ok());
+    struct Waiter : DurableWaiter {
+        std::promise<Status> p;
+        void Durable(const Status& s) override { p.set_value(s); }
+    };
+    std::vector<std::shared_ptr<Waiter>> waiters;
+    for (int i = 0; i < 100; ++i) {
+        auto lsn = (*log)->Append({1, 2, 0, "p", {}});
+        ASSERT_TRUE(lsn.ok());
+        auto w = std::make_shared<Waiter>();
+        waiters.push_back(w);
+        (*log)->WhenDurable(*lsn, w);
+    }
+    for (auto& w : waiters) {
+        auto f = w->p.get_future();
+        ASSERT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+        EXPECT_TRUE(f.get().ok());
+    }
+    EXPECT_EQ((*log)->durable_lsn(), 100u);
+    // Group commit: far fewer fsyncs than records.
+    EXPECT_LT((*log)->counters().fsyncs, 100u);
+    // Already durable: answered at once, on this thread.
+    auto now = std::make_shared<Waiter>();
+    (*log)->WhenDurable(50, now);
+    EXPECT_EQ(now->p.get_future().wait_for(std::chrono::seconds(0)), std::future_status::ready);
+}
+
+TEST_F(DurabilityTest, AFailedFsyncStopsTheLogAndAnswersEveryWaiterWithTheError) {
+    TempDir dir;
+    ASSERT_TRUE(Faults::Arm("cmdlog.fsync", 1).ok());
+    auto opts = Options(dir.str(), LogMode::kSync);
+    std::atomic<int> failures{0};
+    opts.on_failure = [&](const Status&) { ++failures; };
+    auto log = CommandLog::Open(opts, 1);
+    ASSERT_TRUE(log.ok());
+    struct Waiter : DurableWaiter {
+        std::promise<Status> p;
+        void Durable(const Status& s) override { p.set_value(s); }
+    };
+    auto lsn = (*log)->Append({1, 2, 0, "p", {}});
+    ASSERT_TRUE(lsn.ok());
+    auto w = std::make_shared<Waiter>();
+    (*log)->WhenDurable(*lsn, w);
+    auto f = w->p.get_future();
+    ASSERT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    Status s = f.get();
+    EXPECT_EQ(s.code(), ErrorCode::kIoError);
+    EXPECT_NE(s.message().find("fdatasync failed"), std::string::npos) << s.message();
+    EXPECT_EQ(failures.load(), 1);
+    // Sticky: appends fail, waiters are answered with the failure at once.
+    auto again = (*log)->Append({2, 3, 0, "p", {}});
+    EXPECT_FALSE(again.ok());
+    EXPECT_EQ(again.status().code(), ErrorCode::kIoError);
+    auto late = std::make_shared<Waiter>();
+    (*log)->WhenDurable(1, late);
+    EXPECT_FALSE(late->p.get_future().get().ok());
+    EXPECT_EQ((*log)->status().code(), ErrorCode::kIoError);
+    EXPECT_EQ((*log)->Close().code(), ErrorCode::kIoError);
+}
+
+TEST_F(DurabilityTest, AShortWriteLeavesATornTailThatRecoveryDropsAndRepairs) {
+    TempDir dir;
+    {
+        auto log = CommandLog::Open(Options(dir.str(), LogMode::kSync), 1);
+        ASSERT_TRUE(log.ok());
+        AppendN(**log, 1, 10);
+        // Wait for those to be durable, then make the next batch a short write.
+        for (int i = 0; i < 1000 && (*log)->durable_lsn() < 10; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        ASSERT_EQ((*log)->durable_lsn(), 10u);
+        ASSERT_TRUE(Faults::Arm("cmdlog.short_write", 1).ok());
+        AppendN(**log, 11, 10);
+        for (int i = 0; i < 1000 && (*log)->status().ok(); ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        EXPECT_EQ((*log)->status().code(), ErrorCode::kIoError);
+    }
+    LogScanInfo info;
+    auto recs = ReadAll(dir.str(), &info);
+    EXPECT_GE(recs.size(), 10u);
+    EXPECT_LT(recs.size(), 20u);
+    EXPECT_NE(info.torn_tail.find("dropped"), std::string::npos);
+    // The file was cut at the last whole record: the next recovery sees a clean log, and new
+    // records continue after it.
+    const size_t kept = recs.size();
+    recs = ReadAll(dir.str(), &info);
+    EXPECT_EQ(recs.size(), kept);
+    EXPECT_TRUE(info.torn_tail.empty());
+    {
+        auto log = CommandLog::Open(Options(dir.str()), info.last_lsn + 1);
+        ASSERT_TRUE(log.ok());
+        AppendN(**log, 100, 3);
+        ASSERT_TRUE((*log)->Close().ok());
+    }
+    recs = ReadAll(dir.str(), &info);
+    EXPECT_EQ(recs.size(), kept + 3);
+}
+
+TEST_F(DurabilityTest, DamageOutsideTheLastSegmentStopsRecoveryWithItsPlace) {
+    TempDir dir;
+    auto opts = Options(dir.str());
+    opts.segment_bytes = 1000;
+    {
+        auto log = CommandLog::Open(opts, 1);
+        ASSERT_TRUE(log.ok());
+        for (int i = 0; i < 5; ++i) {
+            AppendN(**log, 1 + 20 * i, 20);
+            std::this_thread::sleep_for(std::chrono::milliseconds(3));
+        }
+        ASSERT_TRUE((*log)->Close().ok());
+    }
+    auto segs = Segments(dir.str());
+    ASSERT_GE(segs.size(), 3u);
+    {
+        // Flip a byte in the middle of the first segment's records.
+        std::fstream f(segs[0], std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(100);
+        f.put('\x7f');
+    }
+    LogScanInfo info;
+    Status st;
+    ReadAll(dir.str(), &info, 0, &st);
+    EXPECT_EQ(st.code(), ErrorCode::kIoError);
+    EXPECT_NE(st.message().find(segs[0]), std::string::npos) << st.message();
+    EXPECT_NE(st.message().find("damaged at offset"), std::string::npos) << st.message();
+    // The same damage in the last segment is a torn tail.
+    fs::remove(segs[0]);
+    ReadAll(dir.str(), &info, 0, &st);
+    EXPECT_NE(st.message().find("a segment is missing"), std::string::npos) << st.message();
+}
+
+TEST_F(DurabilityTest, ALogOfAnotherPartitionCountIsRefusedWithTheCountToUse) {
+    TempDir dir;
+    auto opts = Options(dir.str());
+    opts.partition_count = 4;
+    {
+        auto log = CommandLog::Open(opts, 1);
+        ASSERT_TRUE(log.ok());
+        AppendN(**log, 1, 1);
+        ASSERT_TRUE((*log)->Close().ok());
+    }
+    LogScanInfo info;
+    Status st;
+    ReadAll(dir.str(), &info, 0, &st);
+    EXPECT_FALSE(st.ok());
+    EXPECT_NE(st.message().find("--partitions 4"), std::string::npos) << st.message();
+}
+
+TEST_F(DurabilityTest, ACrashDuringSegmentCreationLeavesAHeaderThatIsRemoved) {
+    TempDir dir;
+    {
+        auto log = CommandLog::Open(Options(dir.str()), 1);
+        ASSERT_TRUE(log.ok());
+        AppendN(**log, 1, 3);
+        ASSERT_TRUE((*log)->Close().ok());
+    }
+    {
+        std::ofstream f(dir.sub("log-00000000000000000004.seg"), std::ios::binary);
+        f << "SURGE";  // cut short
+    }
+    LogScanInfo info;
+    EXPECT_EQ(ReadAll(dir.str(), &info).size(), 3u);
+    EXPECT_NE(info.torn_tail.find("removed"), std::string::npos);
+    EXPECT_FALSE(fs::exists(dir.sub("log-00000000000000000004.seg")));
+}
+
+TEST_F(DurabilityTest, AMissingDirectoryIsAnEmptyLog) {
+    LogScanInfo info;
+    auto recs = ReadAll("/nonexistent/surge-log", &info);
+    EXPECT_TRUE(recs.empty());
+    EXPECT_EQ(info.last_lsn, 0u);
+}
+
+TEST_F(DurabilityTest, FaultSpecsAreChecked) {
+    EXPECT_TRUE(Faults::ArmFromSpec("cmdlog.write@3,cmdlog.fsync").ok());
+    EXPECT_FALSE(Faults::Fire("cmdlog.write"));
+    EXPECT_FALSE(Faults::Fire("cmdlog.write"));
+    EXPECT_TRUE(Faults::Fire("cmdlog.write"));
+    EXPECT_FALSE(Faults::Fire("cmdlog.write"));  // once
+    EXPECT_TRUE(Faults::Fire("cmdlog.fsync"));
+    Status bad = Faults::ArmFromSpec("cmdlog.nope");
+    EXPECT_NE(bad.message().find("known: cmdlog.write"), std::string::npos) << bad.message();
+    EXPECT_FALSE(Faults::ArmFromSpec("cmdlog.write@x").ok());
+    EXPECT_FALSE(Faults::ArmFromSpec("cmdlog.write@0").ok());
+}
+
+TEST_F(DurabilityTest, ADataDirectoryHasOneOwner) {
+    TempDir dir;
+    auto first = DirLock::Acquire(dir.sub("data"));
+    ASSERT_TRUE(first.ok()) << first.status().message();
+    auto second = DirLock::Acquire(dir.sub("data"));
+    ASSERT_FALSE(second.ok());
+    EXPECT_NE(second.status().message().find("in use by another surged (pid " + std::to_string(::getpid())),
+              std::string::npos)
+        << second.status().message();
+    first->reset();
+    EXPECT_TRUE(DirLock::Acquire(dir.sub("data")).ok());
+}
+
+}  // namespace
+}  // namespace surge::durability
