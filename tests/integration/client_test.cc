@@ -41,6 +41,7 @@ class Surged {
   public:
     explicit Surged(int partitions, int port = 0) : port_(port ? port : FreePort()) {
         dir_ = std::filesystem::temp_directory_path() / ("surged-client-test-" + std::to_string(port_));
+        std::filesystem::remove_all(dir_);  // a fresh database: nothing left from an earlier run to recover
         pid_ = fork();
         if (pid_ == 0) {
             std::string port = std::to_string(port_), parts = std::to_string(partitions), data = dir_.string();
