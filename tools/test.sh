@@ -5,7 +5,7 @@
 #                     2. AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/,
 #                        every test again
 #                     3. ThreadSanitizer build in build-tsan/ of the threaded parts (partitions,
-#                        coordinator, server, client) and their tests
+#                        coordinator, command log, server, client) and their tests
 #                     4. the SQL fuzzer (clang, libFuzzer) for 30 seconds
 #
 # Environment: SURGE_BUILD_DIR (default build); SURGE_SKIP_SANITIZE=1, SURGE_SKIP_TSAN=1 and
@@ -36,10 +36,10 @@ if [ "${SURGE_SKIP_TSAN:-0}" != 1 ]; then
   stage "build and test: ThreadSanitizer (threaded parts)"
   cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSURGE_WERROR=ON -DSURGE_TSAN=ON \
       -DSURGE_BENCH=OFF
-  cmake --build build-tsan -j "$jobs" --target surged txn_test spanning_test client_test test_procs voter
+  cmake --build build-tsan -j "$jobs" --target surged txn_test spanning_test client_test durability_test test_procs voter
   TSAN_OPTIONS="halt_on_error=1 suppressions=$root/tools/tsan.supp" \
       ctest --test-dir build-tsan --output-on-failure -j "$jobs" \
-      -R '^(Router|Partition|Coordinator|Spanning|Client)Test|server_python|server_native|client_cpp'
+      -R '^(Router|Partition|Coordinator|Spanning|Client|Durability)Test|server_python|server_native|client_cpp|server_durability'
 fi
 
 if [ "${SURGE_SKIP_FUZZ:-0}" != 1 ]; then

@@ -267,12 +267,22 @@ Status Database::Recover(RecoveryInfo* info) {
         size_t in_flight = 0;
         Status failure;
     } replay;
-    constexpr size_t kMaxInFlight = 4096;
+    constexpr size_t kMaxInFlight = 16384;
+    constexpr size_t kBatch = 256;  // replayed calls per partition task
+    replay_batches_.clear();
+    replay_batches_.resize(partitions_.size());
+    // Waits (after handing every batched call to its partition) until fewer than n calls are in
+    // flight; above the in-flight bound it waits for half of them, not for one.
     auto wait_below = [&](size_t n) {
+        FlushReplayBatches();
         std::unique_lock<std::mutex> lock(replay.mu);
-        replay.cv.wait(lock, [&] { return replay.in_flight < n || !replay.failure.ok(); });
+        if (replay.in_flight >= n) {
+            const size_t target = n == 1 ? 1 : n / 2;
+            replay.cv.wait(lock, [&] { return replay.in_flight < target || !replay.failure.ok(); });
+        }
         return replay.failure;
     };
+    size_t dispatched = 0;  // since the last look at the in-flight count (no lock per record)
     uint64_t max_txn = 0;
     int64_t max_ts = 0;
     uint64_t replayed = 0;
@@ -282,8 +292,11 @@ Status Database::Recover(RecoveryInfo* info) {
         log_dir, 0, partition_count(),
         [&](durability::ReadRecord&& rec) -> Status {
             const bool multi = rec.partition == durability::kMultiPartition;
-            Status w = wait_below(multi ? 1 : kMaxInFlight);
-            if (!w.ok()) return w;
+            if (multi || ++dispatched >= kMaxInFlight / 4) {
+                dispatched = 0;
+                Status w = wait_below(multi ? 1 : kMaxInFlight);
+                if (!w.ok()) return w;
+            }
             if (!multi && rec.partition >= partition_count()) {
                 return Status(ErrorCode::kIoError, "recovery: LSN " + std::to_string(rec.lsn) + " ran on partition " +
                                                        std::to_string(rec.partition) + ", which does not exist");
@@ -309,8 +322,11 @@ Status Database::Recover(RecoveryInfo* info) {
                                                 "); the command log does not reproduce the database, so the start "
                                                 "stops here");
                 }
+                // Wake the replay thread only at the levels it waits for.
                 --replay.in_flight;
-                replay.cv.notify_all();
+                if (replay.in_flight == 0 || replay.in_flight % 1024 == 0 || !replay.failure.ok()) {
+                    replay.cv.notify_all();
+                }
             };
             call->txn_id = rec.txn_id;
             call->timestamp = rec.timestamp;
@@ -323,8 +339,10 @@ Status Database::Recover(RecoveryInfo* info) {
             Dispatch(std::move(*plan), std::move(call));
             ++replayed;
             if (multi) {
-                w = wait_below(1);
+                Status w = wait_below(1);
                 if (!w.ok()) return w;
+            } else if (replay_batches_[rec.partition].size() >= kBatch) {
+                FlushReplayBatches();
             }
             const auto now = std::chrono::steady_clock::now();
             if (now - last_report >= std::chrono::seconds(1)) {
@@ -334,6 +352,7 @@ Status Database::Recover(RecoveryInfo* info) {
             return Status::Ok();
         },
         &scan);
+    FlushReplayBatches();
     {
         // Every replayed call has finished (even after a failure: they refer to `replay`).
         std::unique_lock<std::mutex> lock(replay.mu);
@@ -578,6 +597,35 @@ class Database::CallTask final : public txn::Task {
     std::shared_ptr<Call> call_;
 };
 
+// Recovery: many replayed calls of one partition as one task (one queue handoff and wakeup for
+// the lot), each still its own transaction with its own undo token.
+class Database::ReplayBatchTask final : public txn::Task {
+  public:
+    ReplayBatchTask(txn::Partition* partition, std::vector<std::unique_ptr<CallTask>> calls)
+        : partition_(partition), calls_(std::move(calls)) {}
+    void Run(exec::Engine& engine, uint64_t token) override {
+        for (size_t i = 0; i < calls_.size(); ++i) calls_[i]->Run(engine, i == 0 ? token : partition_->NextUndoToken());
+    }
+    void Reject(const Status& why) override {
+        for (auto& c : calls_) c->Reject(why);
+    }
+
+  private:
+    txn::Partition* partition_;
+    std::vector<std::unique_ptr<CallTask>> calls_;
+};
+
+void Database::FlushReplayBatches() {
+    for (size_t p = 0; p < replay_batches_.size(); ++p) {
+        if (replay_batches_[p].empty()) continue;
+        auto batch = std::make_unique<ReplayBatchTask>(partitions_[p].get(), std::move(replay_batches_[p]));
+        replay_batches_[p].clear();
+        // Urgent: the replay bounds what it has in flight; the queue's bound is for clients.
+        Status s = partitions_[p]->SubmitUrgent(std::move(batch));
+        (void)s;  // refused only when stopping, and then Reject answered every call
+    }
+}
+
 void Database::SubmitSingle(uint32_t partition, std::shared_ptr<const proc::CallPlan> plan,
                             std::shared_ptr<Call> call) {
     call->shard = partition;
@@ -590,9 +638,7 @@ void Database::SubmitSingle(uint32_t partition, std::shared_ptr<const proc::Call
                                                                  " on replay but ran on partition " +
                                                                  std::to_string(*call->replay_partition)));
         }
-        Status s =
-            partitions_[partition]->SubmitUrgent(std::make_unique<CallTask>(this, partition, std::move(plan), call));
-        if (!s.ok()) call->Finish(s, RefusalCode(s));
+        replay_batches_[partition].push_back(std::make_unique<CallTask>(this, partition, std::move(plan), call));
         return;
     }
     call->txn_id = next_txn_id_.fetch_add(1);

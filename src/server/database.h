@@ -82,6 +82,9 @@ class Database {
         v1::StatusCode code = v1::OK;
     };
     class CallTask;
+    class ReplayBatchTask;
+    /// Recovery: hands each partition's batched replayed calls to it as one task.
+    void FlushReplayBatches();
     std::shared_ptr<Call> NewCall(std::string procedure, v1::Response* response, std::function<void()> done);
     /// Runs a resolved call: system procedures here, others on their partition or the coordinator.
     void Dispatch(std::shared_ptr<const proc::CallPlan> plan, std::shared_ptr<Call> call);
@@ -119,6 +122,7 @@ class Database {
     mutable std::mutex catalog_mu_;
     catalog::CatalogPtr catalog_;               ///< partition 0's catalog, as last published by DDL
     std::atomic<uint64_t> catalog_version_{0};  ///< bumped after each publication of catalog_
+    std::vector<std::vector<std::unique_ptr<CallTask>>> replay_batches_;  ///< recovery only, per partition
     std::unique_ptr<durability::DirLock> dir_lock_;
     std::unique_ptr<durability::CommandLog> log_;  ///< null when off (or not yet open)
     std::atomic<bool> log_failed_{false};
