@@ -73,7 +73,7 @@ struct Database::Call final : durability::DurableWaiter, std::enable_shared_from
                                 "the transaction ran but could not be logged, so it may not "
                                 "survive a restart: " +
                                     appended.status().message());
-                code = v1::UNAVAILABLE;
+                code = v1::OUTCOME_UNKNOWN;
                 return Complete();
             }
             lsn = *appended;
@@ -87,8 +87,9 @@ struct Database::Call final : durability::DurableWaiter, std::enable_shared_from
 
     void Durable(const Status& log_status) override {
         if (!log_status.ok()) {
-            status = Status(ErrorCode::kIoError, log_status.message() + " (this call's outcome may not be durable)");
-            code = v1::UNAVAILABLE;
+            status =
+                Status(ErrorCode::kIoError, log_status.message() + " (this call ran, but may not survive a restart)");
+            code = v1::OUTCOME_UNKNOWN;
         }
         Complete();
     }
@@ -494,6 +495,9 @@ void Database::Invoke(const v1::Invocation& invocation, v1::Response* response, 
 void Database::Dispatch(std::shared_ptr<const proc::CallPlan> plan, std::shared_ptr<Call> call) {
     call->procedure = plan->name;
     if (plan->kind == proc::CallPlan::Kind::kSystem) {
+        // Only transactions meet the command log: @Ping, @Statistics, @SystemCatalog, @Explain and
+        // @Shutdown neither append nor wait for it, and still answer after it failed.
+        if (plan->name != "@AdHoc") call->log = nullptr;
         RunSystem(*plan, call);
         return;
     }
