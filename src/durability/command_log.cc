@@ -187,6 +187,7 @@ Status CommandLog::OpenSegment(uint64_t first_lsn) {
     fd_ = fd;
     segment_path_ = path;
     segment_size_ = header.size();
+    std::lock_guard<std::mutex> lock(mu_);  // counters are read by other threads
     ++counters_.segments;
     return Status::Ok();
 }

@@ -129,10 +129,13 @@ TEST_F(DurabilityTest, ValuesRoundTripThroughTheCodec) {
 
 TEST_F(DurabilityTest, DamagedValueEncodingsAreRejected) {
     Value v;
-    EXPECT_FALSE(ByteReader(std::string("\x63\x00", 2)).Val(&v));                    // unknown type tag
-    EXPECT_FALSE(ByteReader(std::string("\x08\x00\x05\x00\x00\x00ab", 8)).Val(&v));  // string longer than the bytes
-    EXPECT_FALSE(ByteReader(std::string("\x05\x00\x01", 3)).Val(&v));                // BIGINT cut short
-    EXPECT_FALSE(ByteReader(std::string("\x05\x02", 2)).Val(&v));                    // null flag 2
+    EXPECT_FALSE(ByteReader(std::string("\x63\x00", 2)).Val(&v));  // unknown type tag
+    EXPECT_FALSE(ByteReader(std::string("\x08\x00\x05\x00\x00\x00"
+                                        "ab",
+                                        8))
+                     .Val(&v));                                        // string longer than the bytes
+    EXPECT_FALSE(ByteReader(std::string("\x05\x00\x01", 3)).Val(&v));  // BIGINT cut short
+    EXPECT_FALSE(ByteReader(std::string("\x05\x02", 2)).Val(&v));      // null flag 2
     std::string dec;
     ByteWriter w(&dec);
     w.U8(static_cast<uint8_t>(TypeId::kDecimal));
