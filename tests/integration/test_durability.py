@@ -357,6 +357,26 @@ class SyncCrashTest(DurabilityCase):
             db.call("accounts.insert", a, INITIAL_BALANCE)
         return len(SCHEMA) + COUNTER_KEYS + ACCOUNTS  # records logged
 
+    def check_ledger(self, where, what, ledger, rows, resolved):
+        """ledger: id -> [state, value] as the clients saw it; rows: id -> value as recovered. An ok
+        (or once-seen) row is there unchanged, a failed (or once-absent) one is not, an unknown one
+        may be either and is pinned from now on; no row appears that no client wrote."""
+        for key, entry in ledger.items():
+            state, value = entry
+            present = key in rows
+            if state in ("ok", "present"):
+                self.assertTrue(present, f"{where}: {what} {key} ({state}) is missing")
+                self.assertEqual(rows[key], value, f"{where}: {what} {key} changed")
+            elif state in ("failed", "absent"):
+                self.assertFalse(present, f"{where}: {what} {key} ({state}) is present: {rows.get(key)}")
+            else:  # unknown: either, and from now on it stays so
+                if present:
+                    self.assertEqual(rows[key], value, f"{where}: {what} {key} has another value")
+                entry[0] = "present" if present else "absent"
+                resolved[entry[0]] += 1
+        phantom = set(rows) - set(ledger)
+        self.assertFalse(phantom, f"{where}: {what}s nobody wrote: {sorted(phantom)[:10]}")
+
     def check(self, db, h, server, cycle):
         """Compares the recovered database with the history; resolves this cycle's unknowns."""
         where = f"after restart {cycle}"
@@ -367,21 +387,7 @@ class SyncCrashTest(DurabilityCase):
 
         rows = {r[0]: (r[1], r[2]) for r in db.sql("SELECT id, writer, payload FROM events").rows}
         resolved = collections.Counter()
-        for eid, entry in h.events.items():
-            state, value = entry
-            present = eid in rows
-            if state in ("ok", "present"):
-                self.assertTrue(present, f"{where}: event {eid} ({state}) is missing")
-                self.assertEqual(rows[eid], value, f"{where}: event {eid} changed")
-            elif state in ("failed", "absent"):
-                self.assertFalse(present, f"{where}: event {eid} ({state}) is present: {rows.get(eid)}")
-            else:  # unknown: either, and from now on it stays so
-                if present:
-                    self.assertEqual(rows[eid], value, f"{where}: event {eid} has another value")
-                entry[0] = "present" if present else "absent"
-                resolved[entry[0]] += 1
-        phantom = set(rows) - set(h.events)
-        self.assertFalse(phantom, f"{where}: events nobody inserted: {sorted(phantom)[:10]}")
+        self.check_ledger(where, "event", h.events, rows, resolved)
 
         counters = dict(db.sql("SELECT k, n FROM counters").rows)
         self.assertEqual(sorted(counters), list(range(COUNTER_KEYS)), where)
@@ -395,21 +401,7 @@ class SyncCrashTest(DurabilityCase):
             h.bumps[k] = collections.Counter()
 
         log_rows = {r[0]: (r[1], r[2], r[3]) for r in db.sql("SELECT id, src, dst, amount FROM transfers_log").rows}
-        for tid, entry in h.transfers.items():
-            state, value = entry
-            present = tid in log_rows
-            if state in ("ok", "present"):
-                self.assertTrue(present, f"{where}: transfer {tid} ({state}) is missing")
-                self.assertEqual(log_rows[tid], value, f"{where}: transfer {tid} changed")
-            elif state in ("failed", "absent"):
-                self.assertFalse(present, f"{where}: transfer {tid} ({state}) is present: {log_rows.get(tid)}")
-            else:
-                if present:
-                    self.assertEqual(log_rows[tid], value, f"{where}: transfer {tid} has another value")
-                entry[0] = "present" if present else "absent"
-                resolved[entry[0]] += 1
-        phantom = set(log_rows) - set(h.transfers)
-        self.assertFalse(phantom, f"{where}: transfers nobody made: {sorted(phantom)[:10]}")
+        self.check_ledger(where, "transfer", h.transfers, log_rows, resolved)
 
         # All or nothing: each balance is the initial one plus the net of the transfer rows present.
         balances = dict(db.sql("SELECT id, balance FROM accounts").rows)

@@ -68,6 +68,31 @@ void AppendN(CommandLog& log, uint64_t first, int n) {
     }
 }
 
+// Opens a log whose next LSN is next_lsn, appends `batches` batches of `per_batch` records (txn
+// ids from first_txn on), pausing between batches so that the writer makes several writes and
+// segments roll over, and closes it. Returns the closed log (for its counters), or null.
+std::unique_ptr<CommandLog> WriteLog(const CommandLogOptions& opts, uint64_t next_lsn, uint64_t first_txn,
+                                     int per_batch, int batches = 1) {
+    auto log = CommandLog::Open(opts, next_lsn);
+    if (!log.ok()) {
+        ADD_FAILURE() << log.status().message();
+        return nullptr;
+    }
+    for (int i = 0; i < batches; ++i) {
+        if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(3));
+        AppendN(**log, first_txn + static_cast<uint64_t>(i * per_batch), per_batch);
+    }
+    Status closed = (*log)->Close();
+    EXPECT_TRUE(closed.ok()) << closed.message();
+    return std::move(*log);
+}
+
+// Receives one DurableWaiter answer.
+struct Waiter : DurableWaiter {
+    std::promise<Status> p;
+    void Durable(const Status& s) override { p.set_value(s); }
+};
+
 std::vector<ReadRecord> ReadAll(const std::string& dir, LogScanInfo* info, uint64_t after = 0, Status* st = nullptr) {
     std::vector<ReadRecord> out;
     Status s = ReadLog(
@@ -148,11 +173,9 @@ TEST_F(DurabilityTest, DamagedValueEncodingsAreRejected) {
 TEST_F(DurabilityTest, RecordsReadBackInOrderWithTheirFields) {
     TempDir dir;
     {
-        auto log = CommandLog::Open(Options(dir.str()), 1);
-        ASSERT_TRUE(log.ok()) << log.status().message();
-        AppendN(**log, 100, 50);
-        ASSERT_TRUE((*log)->Close().ok());
-        EXPECT_EQ((*log)->durable_lsn(), 50u);
+        auto log = WriteLog(Options(dir.str()), 1, 100, 50);
+        ASSERT_TRUE(log);
+        EXPECT_EQ(log->durable_lsn(), 50u);
     }
     LogScanInfo info;
     auto recs = ReadAll(dir.str(), &info);
@@ -186,23 +209,13 @@ TEST_F(DurabilityTest, ReopeningContinuesInANewSegmentAndSegmentsRollOver) {
     auto opts = Options(dir.str());
     opts.segment_bytes = 2000;  // a few records per segment
     {
-        auto log = CommandLog::Open(opts, 1);
-        ASSERT_TRUE(log.ok());
-        for (int i = 0; i < 20; ++i) {
-            AppendN(**log, 1 + 10 * i, 10);
-            std::this_thread::sleep_for(std::chrono::milliseconds(3));  // several writes
-        }
-        ASSERT_TRUE((*log)->Close().ok());
-        EXPECT_GT((*log)->counters().segments, 2u);
+        auto log = WriteLog(opts, 1, 1, 10, 20);
+        ASSERT_TRUE(log);
+        EXPECT_GT(log->counters().segments, 2u);
     }
     LogScanInfo info;
     ASSERT_EQ(ReadAll(dir.str(), &info).size(), 200u);
-    {
-        auto log = CommandLog::Open(opts, info.last_lsn + 1);
-        ASSERT_TRUE(log.ok());
-        AppendN(**log, 1000, 5);
-        ASSERT_TRUE((*log)->Close().ok());
-    }
+    ASSERT_TRUE(WriteLog(opts, info.last_lsn + 1, 1000, 5));
     auto recs = ReadAll(dir.str(), &info);
     ASSERT_EQ(recs.size(), 205u);
     EXPECT_EQ(recs.back().lsn, 205u);
@@ -223,10 +236,6 @@ TEST_F(DurabilityTest, SyncModeAnswersWaitersAfterTheFsync) {
     TempDir dir;
     auto log = CommandLog::Open(Options(dir.str(), LogMode::kSync), 1);
     ASSERT_TRUE(log.ok());
-    struct Waiter : DurableWaiter {
-        std::promise<Status> p;
-        void Durable(const Status& s) override { p.set_value(s); }
-    };
     std::vector<std::shared_ptr<Waiter>> waiters;
     for (int i = 0; i < 100; ++i) {
         auto lsn = (*log)->Append({1, 2, 0, "p", {}});
@@ -257,10 +266,6 @@ TEST_F(DurabilityTest, AFailedFsyncStopsTheLogAndAnswersEveryWaiterWithTheError)
     opts.on_failure = [&](const Status&) { ++failures; };
     auto log = CommandLog::Open(opts, 1);
     ASSERT_TRUE(log.ok());
-    struct Waiter : DurableWaiter {
-        std::promise<Status> p;
-        void Durable(const Status& s) override { p.set_value(s); }
-    };
     auto lsn = (*log)->Append({1, 2, 0, "p", {}});
     ASSERT_TRUE(lsn.ok());
     auto w = std::make_shared<Waiter>();
@@ -309,12 +314,7 @@ TEST_F(DurabilityTest, AShortWriteLeavesATornTailThatRecoveryDropsAndRepairs) {
     recs = ReadAll(dir.str(), &info);
     EXPECT_EQ(recs.size(), kept);
     EXPECT_TRUE(info.torn_tail.empty());
-    {
-        auto log = CommandLog::Open(Options(dir.str()), info.last_lsn + 1);
-        ASSERT_TRUE(log.ok());
-        AppendN(**log, 100, 3);
-        ASSERT_TRUE((*log)->Close().ok());
-    }
+    ASSERT_TRUE(WriteLog(Options(dir.str()), info.last_lsn + 1, 100, 3));
     recs = ReadAll(dir.str(), &info);
     EXPECT_EQ(recs.size(), kept + 3);
 }
@@ -323,15 +323,7 @@ TEST_F(DurabilityTest, DamageOutsideTheLastSegmentStopsRecoveryWithItsPlace) {
     TempDir dir;
     auto opts = Options(dir.str());
     opts.segment_bytes = 1000;
-    {
-        auto log = CommandLog::Open(opts, 1);
-        ASSERT_TRUE(log.ok());
-        for (int i = 0; i < 5; ++i) {
-            AppendN(**log, 1 + 20 * i, 20);
-            std::this_thread::sleep_for(std::chrono::milliseconds(3));
-        }
-        ASSERT_TRUE((*log)->Close().ok());
-    }
+    ASSERT_TRUE(WriteLog(opts, 1, 1, 20, 5));
     auto segs = Segments(dir.str());
     ASSERT_GE(segs.size(), 3u);
     {
@@ -346,7 +338,7 @@ TEST_F(DurabilityTest, DamageOutsideTheLastSegmentStopsRecoveryWithItsPlace) {
     EXPECT_EQ(st.code(), ErrorCode::kIoError);
     EXPECT_NE(st.message().find(segs[0]), std::string::npos) << st.message();
     EXPECT_NE(st.message().find("damaged at offset"), std::string::npos) << st.message();
-    // The same damage in the last segment is a torn tail.
+    // A log whose oldest segment is gone cannot be replayed from the start either.
     fs::remove(segs[0]);
     ReadAll(dir.str(), &info, 0, &st);
     EXPECT_NE(st.message().find("a segment is missing"), std::string::npos) << st.message();
@@ -356,12 +348,7 @@ TEST_F(DurabilityTest, ALogOfAnotherPartitionCountIsRefusedWithTheCountToUse) {
     TempDir dir;
     auto opts = Options(dir.str());
     opts.partition_count = 4;
-    {
-        auto log = CommandLog::Open(opts, 1);
-        ASSERT_TRUE(log.ok());
-        AppendN(**log, 1, 1);
-        ASSERT_TRUE((*log)->Close().ok());
-    }
+    ASSERT_TRUE(WriteLog(opts, 1, 1, 1));
     LogScanInfo info;
     Status st;
     ReadAll(dir.str(), &info, 0, &st);
@@ -371,12 +358,7 @@ TEST_F(DurabilityTest, ALogOfAnotherPartitionCountIsRefusedWithTheCountToUse) {
 
 TEST_F(DurabilityTest, ACrashDuringSegmentCreationLeavesAHeaderThatIsRemoved) {
     TempDir dir;
-    {
-        auto log = CommandLog::Open(Options(dir.str()), 1);
-        ASSERT_TRUE(log.ok());
-        AppendN(**log, 1, 3);
-        ASSERT_TRUE((*log)->Close().ok());
-    }
+    ASSERT_TRUE(WriteLog(Options(dir.str()), 1, 1, 3));
     {
         std::ofstream f(dir.sub("log-00000000000000000004.seg"), std::ios::binary);
         f << "SURGE";  // cut short
