@@ -22,7 +22,9 @@ struct Database::Call final : durability::DurableWaiter, std::enable_shared_from
     size_t shard = 0;       ///< statistics shard: the thread that finishes the call
     size_t late_shard = 0;  ///< the shard of answers completed by the command log's writer
     v1::Response* response = nullptr;
-    v1::Response own_response;  ///< for internal calls (recovery, schema scripts)
+    /// The answer of an internal call (recovery, schema scripts); client calls answer into the
+    /// caller's response and do not pay for one.
+    std::unique_ptr<v1::Response> own_response;
     std::function<void()> done;
     std::chrono::steady_clock::time_point start;
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
@@ -114,6 +116,12 @@ Status Dropped(const std::string& procedure) {
                   "procedure \"" + procedure + "\" was dropped or redefined before this call ran; call it again");
 }
 
+// Whether a call runs a transaction (and so meets the command log): every procedure but the
+// system ones, of which only @AdHoc runs SQL against the data.
+bool IsTransaction(const proc::CallPlan& plan) {
+    return plan.kind != proc::CallPlan::Kind::kSystem || plan.name == "@AdHoc";
+}
+
 // A queue refusal (full or stopping) as the client sees it.
 v1::StatusCode RefusalCode(const Status& s) {
     return s.code() == ErrorCode::kLimitExceeded ? v1::OVERLOADED : v1::SHUTTING_DOWN;
@@ -201,7 +209,11 @@ std::shared_ptr<Database::Call> Database::NewCall(std::string procedure, v1::Res
     call->stats = &stats_;
     call->procedure = std::move(procedure);
     call->shard = call->late_shard = partitions_.size() + 1;
-    call->response = response ? response : &call->own_response;
+    if (!response) {
+        call->own_response = std::make_unique<v1::Response>();
+        response = call->own_response.get();
+    }
+    call->response = response;
     call->done = std::move(done);
     call->start = std::chrono::steady_clock::now();
     call->log = log_.get();
@@ -368,7 +380,13 @@ Status Database::Recover(RecoveryInfo* info) {
     info->segments = scan.segments;
     info->torn_tail = scan.torn_tail;
     if (!scan.torn_tail.empty()) spdlog::warn("recovery: {}", scan.torn_tail);
+    Status opened = OpenCommandLog(log_dir, scan.last_lsn + 1);
+    if (!opened.ok()) return opened;
+    info->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return Status::Ok();
+}
 
+Status Database::OpenCommandLog(const std::string& log_dir, uint64_t next_lsn) {
     durability::CommandLogOptions lo;
     lo.dir = log_dir;
     lo.mode = options_.log_mode;
@@ -385,10 +403,9 @@ Status Database::Recover(RecoveryInfo* info) {
             "(recovery replays what the log holds)",
             why.message());
     };
-    auto log = durability::CommandLog::Open(std::move(lo), scan.last_lsn + 1);
+    auto log = durability::CommandLog::Open(std::move(lo), next_lsn);
     if (!log.ok()) return log.status();
     log_ = std::move(*log);
-    info->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return Status::Ok();
 }
 
@@ -476,7 +493,7 @@ void Database::Invoke(const v1::Invocation& invocation, v1::Response* response, 
         return;
     }
     const proc::CallPlan& plan = **resolved;
-    if (log_ && (plan.kind != proc::CallPlan::Kind::kSystem || plan.name == "@AdHoc")) {
+    if (log_ && IsTransaction(plan)) {
         if (log_failed_.load(std::memory_order_relaxed)) {
             call->Finish(Status(ErrorCode::kIoError, log_->status().message()), v1::UNAVAILABLE);
             return;
@@ -494,10 +511,10 @@ void Database::Invoke(const v1::Invocation& invocation, v1::Response* response, 
 
 void Database::Dispatch(std::shared_ptr<const proc::CallPlan> plan, std::shared_ptr<Call> call) {
     call->procedure = plan->name;
+    // Only transactions meet the command log: @Ping, @Statistics, @SystemCatalog, @Explain and
+    // @Shutdown neither append nor wait for it, and still answer after it failed.
+    if (!IsTransaction(*plan)) call->log = nullptr;
     if (plan->kind == proc::CallPlan::Kind::kSystem) {
-        // Only transactions meet the command log: @Ping, @Statistics, @SystemCatalog, @Explain and
-        // @Shutdown neither append nor wait for it, and still answer after it failed.
-        if (plan->name != "@AdHoc") call->log = nullptr;
         RunSystem(*plan, call);
         return;
     }

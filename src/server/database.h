@@ -89,6 +89,8 @@ class Database {
     /// Runs a resolved call: system procedures here, others on their partition or the coordinator.
     void Dispatch(std::shared_ptr<const proc::CallPlan> plan, std::shared_ptr<Call> call);
     Status Recover(RecoveryInfo* info);
+    /// Opens the command log for new transactions, continuing at next_lsn.
+    Status OpenCommandLog(const std::string& log_dir, uint64_t next_lsn);
     /// Runs an internal call (schema script) and waits for its status.
     Status CallAndWait(const std::string& procedure, std::vector<Value> params);
     void RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call);
