@@ -11,6 +11,7 @@
 #include <new>
 
 #include "common/status.h"
+#include "storage/row_codec.h"
 
 namespace surge::storage {
 namespace {
@@ -119,7 +120,7 @@ TuplePtr Table::Insert(const Value* values, UndoLog& undo) {
         FreeSlot(tuple);
         throw;
     }
-    tuple[0] = static_cast<char>(kTupleLive);
+    tuple[0] = static_cast<char>(kTupleLive | parity_);  // a new row is not part of a running snapshot
     ++live_rows_;
     undo.RecordInsert(this, tuple);
     for (size_t i = 0; i < listeners_.size(); ++i) listeners_[i]->OnInsert(*this, tuple, undo);
@@ -132,6 +133,9 @@ void Table::Update(TuplePtr tuple, const Value* values, UndoLog& undo) {
                       "storage: update of a row that is not live in table \"" + def_->name + "\"");
     }
     CheckNotNull(values);
+    // Before the staged copy and the before-image, so both carry the written mark: a rollback
+    // restores a row the snapshot already has.
+    PreserveForSnapshot(tuple);
     const uint32_t size = layout_.size();
     char* stage = staging_.get();
     std::memcpy(stage, tuple, size);
@@ -194,8 +198,9 @@ void Table::Delete(TuplePtr tuple, UndoLog& undo) {
         ThrowSqlError(ErrorCode::kInternal,
                       "storage: delete of a row that is not live in table \"" + def_->name + "\"");
     }
+    PreserveForSnapshot(tuple);
     for (auto& index : indexes_) index->Erase(tuple);
-    tuple[0] = static_cast<char>(kTuplePendingDelete);
+    TupleLayout::SetFlags(tuple, kTuplePendingDelete);
     --live_rows_;
     undo.RecordDelete(this, tuple);
     for (size_t i = 0; i < listeners_.size(); ++i) listeners_[i]->OnDelete(*this, tuple, undo);
@@ -227,6 +232,59 @@ TuplePtr Table::NextLive(ScanCursor* cursor) const {
     return nullptr;
 }
 
+// ---- snapshots ----------------------------------------------------------------------------------
+
+void Table::BeginSnapshot() {
+    parity_ ^= kTupleParity;
+    cow_active_ = true;
+    cow_cursor_ = ScanCursor{};
+    preserved_.clear();
+    preserved_rows_ = 0;
+}
+
+void Table::PreserveSlow(TuplePtr tuple) {
+    EncodeRow(layout_, tuple, &preserved_);
+    ++preserved_rows_;
+    tuple[0] = static_cast<char>((static_cast<uint8_t>(tuple[0]) & ~kTupleParity) | parity_);
+}
+
+bool Table::SnapshotScan(std::string* out, size_t budget, uint64_t* rows) {
+    if (!cow_active_) return true;
+    if (!preserved_.empty()) {
+        out->append(preserved_);
+        *rows += preserved_rows_;
+        preserved_.clear();
+        preserved_rows_ = 0;
+    }
+    const uint32_t size = layout_.size();
+    ScanCursor& cur = cow_cursor_;
+    while (cur.block < blocks_.size()) {
+        const size_t n = cur.block + 1 == blocks_.size() ? used_in_last_block_ : tuples_per_block_;
+        char* base = blocks_[cur.block].get();
+        while (cur.slot < n) {
+            if (out->size() >= budget) return false;
+            char* t = base + cur.slot * size;
+            ++cur.slot;
+            if (TupleLayout::Flags(t) != kTupleLive || TupleLayout::Parity(t) == parity_) continue;
+            EncodeRow(layout_, t, out);
+            ++*rows;
+            t[0] = static_cast<char>(kTupleLive | parity_);
+        }
+        // A block that filled up after the scan passed its end holds only rows inserted since
+        // (written): stepping past it is right.
+        ++cur.block;
+        cur.slot = 0;
+    }
+    return true;
+}
+
+void Table::EndSnapshot() {
+    cow_active_ = false;
+    preserved_.clear();
+    preserved_.shrink_to_fit();
+    preserved_rows_ = 0;
+}
+
 // ---- undo and release ---------------------------------------------------------------------------
 
 void Table::UndoInsert(TuplePtr tuple) {
@@ -237,7 +295,7 @@ void Table::UndoInsert(TuplePtr tuple) {
 }
 
 void Table::UndoDelete(TuplePtr tuple) {
-    tuple[0] = static_cast<char>(kTupleLive);
+    TupleLayout::SetFlags(tuple, kTupleLive);
     for (auto& index : indexes_) index->Insert(tuple);
     ++live_rows_;
 }

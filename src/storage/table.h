@@ -90,6 +90,25 @@ class Table {
         return v;
     }
 
+    // ---- snapshots (copy-on-write; docs/adr/0010-snapshots.md) ----
+    // BeginSnapshot makes every row that exists now part of the running snapshot, at no cost per
+    // row: it flips the table's parity, and a row is "written" when its parity bit equals it.
+    // Until EndSnapshot, an update or delete of a row not yet written first encodes the row as it
+    // is (row_codec.h) into a preserved buffer and marks it written; an insert is written at once
+    // (not part of the snapshot). SnapshotScan emits the preserved rows and the rows not yet
+    // written. Between transactions only (no row pending delete).
+
+    void BeginSnapshot();
+    bool snapshot_active() const { return cow_active_; }
+    /// Appends rows of the snapshot not yet emitted to *out (encoded back to back) until out
+    /// holds at least budget bytes or none is left, counting them in *rows. True when the
+    /// snapshot's rows of this table are all emitted.
+    bool SnapshotScan(std::string* out, size_t budget, uint64_t* rows);
+    /// Stops copy-on-write (after SnapshotScan returned true, or to abandon the snapshot).
+    void EndSnapshot();
+    /// Bytes of preserved rows not yet emitted.
+    size_t snapshot_preserved_bytes() const { return preserved_.size(); }
+
     void AddListener(TableListener* listener) { listeners_.push_back(listener); }
     void RemoveListener(TableListener* listener);
     void ClearListeners() { listeners_.clear(); }
@@ -113,6 +132,11 @@ class Table {
     /// Frees the VarData of `owner` that `other` does not point to as well.
     void FreeVarDiff(const char* owner, const char* other);
     void CheckNotNull(const Value* values) const;
+    /// Copy-on-write before a row changes while a snapshot runs (see BeginSnapshot).
+    void PreserveForSnapshot(TuplePtr tuple) {
+        if (cow_active_ && TupleLayout::Parity(tuple) != parity_) PreserveSlow(tuple);
+    }
+    void PreserveSlow(TuplePtr tuple);
     VarData* NewVar(std::string_view bytes);
     void FreeVar(VarData* v);
 
@@ -129,6 +153,14 @@ class Table {
     std::vector<TuplePtr> free_slots_;
     size_t live_rows_ = 0;
     size_t var_bytes_ = 0;
+
+    // Snapshot state: the parity a written row carries, whether copy-on-write is on, the scan's
+    // position, and the encoded rows preserved before a change.
+    uint8_t parity_ = 0;
+    bool cow_active_ = false;
+    ScanCursor cow_cursor_;
+    std::string preserved_;
+    uint64_t preserved_rows_ = 0;
 
     std::vector<int> not_null_columns_;
     std::vector<int> var_columns_;

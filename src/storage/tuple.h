@@ -18,11 +18,14 @@ namespace surge::storage {
 
 using TuplePtr = char*;
 
-/// Tuple flags (first byte).
+/// Tuple flags (first byte): a state in the low bits, and the snapshot parity bit (see
+/// Table::BeginSnapshot): a tuple whose parity bit equals its table's parity has been written to
+/// the running snapshot, or is not part of it.
 enum TupleFlags : uint8_t {
     kTupleFree = 0,           ///< slot unused (on the free list or above the high-water mark)
     kTupleLive = 1,           ///< visible to scans and present in every index
     kTuplePendingDelete = 2,  ///< deleted by an open transaction: invisible, bytes still readable
+    kTupleParity = 0x80,      ///< the snapshot parity bit
 };
 
 /// Out-of-line variable-length value: a length and the bytes.
@@ -43,7 +46,13 @@ class TupleLayout {
     bool has_var_columns() const { return has_var_; }
     bool is_var(int col) const { return types_[col] == TypeId::kVarchar || types_[col] == TypeId::kVarbinary; }
 
-    static uint8_t Flags(const char* t) { return static_cast<uint8_t>(t[0]); }
+    /// The tuple's state (kTupleFree, kTupleLive or kTuplePendingDelete), without the parity bit.
+    static uint8_t Flags(const char* t) { return static_cast<uint8_t>(t[0]) & ~kTupleParity; }
+    /// Sets the state and keeps the parity bit.
+    static void SetFlags(char* t, uint8_t state) {
+        t[0] = static_cast<char>((static_cast<uint8_t>(t[0]) & kTupleParity) | state);
+    }
+    static uint8_t Parity(const char* t) { return static_cast<uint8_t>(t[0]) & kTupleParity; }
     bool IsNull(const char* t, int col) const { return (t[1 + col / 8] >> (col % 8)) & 1; }
     int64_t GetInt(const char* t, int col) const;  ///< integral and TIMESTAMP columns
     double GetDouble(const char* t, int col) const {
