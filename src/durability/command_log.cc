@@ -16,6 +16,7 @@
 #include "common/hash.h"
 #include "durability/codec.h"
 #include "durability/faults.h"
+#include "durability/files.h"
 
 namespace surge::durability {
 namespace {
@@ -32,10 +33,6 @@ constexpr size_t kWriteThreshold = size_t{1} << 20;
 
 uint32_t Checksum(const char* payload, uint32_t len) { return static_cast<uint32_t>(Hash64(payload, len, len)); }
 
-Status IoError(const std::string& what, int err) {
-    return Status(ErrorCode::kIoError, what + ": " + std::strerror(err));
-}
-
 std::string SegmentName(uint64_t first_lsn) {
     char name[48];
     std::snprintf(name, sizeof name, "log-%020" PRIu64 ".seg", first_lsn);
@@ -50,29 +47,6 @@ std::string Header(uint32_t partitions, uint64_t first_lsn) {
     w.U64(first_lsn);
     w.U64(Hash64(h.data(), h.size()));
     return h;
-}
-
-Status WriteAll(int fd, const char* data, size_t n, const std::string& path) {
-    while (n > 0) {
-        const ssize_t w = ::write(fd, data, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return IoError("command log: write to " + path + " failed", errno);
-        }
-        data += w;
-        n -= static_cast<size_t>(w);
-    }
-    return Status::Ok();
-}
-
-Status SyncDirectory(const std::string& dir) {
-    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return IoError("command log: cannot open directory " + dir, errno);
-    const int rc = ::fsync(fd);
-    const int err = errno;
-    ::close(fd);
-    if (rc != 0) return IoError("command log: fsync of directory " + dir + " failed", err);
-    return Status::Ok();
 }
 
 struct Segment {
@@ -99,14 +73,6 @@ Result<std::vector<Segment>> ListSegments(const std::string& dir) {
     if (ec) return Status(ErrorCode::kIoError, "command log: cannot list " + dir + ": " + ec.message());
     std::sort(out.begin(), out.end(), [](const Segment& a, const Segment& b) { return a.first_lsn < b.first_lsn; });
     return out;
-}
-
-Result<std::string> ReadWholeFile(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return Status(ErrorCode::kIoError, "command log: cannot open " + path + ": " + std::strerror(errno));
-    std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad()) return Status(ErrorCode::kIoError, "command log: cannot read " + path);
-    return data;
 }
 
 Status TruncateFile(const std::string& path, uint64_t size) {
@@ -176,9 +142,9 @@ Status CommandLog::OpenSegment(uint64_t first_lsn) {
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return IoError("command log: cannot create " + path, errno);
     const std::string header = Header(options_.partition_count, first_lsn);
-    Status s = WriteAll(fd, header.data(), header.size(), path);
+    Status s = WriteAll(fd, header.data(), header.size(), "command log", path);
     if (s.ok() && ::fdatasync(fd) != 0) s = IoError("command log: fdatasync of " + path + " failed", errno);
-    if (s.ok()) s = SyncDirectory(options_.dir);
+    if (s.ok()) s = SyncDirectory(options_.dir, "command log");
     if (!s.ok()) {
         ::close(fd);
         return s;
@@ -297,15 +263,15 @@ Status CommandLog::WriteBatch(const std::string& bytes, uint64_t first_lsn) {
     // A torn write: part of the batch, ending inside a record (half of it can be a record boundary).
     const size_t torn = std::min(bytes.size() - 1, bytes.size() / 2 + 3);
     if (Faults::Fire("cmdlog.short_write")) {
-        (void)WriteAll(fd_, bytes.data(), torn, path);
+        (void)WriteAll(fd_, bytes.data(), torn, "command log", path);
         return IoError("command log: short write (fault cmdlog.short_write)", EIO);
     }
     if (Faults::Fire("cmdlog.torn_exit")) {
-        (void)WriteAll(fd_, bytes.data(), torn, path);
+        (void)WriteAll(fd_, bytes.data(), torn, "command log", path);
         std::fprintf(stderr, "surged: fault cmdlog.torn_exit: exiting after a torn write\n");
         ::_exit(70);
     }
-    Status s = WriteAll(fd_, bytes.data(), bytes.size(), path);
+    Status s = WriteAll(fd_, bytes.data(), bytes.size(), "command log", path);
     if (!s.ok()) return s;
     segment_size_ += bytes.size();
     return Status::Ok();
@@ -413,7 +379,7 @@ Status ReadLog(const std::string& dir, uint64_t after_lsn, uint32_t expected_par
         const Segment& seg = (*segments)[i];
         const bool last = i + 1 == segments->size();
         ++info->segments;
-        auto data = ReadWholeFile(seg.path);
+        auto data = ReadWholeFile(seg.path, "command log");
         if (!data.ok()) return data.status();
         const std::string& d = *data;
         // The header: written and synced when the segment was created, so only a crash during
@@ -532,7 +498,7 @@ Status TruncateLog(const std::string& dir, uint64_t lsn) {
                           "command log: cannot remove " + (*segments)[i].path + ": " + ec.message());
         }
     }
-    return SyncDirectory(dir);
+    return SyncDirectory(dir, "command log");
 }
 
 }  // namespace surge::durability

@@ -4,7 +4,9 @@
 //
 // Points: cmdlog.write (write fails, EIO), cmdlog.fsync (fdatasync fails, EIO),
 // cmdlog.short_write (half the bytes are written, then EIO), cmdlog.torn_exit (half of a write
-// reaches the file, then the process exits at once, as a crash would).
+// reaches the file, then the process exits at once, as a crash would), snapshot.write (a snapshot
+// file's write fails), snapshot.fsync (its fsync fails), snapshot.corrupt (a chunk's bytes reach
+// the file with a bit flipped after its checksum was taken: found when the snapshot is read).
 #pragma once
 
 #include <cstdint>

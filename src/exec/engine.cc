@@ -747,6 +747,16 @@ void Engine::SetPartition(uint32_t partition, const PartitionRouter* router) {
     state_->router_ = router;
 }
 void Engine::SetTimestamp(int64_t micros) { state_->now_micros_ = micros; }
+
+Status Engine::InsertRow(storage::Table& table, const Value* values) {
+    if (!state_->in_txn_) return Status(ErrorCode::kTransactionState, "InsertRow needs an open transaction");
+    try {
+        table.Insert(values, state_->undo_);
+    } catch (const SqlError& e) {
+        return e.status();
+    }
+    return Status::Ok();
+}
 catalog::CatalogPtr Engine::catalog() const { return state_->catalog_; }
 void Engine::BeginHeldDdl() { state_->held_ = EngineState::HeldDdl{state_->catalog_, {}, {}}; }
 void Engine::EndHeldDdl() { state_->held_.reset(); }

@@ -100,6 +100,9 @@ class Engine {
     void RevertHeldDdl(uint64_t catalog_version);
     /// The partition's storage for a table or view, or nullptr.
     storage::Table* FindTable(std::string_view name);
+    /// Inserts one row (values already of the column types) into a table of this partition in the
+    /// open transaction, maintaining its indexes and views: loading a snapshot.
+    Status InsertRow(storage::Table& table, const Value* values);
     /// Bytes used by all tables (rows, var data, indexes).
     size_t memory_bytes() const;
 

@@ -98,8 +98,9 @@ Result<CallPlan> ResolveCrud(const catalog::Catalog& cat, const std::string& tab
 }  // namespace
 
 const std::vector<std::string>& SystemProcedureNames() {
-    static const std::vector<std::string> names = {"@AdHoc",    "@Explain",    "@ExplainProc",  "@Ping",
-                                                   "@Shutdown", "@Statistics", "@SystemCatalog"};
+    static const std::vector<std::string> names = {
+        "@AdHoc",         "@Explain",        "@ExplainProc",    "@Ping",       "@Shutdown",     "@SnapshotDelete",
+        "@SnapshotRestore", "@SnapshotSave", "@SnapshotScan", "@Statistics", "@SystemCatalog"};
     return names;
 }
 

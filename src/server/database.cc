@@ -11,103 +11,11 @@
 
 #include "server/adhoc_route.h"
 #include "server/convert.h"
+#include "server/database_call.h"
 #include "sql/parser.h"
 #include "storage/table.h"
 
 namespace surge::server {
-
-struct Database::Call final : durability::DurableWaiter, std::enable_shared_from_this<Call> {
-    Stats* stats = nullptr;
-    std::string procedure;  ///< for statistics and the log: as resolved, or as the client sent it
-    size_t shard = 0;       ///< statistics shard: the thread that finishes the call
-    size_t late_shard = 0;  ///< the shard of answers completed by the command log's writer
-    v1::Response* response = nullptr;
-    /// The answer of an internal call (recovery, schema scripts); client calls answer into the
-    /// caller's response and do not pay for one.
-    std::unique_ptr<v1::Response> own_response;
-    std::function<void()> done;
-    std::chrono::steady_clock::time_point start;
-    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
-    std::vector<Value> params;
-    size_t first_param = 0;  ///< @AdHoc: parameters after the SQL text
-    uint64_t txn_id = 0;
-    int64_t timestamp = 0;
-    // The command log: the call's record is appended when it commits a change.
-    durability::CommandLog* log = nullptr;
-    uint32_t partition = durability::kMultiPartition;  ///< where it ran
-    bool wrote = false;                                ///< a single-partition transaction changed rows
-    bool ddl = false;                                  ///< a schema change was applied
-    txn::MpContext* mp = nullptr;                      ///< the multi-partition context it ran in
-    /// Recovery: the partition the logged call ran on (a replay must route there too).
-    std::optional<uint32_t> replay_partition;
-    // The answer, kept while it waits for the log.
-    Status status;
-    v1::StatusCode code = v1::OK;
-
-    std::span<const Value> args() const { return std::span<const Value>(params).subspan(first_param); }
-
-    /// True (and answered TIMEOUT) when the call waited in a queue past its deadline: it does not run.
-    bool Expired() {
-        if (deadline == std::chrono::steady_clock::time_point::max()) return false;
-        if (std::chrono::steady_clock::now() <= deadline) return false;
-        const auto waited =
-            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
-        Finish(Status(ErrorCode::kLimitExceeded,
-                      "timed out after " + std::to_string(waited) + " ms in the queue; the call did not run"),
-               v1::TIMEOUT);
-        return true;
-    }
-
-    void AddResult(const exec::ResultSet& rs) { EncodeResult(rs, response->add_results()); }
-
-    /// The call's outcome. A committed change is appended to the command log first (on the
-    /// thread that committed it, so the log keeps the execution order); in synchronous mode the
-    /// answer then waits until the log is durable up to everything the call may have seen.
-    void Finish(const Status& s, v1::StatusCode c = v1::OK) {
-        status = s;
-        code = c;
-        if (!log) return Complete();
-        uint64_t lsn = 0;
-        if (s.ok() && c == v1::OK && (wrote || ddl || (mp && mp->committed_writes()))) {
-            auto appended = log->Append({txn_id, timestamp, partition, procedure, params});
-            if (!appended.ok()) {
-                status = Status(ErrorCode::kIoError,
-                                "the transaction ran but could not be logged, so it may not "
-                                "survive a restart: " +
-                                    appended.status().message());
-                code = v1::OUTCOME_UNKNOWN;
-                return Complete();
-            }
-            lsn = *appended;
-        }
-        const bool refused = c == v1::OVERLOADED || c == v1::SHUTTING_DOWN || c == v1::TIMEOUT ||
-                             c == v1::INVALID_PARAMETER || c == v1::UNKNOWN_PROCEDURE || c == v1::UNAVAILABLE;
-        if (log->mode() != durability::LogMode::kSync || refused) return Complete();
-        shard = late_shard;
-        log->WhenDurable(std::max(lsn, log->last_lsn()), shared_from_this());
-    }
-
-    void Durable(const Status& log_status) override {
-        if (!log_status.ok()) {
-            status =
-                Status(ErrorCode::kIoError, log_status.message() + " (this call ran, but may not survive a restart)");
-            code = v1::OUTCOME_UNKNOWN;
-        }
-        Complete();
-    }
-
-    void Complete() {
-        EncodeStatus(status, response->mutable_status());
-        if (code != v1::OK) response->mutable_status()->set_code(code);
-        if (!status.ok()) response->clear_results();
-        response->set_txn_id(status.ok() ? txn_id : 0);
-        const auto micros = static_cast<uint64_t>(
-            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count());
-        response->set_server_micros(micros);
-        stats->Record(shard, procedure, status.ok() && code == v1::OK, micros);
-        done();
-    }
-};
 
 namespace {
 
@@ -117,9 +25,9 @@ Status Dropped(const std::string& procedure) {
 }
 
 // Whether a call runs a transaction (and so meets the command log): every procedure but the
-// system ones, of which only @AdHoc runs SQL against the data.
+// system ones, of which only @AdHoc (SQL) and @SnapshotRestore (loads rows) change the data.
 bool IsTransaction(const proc::CallPlan& plan) {
-    return plan.kind != proc::CallPlan::Kind::kSystem || plan.name == "@AdHoc";
+    return plan.kind != proc::CallPlan::Kind::kSystem || plan.name == "@AdHoc" || plan.name == "@SnapshotRestore";
 }
 
 // A queue refusal (full or stopping) as the client sees it.
@@ -176,12 +84,25 @@ Status Database::Start(RecoveryInfo* info) {
         return s;
     }
     accepting_ = true;
+    last_snapshot_micros_ = std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::steady_clock::now().time_since_epoch())
+                                .count();
+    if (!options_.data_dir.empty() && (options_.snapshot_interval.count() > 0 || (log_ && options_.snapshot_log_bytes > 0))) {
+        timer_stop_ = false;
+        snapshot_timer_ = std::thread([this] { SnapshotTimerLoop(); });
+    }
     return Status::Ok();
 }
 
 void Database::Stop() {
     accepting_ = false;
     if (!started_.exchange(false)) return;
+    {
+        std::lock_guard<std::mutex> lock(timer_mu_);
+        timer_stop_ = true;
+    }
+    timer_cv_.notify_all();
+    if (snapshot_timer_.joinable()) snapshot_timer_.join();
     coordinator_->Stop();
     for (auto& p : partitions_) p->Stop();
     // Every accepted call has run and appended its record: write, fsync, answer the waiters.
@@ -189,6 +110,20 @@ void Database::Stop() {
         Status s = log_->Close();
         if (s.ok()) spdlog::info("command log closed at LSN {}", log_->last_lsn());
     }
+    // A snapshot whose MANIFEST is being written completes; one still scanning is abandoned.
+    std::shared_ptr<SnapshotRun> run;
+    {
+        std::lock_guard<std::mutex> lock(snapshot_mu_);
+        run = snapshot_run_;
+    }
+    if (run) FailSnapshot(run, Status(ErrorCode::kTransactionState, "the server stopped before the snapshot was complete"));
+    std::vector<std::thread> admin;
+    {
+        std::lock_guard<std::mutex> lock(admin_mu_);
+        admin.swap(admin_threads_);
+        admin_done_.clear();
+    }
+    for (auto& t : admin) t.join();
 }
 
 int64_t Database::NextTimestamp() {
@@ -267,9 +202,14 @@ Status Database::Recover(RecoveryInfo* info) {
                               "nor kept current. Start with --command-log async or sync, or use another "
                               "--data-dir");
         }
-        spdlog::warn("command log off: transactions are not logged and do not survive a restart");
-        return Status::Ok();
+        spdlog::warn("command log off: only what snapshots hold survives a restart");
+        uint64_t after_lsn = 0;
+        return RecoverSnapshot(info, &after_lsn);
     }
+    // The newest valid snapshot first, then the log after its cut.
+    uint64_t after_lsn = 0;
+    Status loaded = RecoverSnapshot(info, &after_lsn);
+    if (!loaded.ok()) return loaded;
 
     // Replay. Single-partition records go to their partition's queue (partitions replay in
     // parallel); a multi-partition record is a barrier: everything before it finishes first, and
@@ -302,7 +242,7 @@ Status Database::Recover(RecoveryInfo* info) {
     auto last_report = t0;
     durability::LogScanInfo scan;
     Status s = durability::ReadLog(
-        log_dir, 0, partition_count(),
+        log_dir, after_lsn, partition_count(),
         [&](durability::ReadRecord&& rec) -> Status {
             const bool multi = rec.partition == durability::kMultiPartition;
             if (multi || ++dispatched >= kMaxInFlight / 4) {
@@ -372,15 +312,22 @@ Status Database::Recover(RecoveryInfo* info) {
         replay.cv.wait(lock, [&] { return replay.in_flight == 0; });
         if (s.ok()) s = replay.failure;
     }
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+        if (info->skipped_snapshots.empty()) return s;
+        std::string skipped;
+        for (const auto& k : info->skipped_snapshots) skipped += (skipped.empty() ? "" : "; ") + k;
+        return Status(s.code(), s.message() + " (snapshots that could not be used: " + skipped + ")");
+    }
     if (max_txn >= next_txn_id_.load()) next_txn_id_ = max_txn + 1;
     if (max_ts > last_timestamp_.load()) last_timestamp_ = max_ts;
     info->replayed = replayed;
-    info->last_lsn = scan.last_lsn;
+    // A snapshot's cut may be past the log's last record (the segments before it were removed).
+    const uint64_t last_lsn = std::max(scan.last_lsn, after_lsn);
+    info->last_lsn = last_lsn;
     info->segments = scan.segments;
     info->torn_tail = scan.torn_tail;
     if (!scan.torn_tail.empty()) spdlog::warn("recovery: {}", scan.torn_tail);
-    Status opened = OpenCommandLog(log_dir, scan.last_lsn + 1);
+    Status opened = OpenCommandLog(log_dir, last_lsn + 1);
     if (!opened.ok()) return opened;
     info->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return Status::Ok();
@@ -410,6 +357,8 @@ Status Database::OpenCommandLog(const std::string& log_dir, uint64_t next_lsn) {
 }
 
 Status Database::ApplyDdl(txn::MpContext& ctx, const std::string& text) {
+    // A running snapshot's scans finish first: the tables they read may be dropped or replaced.
+    CompleteSnapshotScans();
     const size_t n = ctx.partition_count();
     if (n > 1) {
         // A replicated table's rows are on every partition; partitioning it would have to move
@@ -460,6 +409,7 @@ Status Database::ApplyDdl(txn::MpContext& ctx, const std::string& text) {
     if (failure.ok()) {
         for (size_t i = 0; i <= n; ++i) natives_[i]->Commit(std::move(staged[i]));
         for (size_t i = 0; i < n; ++i) ctx.engine(i).EndHeldDdl();
+        ddl_history_.push_back(text);
     } else {
         uint64_t version = 0;
         for (size_t i = 0; i < n; ++i) version = std::max(version, ctx.engine(i).catalog()->version());
@@ -747,6 +697,7 @@ void Database::RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call)
         }
         return std::string(params[i].AsString());
     };
+    if (plan.name.rfind("@Snapshot", 0) == 0) return RunSnapshotProcedure(plan, call);
     if (plan.name == "@Ping") {
         call->Finish(Status::Ok());
         return;
@@ -768,7 +719,7 @@ void Database::RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call)
         return;
     }
     if (plan.name == "@Statistics") {
-        auto sel = text_param(0, "a selector (PARTITIONCOUNT, PROCEDURE, TABLE, COMMANDLOG)");
+        auto sel = text_param(0, "a selector (PARTITIONCOUNT, PROCEDURE, TABLE, COMMANDLOG, SNAPSHOT)");
         if (!sel.ok()) return call->Finish(sel.status(), v1::INVALID_PARAMETER);
         std::string upper = *sel;
         for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -777,6 +728,11 @@ void Database::RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call)
             rs.columns.push_back({"partition_count", SqlType::Of(TypeId::kInteger)});
             rs.values.push_back(Value::Integer(static_cast<int32_t>(partitions_.size())));
             call->AddResult(rs);
+            call->Finish(Status::Ok());
+            return;
+        }
+        if (upper == "SNAPSHOT") {
+            call->AddResult(SnapshotStatistics());
             call->Finish(Status::Ok());
             return;
         }
@@ -820,7 +776,7 @@ void Database::RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call)
         }
         call->Finish(
             Status(ErrorCode::kInvalidParameter,
-                   "@Statistics selector \"" + *sel + "\" is not one of PARTITIONCOUNT, PROCEDURE, TABLE, COMMANDLOG"),
+                   "@Statistics selector \"" + *sel + "\" is not one of PARTITIONCOUNT, PROCEDURE, TABLE, COMMANDLOG, SNAPSHOT"),
             v1::INVALID_PARAMETER);
         return;
     }

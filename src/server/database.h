@@ -6,16 +6,19 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "catalog/catalog.h"
 #include "durability/command_log.h"
 #include "durability/dir_lock.h"
+#include "durability/snapshot.h"
 #include "proc/native.h"
 #include "proc/procedures.h"
 #include "server/stats.h"
@@ -36,11 +39,20 @@ struct DatabaseOptions {
     std::chrono::microseconds log_interval{0};  ///< 0: 200 ms (async) or 2 ms (sync)
     uint64_t log_segment_bytes = uint64_t{64} << 20;
     uint64_t log_max_pending_bytes = uint64_t{64} << 20;
+    // Snapshots (docs/adr/0010-snapshots.md), in DATA/snapshots.
+    std::chrono::seconds snapshot_interval{1800};     ///< automatic snapshot this long after the last; 0: never
+    uint64_t snapshot_log_bytes = uint64_t{1} << 30;  ///< ... or when the log has grown this much; 0: never
+    uint32_t snapshot_retain = 2;                     ///< complete snapshots kept (the log after the oldest too)
+    size_t snapshot_max_queued_bytes = size_t{64} << 20;  ///< scanned bytes waiting for the disk before scans pause
 };
 
 /// What Start found in the data directory.
 struct RecoveryInfo {
-    uint64_t replayed = 0;  ///< transactions replayed from the command log
+    std::string snapshot;        ///< the snapshot loaded (its directory; empty if none)
+    uint64_t snapshot_rows = 0;  ///< rows it held
+    uint64_t snapshot_lsn = 0;   ///< its cut: replay started after this LSN
+    std::vector<std::string> skipped_snapshots;  ///< newer snapshots that were damaged or incomplete, and why
+    uint64_t replayed = 0;       ///< transactions replayed from the command log
     uint64_t last_lsn = 0;  ///< the log's last LSN after recovery
     size_t segments = 0;
     std::string torn_tail;  ///< a torn write dropped from the log's end (empty if none)
@@ -83,6 +95,50 @@ class Database {
     };
     class CallTask;
     class ReplayBatchTask;
+    // Snapshots (database_snapshot.cc).
+    struct SnapshotRun;
+    using SnapshotDone = std::function<void(const Status&, const durability::SnapshotManifest&)>;
+    /// Takes a snapshot into root/<id> (root empty: DATA/snapshots, kept by retention and used by
+    /// recovery); done is called once, on any thread, when it is complete (MANIFEST durable) or
+    /// failed.
+    void StartSnapshot(std::string root, bool csv, bool automatic, SnapshotDone done);
+    /// The cut, on the coordinator with every partition parked: marks every table's rows and
+    /// schedules the scans.
+    void BeginSnapshotCut(txn::MpContext& ctx, const std::shared_ptr<SnapshotRun>& run);
+    /// One slice of partition p's scan (on its thread), then it re-queues itself.
+    void RunSnapshotSlice(const std::shared_ptr<SnapshotRun>& run, uint32_t p);
+    void QueueSnapshotSlice(const std::shared_ptr<SnapshotRun>& run, uint32_t p);
+    /// Scans up to max_bytes of partition p's tables (its thread, or the coordinator while
+    /// parked); the last partition to finish hands the files to FinishSnapshotFiles.
+    void ScanSnapshotPart(const std::shared_ptr<SnapshotRun>& run, uint32_t p, size_t max_bytes);
+    /// Once the log is durable up to the cut: catalog.sql, fsyncs, MANIFEST.
+    void FinishSnapshotFiles(const std::shared_ptr<SnapshotRun>& run);
+    /// Before a schema change: the running snapshot's scans finish now (coordinator, parked).
+    void CompleteSnapshotScans();
+    void FailSnapshot(const std::shared_ptr<SnapshotRun>& run, const Status& why);
+    /// On the writer thread when the MANIFEST is written (or the snapshot failed).
+    void OnSnapshotWritten(const std::shared_ptr<SnapshotRun>& run, const Status& s,
+                           const durability::SnapshotManifest& m);
+    /// Keeps the newest snapshot_retain complete snapshots in DATA/snapshots and the log after
+    /// the oldest of them.
+    void ApplySnapshotRetention();
+    /// Rebuilds a verified snapshot's schema (every DDL batch) on parked partitions.
+    Status ApplySnapshotSchema(txn::MpContext& ctx, const std::string& dir, const durability::SnapshotManifest& m);
+    /// Loads a verified snapshot's rows of partition p into `engine` (on its thread, or the
+    /// coordinator's while parked), in transactions of a few thousand rows.
+    Status LoadSnapshotRows(exec::Engine& engine, uint32_t p, const std::string& dir,
+                            const durability::SnapshotManifest& m);
+    /// Recovery: a verified snapshot's schema, then its rows on every partition in parallel.
+    Status LoadSnapshot(const std::string& dir, const durability::SnapshotManifest& m);
+    /// Recovery's choice: the newest snapshot in DATA/snapshots that verifies (loaded), or none.
+    Status RecoverSnapshot(RecoveryInfo* info, uint64_t* after_lsn);
+    void SnapshotTimerLoop();
+    /// Runs fn on a thread of its own (file work of system procedures), joined by Stop.
+    void RunAdmin(std::function<void()> fn);
+    /// @SnapshotSave, @SnapshotScan, @SnapshotDelete, @SnapshotRestore.
+    void RunSnapshotProcedure(const proc::CallPlan& plan, std::shared_ptr<Call> call);
+    exec::ResultSet SnapshotStatistics() const;
+    std::string snapshot_root() const { return options_.data_dir + "/snapshots"; }
     /// Recovery: hands each partition's batched replayed calls to it as one task.
     void FlushReplayBatches();
     std::shared_ptr<Call> NewCall(std::string procedure, v1::Response* response, std::function<void()> done);
@@ -131,6 +187,28 @@ class Database {
     std::function<void()> shutdown_handler_;
     std::once_flag shutdown_once_;
     Stats stats_;  ///< shards: one per partition, then the coordinator, then everything else
+
+    /// Every schema change applied, in order (the coordinator's, or recovery's before serving):
+    /// a snapshot's catalog.sql.
+    std::vector<std::string> ddl_history_;
+    std::atomic<bool> snapshot_running_{false};
+    mutable std::mutex snapshot_mu_;
+    std::shared_ptr<SnapshotRun> snapshot_run_;  ///< the newest snapshot (running or done)
+    struct SnapshotCounters {
+        uint64_t completed = 0, failed = 0;
+        std::string last_id, last_error;
+        uint64_t last_rows = 0, last_bytes = 0, last_cut_lsn = 0;
+        double last_seconds = 0, last_pause_ms = 0;
+    } snapshot_counters_;  ///< guarded by snapshot_mu_
+    std::atomic<int64_t> last_snapshot_micros_{0};  ///< steady clock: when the last snapshot began
+    std::atomic<uint64_t> log_bytes_at_snapshot_{0};
+    std::mutex timer_mu_;
+    std::condition_variable timer_cv_;
+    bool timer_stop_ = false;
+    std::thread snapshot_timer_;
+    std::mutex admin_mu_;
+    std::vector<std::thread> admin_threads_;
+    std::vector<std::shared_ptr<std::atomic<bool>>> admin_done_;
 };
 
 }  // namespace surge::server

@@ -81,13 +81,20 @@ int main(int argc, char** argv) {
     }
     dbo.log_segment_bytes = opts.command_log_segment_mb << 20;
     dbo.log_max_pending_bytes = opts.command_log_max_pending_mb << 20;
+    dbo.snapshot_interval = std::chrono::seconds(opts.snapshot_interval_s);
+    dbo.snapshot_log_bytes = opts.snapshot_log_mb << 20;
+    dbo.snapshot_retain = opts.snapshot_retain;
     server::Database db(dbo);
     server::RecoveryInfo recovered;
     if (Status st = db.Start(&recovered); !st.ok()) {
         spdlog::error("{}", st.message());
         return 1;
     }
-    const bool empty = recovered.last_lsn == 0;
+    const bool empty = recovered.last_lsn == 0 && recovered.snapshot.empty();
+    if (!recovered.snapshot.empty()) {
+        spdlog::info("data directory {}: loaded snapshot {} ({} rows, cut at LSN {})", opts.data_dir,
+                     recovered.snapshot, recovered.snapshot_rows, recovered.snapshot_lsn);
+    }
     if (dbo.log_mode != durability::LogMode::kOff) {
         if (empty) {
             spdlog::info("data directory {}: new database; command log {}", opts.data_dir, opts.command_log);
@@ -113,6 +120,7 @@ int main(int argc, char** argv) {
                 // otherwise be recovered, and the fixed schema skipped, at the next start).
                 std::error_code ec;
                 std::filesystem::remove_all(opts.data_dir + "/cmdlog", ec);
+                std::filesystem::remove_all(opts.data_dir + "/snapshots", ec);
                 return 1;
             }
             spdlog::info("schema {} loaded", opts.schema_file);

@@ -50,6 +50,12 @@ Status Apply(ServerOptions* o, const std::string& name, const std::string& value
         return ParseNumber<uint64_t>("command-log-segment-mb", value, 1, 4096, &o->command_log_segment_mb);
     } else if (name == "command-log-max-pending-mb") {
         return ParseNumber<uint64_t>("command-log-max-pending-mb", value, 1, 65536, &o->command_log_max_pending_mb);
+    } else if (name == "snapshot-interval") {
+        return ParseNumber<uint64_t>("snapshot-interval", value, 0, 366ull * 86400, &o->snapshot_interval_s);
+    } else if (name == "snapshot-log-mb") {
+        return ParseNumber<uint64_t>("snapshot-log-mb", value, 0, uint64_t{1} << 30, &o->snapshot_log_mb);
+    } else if (name == "snapshot-retain") {
+        return ParseNumber<uint32_t>("snapshot-retain", value, 1, 1000, &o->snapshot_retain);
     } else if (name == "log-level") {
         if (value != "trace" && value != "debug" && value != "info" && value != "warn" && value != "error") {
             return Bad("log-level is one of trace, debug, info, warn, error; got \"" + value + "\"");
@@ -126,6 +132,11 @@ holds. Options come from built-in defaults, then --config FILE, then flags.
   --command-log-segment-mb N      log segment size (default 64)
   --command-log-max-pending-mb N  log bytes not yet written before calls are refused with
                            OVERLOADED (default 64)
+  --snapshot-interval S    take a snapshot (DATA/snapshots) S seconds after the last one
+                           (default 1800; 0: not by time)
+  --snapshot-log-mb N      ... or when the command log has grown N MiB since (default 1024; 0: not
+                           by size). After a snapshot, the log before the oldest kept one is removed
+  --snapshot-retain N      complete snapshots kept (default 2)
   --log-level LEVEL        trace, debug, info, warn or error (default info)
   --help                   this text
   --version                the version

@@ -21,6 +21,9 @@ struct ServerOptions {
     int64_t command_log_interval_ms = -1;  ///< -1: the mode's default (200 async, 2 sync)
     uint64_t command_log_segment_mb = 64;
     uint64_t command_log_max_pending_mb = 64;
+    uint64_t snapshot_interval_s = 1800;  ///< automatic snapshots; 0: not by time
+    uint64_t snapshot_log_mb = 1024;      ///< automatic snapshot when the log has grown this much; 0: not by size
+    uint32_t snapshot_retain = 2;
     std::string log_level = "info";
     bool help = false;
     bool version = false;

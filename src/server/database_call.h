@@ -1,0 +1,114 @@
+// The state of one invocation inside Database (internal to the server module): its parameters,
+// where it ran, its command-log bookkeeping and its answer. Shared by database.cc and
+// database_snapshot.cc.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "durability/command_log.h"
+#include "server/convert.h"
+#include "server/database.h"
+#include "server/stats.h"
+
+namespace surge::server {
+
+struct Database::Call final : durability::DurableWaiter, std::enable_shared_from_this<Call> {
+    Stats* stats = nullptr;
+    std::string procedure;  ///< for statistics and the log: as resolved, or as the client sent it
+    size_t shard = 0;       ///< statistics shard: the thread that finishes the call
+    size_t late_shard = 0;  ///< the shard of answers completed by the command log's writer
+    v1::Response* response = nullptr;
+    /// The answer of an internal call (recovery, schema scripts); client calls answer into the
+    /// caller's response and do not pay for one.
+    std::unique_ptr<v1::Response> own_response;
+    std::function<void()> done;
+    std::chrono::steady_clock::time_point start;
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+    std::vector<Value> params;
+    size_t first_param = 0;  ///< @AdHoc: parameters after the SQL text
+    uint64_t txn_id = 0;
+    int64_t timestamp = 0;
+    // The command log: the call's record is appended when it commits a change.
+    durability::CommandLog* log = nullptr;
+    uint32_t partition = durability::kMultiPartition;  ///< where it ran
+    bool wrote = false;                                ///< a single-partition transaction changed rows
+    bool ddl = false;                                  ///< a schema change was applied
+    txn::MpContext* mp = nullptr;                      ///< the multi-partition context it ran in
+    /// Recovery: the partition the logged call ran on (a replay must route there too).
+    std::optional<uint32_t> replay_partition;
+    // The answer, kept while it waits for the log.
+    Status status;
+    v1::StatusCode code = v1::OK;
+
+    std::span<const Value> args() const { return std::span<const Value>(params).subspan(first_param); }
+
+    /// True (and answered TIMEOUT) when the call waited in a queue past its deadline: it does not run.
+    bool Expired() {
+        if (deadline == std::chrono::steady_clock::time_point::max()) return false;
+        if (std::chrono::steady_clock::now() <= deadline) return false;
+        const auto waited =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+        Finish(Status(ErrorCode::kLimitExceeded,
+                      "timed out after " + std::to_string(waited) + " ms in the queue; the call did not run"),
+               v1::TIMEOUT);
+        return true;
+    }
+
+    void AddResult(const exec::ResultSet& rs) { EncodeResult(rs, response->add_results()); }
+
+    /// The call's outcome. A committed change is appended to the command log first (on the
+    /// thread that committed it, so the log keeps the execution order); in synchronous mode the
+    /// answer then waits until the log is durable up to everything the call may have seen.
+    void Finish(const Status& s, v1::StatusCode c = v1::OK) {
+        status = s;
+        code = c;
+        if (!log) return Complete();
+        uint64_t lsn = 0;
+        if (s.ok() && c == v1::OK && (wrote || ddl || (mp && mp->committed_writes()))) {
+            auto appended = log->Append({txn_id, timestamp, partition, procedure, params});
+            if (!appended.ok()) {
+                status = Status(ErrorCode::kIoError,
+                                "the transaction ran but could not be logged, so it may not "
+                                "survive a restart: " +
+                                    appended.status().message());
+                code = v1::OUTCOME_UNKNOWN;
+                return Complete();
+            }
+            lsn = *appended;
+        }
+        const bool refused = c == v1::OVERLOADED || c == v1::SHUTTING_DOWN || c == v1::TIMEOUT ||
+                             c == v1::INVALID_PARAMETER || c == v1::UNKNOWN_PROCEDURE || c == v1::UNAVAILABLE;
+        if (log->mode() != durability::LogMode::kSync || refused) return Complete();
+        shard = late_shard;
+        log->WhenDurable(std::max(lsn, log->last_lsn()), shared_from_this());
+    }
+
+    void Durable(const Status& log_status) override {
+        if (!log_status.ok()) {
+            status =
+                Status(ErrorCode::kIoError, log_status.message() + " (this call ran, but may not survive a restart)");
+            code = v1::OUTCOME_UNKNOWN;
+        }
+        Complete();
+    }
+
+    void Complete() {
+        EncodeStatus(status, response->mutable_status());
+        if (code != v1::OK) response->mutable_status()->set_code(code);
+        if (!status.ok()) response->clear_results();
+        response->set_txn_id(status.ok() ? txn_id : 0);
+        const auto micros = static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count());
+        response->set_server_micros(micros);
+        stats->Record(shard, procedure, status.ok() && code == v1::OK, micros);
+        done();
+    }
+};
+
+}  // namespace surge::server
