@@ -1,5 +1,6 @@
 // The command log: encoding, append and read back, segments, group commit waiters, torn tails,
-// damage, fault points, truncation, and the data directory lock.
+// damage, fault points, truncation, and the data directory lock. Snapshot files: the manifest,
+// the writer, reading back, damage of every kind, listing, the schema history.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include "durability/command_log.h"
 #include "durability/dir_lock.h"
 #include "durability/faults.h"
+#include "durability/snapshot.h"
 
 namespace surge::durability {
 namespace {
@@ -404,6 +406,196 @@ TEST_F(DurabilityTest, ADataDirectoryHasOneOwner) {
         << second.status().message();
     first->reset();
     EXPECT_TRUE(DirLock::Acquire(dir.sub("data")).ok());
+}
+
+
+// ---- snapshot files -----------------------------------------------------------------------------
+
+// Writes a snapshot into dir/<id>: two rows files (chunks of the given payloads), an empty one, a
+// CSV extra; returns the completed manifest.
+SnapshotManifest WriteSnapshot(const std::string& root, const std::string& id, uint64_t cut,
+                               const std::vector<std::string>& chunks, Status* status = nullptr) {
+    std::promise<std::pair<Status, SnapshotManifest>> done;
+    auto w = SnapshotWriter::Create(root + "/" + id, 1 << 20, nullptr);
+    EXPECT_TRUE(w.ok()) << w.status().message();
+    if (!w.ok()) return {};
+    const size_t a = (*w)->AddFile("p0-t0.rows", "weird name\n%", 0);
+    const size_t b = (*w)->AddFile("p1-t0.rows", "weird name\n%", 1);
+    (*w)->AddFile("p0-t1.rows", "empty", 0);
+    const size_t csv = (*w)->AddFile("t.csv", "weird name\n%", 0, false);
+    for (size_t i = 0; i < chunks.size(); ++i) (*w)->Write(i % 2 ? b : a, chunks[i], i + 1);
+    (*w)->Write(csv, "a,b\n1,2\n", 0);
+    SnapshotManifest m;
+    m.id = id;
+    m.cut_lsn = cut;
+    m.partitions = 2;
+    m.created_micros = 1700000000000000;
+    m.next_txn_id = 77;
+    m.last_timestamp = -5;
+    (*w)->Finish(m, FormatDdlHistory({"CREATE TABLE x (a INT);", "-- ddl 3\nodd\n"}),
+                 [&](const Status& s, const SnapshotManifest& out) { done.set_value({s, out}); });
+    auto [s, out] = done.get_future().get();
+    if (status) {
+        *status = s;
+    } else {
+        EXPECT_TRUE(s.ok()) << s.message();
+    }
+    return out;
+}
+
+void FlipByte(const std::string& path, uint64_t offset) {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(offset));
+    char c;
+    f.get(c);
+    f.seekp(static_cast<std::streamoff>(offset));
+    f.put(static_cast<char>(c ^ 0x01));
+}
+
+TEST_F(DurabilityTest, ASnapshotReadsBackChunkByChunkWithItsManifest) {
+    TempDir dir;
+    const std::vector<std::string> chunks = {"first", std::string(100000, 'x'), "", "third!"};
+    SnapshotManifest written = WriteSnapshot(dir.str(), "s1", 42, chunks);
+    auto m = ReadManifest(dir.sub("s1"));
+    ASSERT_TRUE(m.ok()) << m.status().message();
+    EXPECT_EQ(m->id, "s1");
+    EXPECT_EQ(m->cut_lsn, 42u);
+    EXPECT_EQ(m->partitions, 2u);
+    EXPECT_EQ(m->next_txn_id, 77u);
+    EXPECT_EQ(m->last_timestamp, -5);
+    EXPECT_EQ(m->created_micros, 1700000000000000);
+    ASSERT_EQ(m->files.size(), 4u);
+    EXPECT_EQ(m->files[0].table, "weird name\n%");
+    EXPECT_EQ(m->files[0].rows, 1u + 3u);  // chunks 0 and 2 (rows 1 and 3)
+    EXPECT_EQ(m->files[1].rows, 2u + 4u);
+    EXPECT_EQ(m->files[2].rows, 0u);
+    EXPECT_FALSE(m->files[3].rows_file);
+    EXPECT_EQ(m->total_rows(), 10u);
+    EXPECT_EQ(FormatManifest(*m), FormatManifest(written));
+    ASSERT_TRUE(VerifySnapshot(dir.sub("s1"), *m).ok());
+    std::vector<std::string> seen;
+    ASSERT_TRUE(ReadSnapshotRows(dir.sub("s1"), m->files[1], [&](std::string_view p, uint32_t rows) {
+                    seen.push_back(std::string(p) + "/" + std::to_string(rows));
+                    return Status::Ok();
+                }).ok());
+    EXPECT_EQ(seen, (std::vector<std::string>{std::string(100000, 'x') + "/2", "third!/4"}));
+    auto catalog = ReadSnapshotCatalog(dir.sub("s1"), *m);
+    ASSERT_TRUE(catalog.ok());
+    auto history = ParseDdlHistory(*catalog);
+    ASSERT_TRUE(history.ok()) << history.status().message();
+    EXPECT_EQ(*history, (std::vector<std::string>{"CREATE TABLE x (a INT);", "-- ddl 3\nodd\n"}));
+    std::ifstream csv(dir.sub("s1/t.csv"));
+    EXPECT_EQ(std::string((std::istreambuf_iterator<char>(csv)), std::istreambuf_iterator<char>()), "a,b\n1,2\n");
+    // A directory is written once.
+    EXPECT_FALSE(SnapshotWriter::Create(dir.sub("s1"), 1 << 20, nullptr).ok());
+}
+
+TEST_F(DurabilityTest, EveryKindOfSnapshotDamageIsFoundAndNamed) {
+    TempDir dir;
+    WriteSnapshot(dir.str(), "s", 1, {"aaaa", "bbbb", "cccc"});
+    auto m = ReadManifest(dir.sub("s"));
+    ASSERT_TRUE(m.ok());
+    auto expect_damaged = [&](const std::string& what, const std::string& needle) {
+        auto again = ReadManifest(dir.sub("s"));
+        Status s = again.ok() ? VerifySnapshot(dir.sub("s"), *again) : again.status();
+        EXPECT_FALSE(s.ok()) << what;
+        EXPECT_NE(s.message().find(needle), std::string::npos) << what << ": " << s.message();
+    };
+    const std::string rows = dir.sub("s/p0-t0.rows");
+    // A flipped payload byte (past the 16-byte header and the 16-byte frame).
+    FlipByte(rows, 16 + 16 + 1);
+    expect_damaged("payload bit flip", "checksum of the chunk at byte 16");
+    FlipByte(rows, 16 + 16 + 1);
+    ASSERT_TRUE(VerifySnapshot(dir.sub("s"), *m).ok());
+    // A frame that claims more bytes than the file has.
+    FlipByte(rows, 16 + 3);
+    expect_damaged("frame length", "past the end of the file");
+    FlipByte(rows, 16 + 3);
+    // A truncated file.
+    fs::resize_file(rows, fs::file_size(rows) - 1);
+    expect_damaged("truncated", "the MANIFEST says");
+    WriteSnapshot(dir.str(), "t", 1, {"aaaa"});
+    // catalog.sql changed.
+    FlipByte(dir.sub("t/catalog.sql"), 3);
+    auto mt = ReadManifest(dir.sub("t"));
+    ASSERT_TRUE(mt.ok());
+    Status s = VerifySnapshot(dir.sub("t"), *mt);
+    EXPECT_NE(s.message().find("catalog.sql is damaged"), std::string::npos) << s.message();
+    // The MANIFEST itself: any changed byte is caught by its checksum; a missing one means incomplete.
+    FlipByte(dir.sub("t/MANIFEST"), 20);
+    EXPECT_NE(ReadManifest(dir.sub("t")).status().message().find("checksum does not match"), std::string::npos);
+    fs::remove(dir.sub("t/MANIFEST"));
+    EXPECT_NE(ReadManifest(dir.sub("t")).status().message().find("not completed"), std::string::npos);
+    // Manifests that parse badly.
+    SnapshotManifest out;
+    std::string error;
+    EXPECT_FALSE(ParseManifest("", &out, &error));
+    EXPECT_FALSE(ParseManifest("SURGE SNAPSHOT 9\nchecksum 0\n", &out, &error));
+    std::string text = FormatManifest(*m);
+    EXPECT_TRUE(ParseManifest(text, &out, &error)) << error;
+    EXPECT_FALSE(ParseManifest(text.substr(0, text.size() - 1), &out, &error));
+    // The schema history's framing.
+    EXPECT_FALSE(ParseDdlHistory("-- ddl 10\nshort\n").ok());
+    EXPECT_FALSE(ParseDdlHistory("CREATE TABLE x (a INT)").ok());
+    EXPECT_TRUE(ParseDdlHistory("").ok());
+}
+
+TEST_F(DurabilityTest, SnapshotsAreListedOldestCutFirstWithIncompleteOnesMarked) {
+    TempDir dir;
+    WriteSnapshot(dir.str(), "b", 20, {"x"});
+    WriteSnapshot(dir.str(), "a", 10, {"x"});
+    fs::create_directories(dir.sub("half"));
+    auto list = ListSnapshots(dir.str());
+    ASSERT_TRUE(list.ok());
+    ASSERT_EQ(list->size(), 3u);
+    EXPECT_FALSE((*list)[0].complete);
+    EXPECT_NE((*list)[0].problem.find("no MANIFEST"), std::string::npos);
+    EXPECT_EQ((*list)[1].manifest.id, "a");
+    EXPECT_EQ((*list)[2].manifest.id, "b");
+    EXPECT_TRUE(ListSnapshots(dir.sub("none"))->empty());
+}
+
+TEST_F(DurabilityTest, SnapshotWriteAndFsyncFailuresFailTheSnapshot) {
+    for (const char* point : {"snapshot.write", "snapshot.fsync"}) {
+        SCOPED_TRACE(point);
+        TempDir dir;
+        ASSERT_TRUE(Faults::Arm(point).ok());
+        Status s;
+        WriteSnapshot(dir.str(), "s", 1, {"aaaa", "bbbb"}, &s);
+        EXPECT_FALSE(s.ok());
+        EXPECT_NE(s.message().find(std::string("fault ") + point), std::string::npos) << s.message();
+        EXPECT_FALSE(fs::exists(dir.sub("s/MANIFEST")));
+        Faults::DisarmAll();
+    }
+    // A corrupted chunk is written "successfully" and found when read.
+    TempDir dir;
+    ASSERT_TRUE(Faults::Arm("snapshot.corrupt").ok());
+    WriteSnapshot(dir.str(), "s", 1, {"aaaa", "bbbb"});
+    auto m = ReadManifest(dir.sub("s"));
+    ASSERT_TRUE(m.ok());
+    EXPECT_NE(VerifySnapshot(dir.sub("s"), *m).message().find("checksum of the chunk"), std::string::npos);
+}
+
+TEST_F(DurabilityTest, AWriterBehindTellsProducersAndCallsBackWhenDrained) {
+    TempDir dir;
+    std::atomic<int> drained{0};
+    auto w = SnapshotWriter::Create(dir.sub("s"), 1000, [&] { ++drained; });
+    ASSERT_TRUE(w.ok());
+    const size_t f = (*w)->AddFile("p0-t0.rows", "t", 0);
+    // Keep the thread busy long enough to see Behind(): queue far more than the bound at once.
+    (*w)->NoteProducerPaused();
+    for (int i = 0; i < 200; ++i) (*w)->Write(f, std::string(5000, 'r'), 1);
+    std::promise<Status> done;
+    SnapshotManifest m;
+    m.id = "s";
+    m.partitions = 1;
+    (*w)->Finish(m, "", [&](const Status& s, const SnapshotManifest&) { done.set_value(s); });
+    EXPECT_TRUE(done.get_future().get().ok());
+    EXPECT_FALSE((*w)->Behind());
+    EXPECT_EQ(drained.load(), 1);  // once per pause
+    auto back = ReadManifest(dir.sub("s"));
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(back->total_rows(), 200u);
 }
 
 }  // namespace
