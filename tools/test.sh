@@ -39,7 +39,7 @@ if [ "${SURGE_SKIP_TSAN:-0}" != 1 ]; then
   cmake --build build-tsan -j "$jobs" --target surged txn_test spanning_test client_test durability_test test_procs voter
   TSAN_OPTIONS="halt_on_error=1 suppressions=$root/tools/tsan.supp" \
       ctest --test-dir build-tsan --output-on-failure -j "$jobs" \
-      -R '^(Router|Partition|Coordinator|Spanning|Client|Durability)Test|server_python|server_native|client_cpp|server_durability'
+      -R '^(Router|Partition|Coordinator|Spanning|Client|Durability)Test|server_python|server_native|client_cpp|server_durability|server_snapshots'
 fi
 
 if [ "${SURGE_SKIP_FUZZ:-0}" != 1 ]; then
