@@ -26,7 +26,7 @@ std::vector<Armed>& ArmedPoints() {
 }  // namespace
 
 const std::vector<std::string>& Faults::Points() {
-    static const std::vector<std::string> points = {"cmdlog.write", "cmdlog.fsync", "cmdlog.short_write",
+    static const std::vector<std::string> points = {"cmdlog.write",     "cmdlog.fsync",   "cmdlog.short_write",
                                                     "cmdlog.torn_exit", "snapshot.write", "snapshot.fsync",
                                                     "snapshot.corrupt"};
     return points;

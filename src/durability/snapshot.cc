@@ -152,8 +152,7 @@ std::string FormatManifest(const SnapshotManifest& m) {
 bool ParseManifest(std::string_view text, SnapshotManifest* m, std::string* error) {
     *m = SnapshotManifest{};
     const size_t last = text.rfind("checksum ");
-    if (last == std::string_view::npos || (last > 0 && text[last - 1] != '\n') || text.empty() ||
-        text.back() != '\n') {
+    if (last == std::string_view::npos || (last > 0 && text[last - 1] != '\n') || text.empty() || text.back() != '\n') {
         *error = "it does not end in a checksum line (written only partly?)";
         return false;
     }
@@ -233,7 +232,8 @@ Result<std::unique_ptr<SnapshotWriter>> SnapshotWriter::Create(std::string dir, 
     const std::filesystem::path parent = std::filesystem::path(dir).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
     if (ec) {
-        return Status(ErrorCode::kIoError, "snapshot: cannot create directory " + parent.string() + ": " + ec.message());
+        return Status(ErrorCode::kIoError,
+                      "snapshot: cannot create directory " + parent.string() + ": " + ec.message());
     }
     if (::mkdir(dir.c_str(), 0755) != 0) {
         if (errno == EEXIST) {
@@ -353,7 +353,8 @@ Status SnapshotWriter::WriteChunk(size_t file, const std::string& bytes, uint64_
         st = &files_[file];
     }
     const std::string path = dir_ + "/" + st->info.name;
-    if (Faults::Fire("snapshot.write")) return IoError("snapshot: write to " + path + " failed (fault snapshot.write)", EIO);
+    if (Faults::Fire("snapshot.write"))
+        return IoError("snapshot: write to " + path + " failed (fault snapshot.write)", EIO);
     if (!st->info.rows_file) {
         s = WriteAll(st->fd, bytes.data(), bytes.size(), kWho, path);
         st->info.bytes += bytes.size();
@@ -402,7 +403,8 @@ Status SnapshotWriter::Complete(SnapshotManifest* manifest, const std::string& c
     manifest->files.clear();
     for (auto& f : files_) {
         const std::string path = dir_ + "/" + f.info.name;
-        if (Faults::Fire("snapshot.fsync")) return IoError("snapshot: fsync of " + path + " failed (fault snapshot.fsync)", EIO);
+        if (Faults::Fire("snapshot.fsync"))
+            return IoError("snapshot: fsync of " + path + " failed (fault snapshot.fsync)", EIO);
         if (::fsync(f.fd) != 0) return IoError("snapshot: fsync of " + path + " failed", errno);
         manifest->files.push_back(f.info);
     }
@@ -567,8 +569,8 @@ Result<std::vector<std::string>> ParseDdlHistory(std::string_view text) {
         size_t len = 0;
         if (nl == std::string_view::npos || line.substr(0, 7) != "-- ddl " || !ParseNumber(line.substr(7), &len) ||
             len > text.size() - nl - 1 || text.size() - nl - 1 - len < 1 || text[nl + 1 + len] != '\n') {
-            return Status(ErrorCode::kIoError,
-                          "snapshot catalog.sql is damaged at byte " + std::to_string(pos) + " (expected \"-- ddl N\")");
+            return Status(ErrorCode::kIoError, "snapshot catalog.sql is damaged at byte " + std::to_string(pos) +
+                                                   " (expected \"-- ddl N\")");
         }
         out.emplace_back(text.substr(nl + 1, len));
         pos = nl + 1 + len + 1;

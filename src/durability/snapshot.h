@@ -42,9 +42,9 @@ struct SnapshotManifest {
     std::string id;
     uint64_t cut_lsn = 0;  ///< every logged transaction up to this LSN is in the snapshot, none after
     uint32_t partitions = 0;
-    int64_t created_micros = 0;   ///< wall clock when the cut was taken
-    uint64_t next_txn_id = 0;     ///< the server's next transaction id at the cut
-    int64_t last_timestamp = 0;   ///< the newest transaction timestamp at the cut
+    int64_t created_micros = 0;  ///< wall clock when the cut was taken
+    uint64_t next_txn_id = 0;    ///< the server's next transaction id at the cut
+    int64_t last_timestamp = 0;  ///< the newest transaction timestamp at the cut
     uint64_t catalog_bytes = 0;
     uint64_t catalog_hash = 0;
     std::vector<SnapshotFile> files;
@@ -112,7 +112,9 @@ class SnapshotWriter {
     std::mutex mu_;
     std::condition_variable cv_;
     std::deque<Item> queue_;
-    std::vector<OpenState> files_;  ///< guarded by mu_ for AddFile; the thread owns fds and sizes
+    /// Guarded by mu_ for AddFile; the thread owns fds and sizes. A deque: the thread keeps a
+    /// pointer to an entry while AddFile appends more (a vector would move them).
+    std::deque<OpenState> files_;
     std::atomic<size_t> queued_{0};
     std::atomic<bool> paused_{false};
     bool finishing_ = false;

@@ -84,10 +84,11 @@ Status Database::Start(RecoveryInfo* info) {
         return s;
     }
     accepting_ = true;
-    last_snapshot_micros_ = std::chrono::duration_cast<std::chrono::microseconds>(
-                                std::chrono::steady_clock::now().time_since_epoch())
-                                .count();
-    if (!options_.data_dir.empty() && (options_.snapshot_interval.count() > 0 || (log_ && options_.snapshot_log_bytes > 0))) {
+    last_snapshot_micros_ =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+            .count();
+    if (!options_.data_dir.empty() &&
+        (options_.snapshot_interval.count() > 0 || (log_ && options_.snapshot_log_bytes > 0))) {
         timer_stop_ = false;
         snapshot_timer_ = std::thread([this] { SnapshotTimerLoop(); });
     }
@@ -116,7 +117,8 @@ void Database::Stop() {
         std::lock_guard<std::mutex> lock(snapshot_mu_);
         run = snapshot_run_;
     }
-    if (run) FailSnapshot(run, Status(ErrorCode::kTransactionState, "the server stopped before the snapshot was complete"));
+    if (run)
+        FailSnapshot(run, Status(ErrorCode::kTransactionState, "the server stopped before the snapshot was complete"));
     std::vector<std::thread> admin;
     {
         std::lock_guard<std::mutex> lock(admin_mu_);
@@ -774,10 +776,10 @@ void Database::RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call)
                 call);
             return;
         }
-        call->Finish(
-            Status(ErrorCode::kInvalidParameter,
-                   "@Statistics selector \"" + *sel + "\" is not one of PARTITIONCOUNT, PROCEDURE, TABLE, COMMANDLOG, SNAPSHOT"),
-            v1::INVALID_PARAMETER);
+        call->Finish(Status(ErrorCode::kInvalidParameter,
+                            "@Statistics selector \"" + *sel +
+                                "\" is not one of PARTITIONCOUNT, PROCEDURE, TABLE, COMMANDLOG, SNAPSHOT"),
+                     v1::INVALID_PARAMETER);
         return;
     }
     if (plan.name == "@Explain" || plan.name == "@ExplainProc") {

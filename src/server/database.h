@@ -40,20 +40,20 @@ struct DatabaseOptions {
     uint64_t log_segment_bytes = uint64_t{64} << 20;
     uint64_t log_max_pending_bytes = uint64_t{64} << 20;
     // Snapshots (docs/adr/0010-snapshots.md), in DATA/snapshots.
-    std::chrono::seconds snapshot_interval{1800};     ///< automatic snapshot this long after the last; 0: never
-    uint64_t snapshot_log_bytes = uint64_t{1} << 30;  ///< ... or when the log has grown this much; 0: never
-    uint32_t snapshot_retain = 2;                     ///< complete snapshots kept (the log after the oldest too)
+    std::chrono::seconds snapshot_interval{1800};         ///< automatic snapshot this long after the last; 0: never
+    uint64_t snapshot_log_bytes = uint64_t{1} << 30;      ///< ... or when the log has grown this much; 0: never
+    uint32_t snapshot_retain = 2;                         ///< complete snapshots kept (the log after the oldest too)
     size_t snapshot_max_queued_bytes = size_t{64} << 20;  ///< scanned bytes waiting for the disk before scans pause
 };
 
 /// What Start found in the data directory.
 struct RecoveryInfo {
-    std::string snapshot;        ///< the snapshot loaded (its directory; empty if none)
-    uint64_t snapshot_rows = 0;  ///< rows it held
-    uint64_t snapshot_lsn = 0;   ///< its cut: replay started after this LSN
+    std::string snapshot;                        ///< the snapshot loaded (its directory; empty if none)
+    uint64_t snapshot_rows = 0;                  ///< rows it held
+    uint64_t snapshot_lsn = 0;                   ///< its cut: replay started after this LSN
     std::vector<std::string> skipped_snapshots;  ///< newer snapshots that were damaged or incomplete, and why
-    uint64_t replayed = 0;       ///< transactions replayed from the command log
-    uint64_t last_lsn = 0;  ///< the log's last LSN after recovery
+    uint64_t replayed = 0;                       ///< transactions replayed from the command log
+    uint64_t last_lsn = 0;                       ///< the log's last LSN after recovery
     size_t segments = 0;
     std::string torn_tail;  ///< a torn write dropped from the log's end (empty if none)
     double seconds = 0;
@@ -199,7 +199,7 @@ class Database {
         std::string last_id, last_error;
         uint64_t last_rows = 0, last_bytes = 0, last_cut_lsn = 0;
         double last_seconds = 0, last_pause_ms = 0;
-    } snapshot_counters_;  ///< guarded by snapshot_mu_
+    } snapshot_counters_;                           ///< guarded by snapshot_mu_
     std::atomic<int64_t> last_snapshot_micros_{0};  ///< steady clock: when the last snapshot began
     std::atomic<uint64_t> log_bytes_at_snapshot_{0};
     std::mutex timer_mu_;

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <filesystem>
 #include <future>
+#include <regex>
 
 #include "server/convert.h"
 #include "server/database.h"
@@ -18,8 +19,8 @@ namespace surge::server {
 
 namespace {
 
-constexpr size_t kChunkBytes = 256 * 1024;       // rows per chunk handed to the writer
-constexpr size_t kSliceBytes = 1024 * 1024;      // scanned per slice on a partition thread
+constexpr size_t kChunkBytes = 256 * 1024;   // rows per chunk handed to the writer
+constexpr size_t kSliceBytes = 1024 * 1024;  // scanned per slice on a partition thread
 constexpr uint32_t kRowsPerLoadTransaction = 4096;
 
 int64_t WallMicros() {
@@ -218,11 +219,14 @@ void Database::QueueSnapshotSlice(const std::shared_ptr<SnapshotRun>& run, uint3
     auto task = std::make_unique<txn::FunctionTask>(
         [this, run, p](exec::Engine&, uint64_t) { RunSnapshotSlice(run, p); },
         [this, run](const Status& why) {
-            FailSnapshot(run, Status(why.code(), "the server stopped before snapshot " + run->id +
-                                                     " was complete (" + why.message() + ")"));
+            FailSnapshot(run, Status(why.code(), "the server stopped before snapshot " + run->id + " was complete (" +
+                                                     why.message() + ")"));
         });
     Status s = partitions_[p]->SubmitUrgent(std::move(task));
-    if (!s.ok()) FailSnapshot(run, s);
+    if (!s.ok()) {
+        FailSnapshot(run, Status(s.code(), "the server stopped before snapshot " + run->id + " was complete (" +
+                                               s.message() + ")"));
+    }
 }
 
 void Database::RunSnapshotSlice(const std::shared_ptr<SnapshotRun>& run, uint32_t p) {
@@ -312,9 +316,10 @@ void Database::FinishSnapshotFiles(const std::shared_ptr<SnapshotRun>& run) {
     if (!log_ || cut == 0 || log_->durable_lsn() >= cut) return finish();
     log_->WhenDurable(cut, std::make_shared<LogWaiter>([this, run, finish](const Status& s) {
                           if (s.ok()) return finish();
-                          FailSnapshot(run, Status(s.code(), "the command log failed before it was durable up "
-                                                             "to the snapshot's cut: " +
-                                                                 s.message()));
+                          FailSnapshot(run, Status(s.code(),
+                                                   "the command log failed before it was durable up "
+                                                   "to the snapshot's cut: " +
+                                                       s.message()));
                       }));
 }
 
@@ -456,9 +461,10 @@ Status Database::LoadSnapshotRows(exec::Engine& engine, uint32_t p, const std::s
                     break;
                 }
                 if (def->partition_column && router_.Partition(values[*def->partition_column]) != p) {
-                    st = Status(ErrorCode::kIoError, "snapshot " + dir + ": a row of " + def->name + " in " + f.name +
-                                                         " belongs to partition " +
-                                                         std::to_string(router_.Partition(values[*def->partition_column])));
+                    st = Status(ErrorCode::kIoError,
+                                "snapshot " + dir + ": a row of " + def->name + " in " + f.name +
+                                    " belongs to partition " +
+                                    std::to_string(router_.Partition(values[*def->partition_column])));
                     break;
                 }
                 if (in_txn == 0) {
@@ -468,8 +474,8 @@ Status Database::LoadSnapshotRows(exec::Engine& engine, uint32_t p, const std::s
                 }
                 st = engine.InsertRow(*table, values.data());
                 if (!st.ok()) {
-                    st = Status(st.code(), "snapshot " + dir + ": loading a row of " + def->name + " failed: " +
-                                               st.message());
+                    st = Status(st.code(),
+                                "snapshot " + dir + ": loading a row of " + def->name + " failed: " + st.message());
                     break;
                 }
                 if (++in_txn == kRowsPerLoadTransaction) {
@@ -490,11 +496,11 @@ Status Database::LoadSnapshotRows(exec::Engine& engine, uint32_t p, const std::s
 
 Status Database::LoadSnapshot(const std::string& dir, const durability::SnapshotManifest& m) {
     std::promise<Status> schema;
-    Status submitted = coordinator_->Submit(
-        std::make_unique<txn::MpFunctionTask>(
-            [&](txn::MpContext& ctx) { schema.set_value(ApplySnapshotSchema(ctx, dir, m)); },
-            [&](const Status& why) { schema.set_value(why); }),
-        true);
+    Status submitted =
+        coordinator_->Submit(std::make_unique<txn::MpFunctionTask>(
+                                 [&](txn::MpContext& ctx) { schema.set_value(ApplySnapshotSchema(ctx, dir, m)); },
+                                 [&](const Status& why) { schema.set_value(why); }),
+                             true);
     if (!submitted.ok()) return submitted;
     Status s = schema.get_future().get();
     if (!s.ok()) return s;
@@ -600,8 +606,8 @@ exec::ResultSet Database::SnapshotStatistics() const {
     const SqlType text{TypeId::kVarchar, 1024};
     const SqlType big = SqlType::Of(TypeId::kBigInt);
     const SqlType flt = SqlType::Of(TypeId::kFloat);
-    rs.columns = {{"status", text},       {"completed", big},  {"failed", big},       {"last_id", text},
-                  {"last_cut_lsn", big},  {"last_rows", big},  {"last_bytes", big},   {"last_seconds", flt},
+    rs.columns = {{"status", text},       {"completed", big},  {"failed", big},     {"last_id", text},
+                  {"last_cut_lsn", big},  {"last_rows", big},  {"last_bytes", big}, {"last_seconds", flt},
                   {"last_pause_ms", flt}, {"last_error", text}};
     std::lock_guard<std::mutex> lock(snapshot_mu_);
     const auto& c = snapshot_counters_;
@@ -627,8 +633,13 @@ exec::ResultSet ManifestRow(const durability::SnapshotManifest& m, const std::st
     exec::ResultSet rs;
     const SqlType text{TypeId::kVarchar, 4096};
     const SqlType big = SqlType::Of(TypeId::kBigInt);
-    rs.columns = {{"id", text},   {"path", text},  {"cut_lsn", big}, {"partitions", SqlType::Of(TypeId::kInteger)},
-                  {"rows", big}, {"bytes", big}, {"created", SqlType::Of(TypeId::kTimestamp)}};
+    rs.columns = {{"id", text},
+                  {"path", text},
+                  {"cut_lsn", big},
+                  {"partitions", SqlType::Of(TypeId::kInteger)},
+                  {"rows", big},
+                  {"bytes", big},
+                  {"created", SqlType::Of(TypeId::kTimestamp)}};
     rs.values = {Value::Varchar(m.id),
                  Value::Varchar(dir),
                  Value::BigInt(static_cast<int64_t>(m.cut_lsn)),
@@ -643,6 +654,21 @@ std::string Absolute(const std::string& path) {
     std::error_code ec;
     auto abs = std::filesystem::absolute(path, ec);
     return ec ? path : abs.lexically_normal().string();
+}
+
+// True when every entry of dir is a file a snapshot writes (an empty directory too: a snapshot
+// that crashed right after it began). @SnapshotDelete removes nothing else.
+bool LooksLikeSnapshot(const std::string& dir) {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+        const std::string name = e.path().filename().string();
+        if (!e.is_regular_file(ec)) return false;
+        const bool known = name == "MANIFEST" || name == "MANIFEST.tmp" || name == "catalog.sql" ||
+                           (name.size() > 4 && name.compare(name.size() - 4, 4, ".csv") == 0) ||
+                           std::regex_match(name, std::regex("p[0-9]+-t[0-9]+\\.rows"));
+        if (!known) return false;
+    }
+    return !ec;
 }
 
 // Joins the DDL batches of a snapshot into one batch (an atomic schema change).
@@ -661,9 +687,9 @@ void Database::RunSnapshotProcedure(const proc::CallPlan& plan, std::shared_ptr<
         out->reset();
         if (i >= params.size() || params[i].is_null()) return true;
         if (params[i].type() != TypeId::kVarchar) {
-            call->Finish(Status(ErrorCode::kInvalidParameter,
-                                plan.name + ": parameter " + std::to_string(i + 1) + " must be VARCHAR, not " +
-                                    std::string(TypeIdName(params[i].type()))),
+            call->Finish(Status(ErrorCode::kInvalidParameter, plan.name + ": parameter " + std::to_string(i + 1) +
+                                                                  " must be VARCHAR, not " +
+                                                                  std::string(TypeIdName(params[i].type()))),
                          v1::INVALID_PARAMETER);
             return false;
         }
@@ -672,8 +698,8 @@ void Database::RunSnapshotProcedure(const proc::CallPlan& plan, std::shared_ptr<
     };
     auto too_many = [&](size_t n, const char* usage) {
         if (params.size() <= n) return false;
-        call->Finish(Status(ErrorCode::kInvalidParameter, plan.name + " takes at most " + std::to_string(n) +
-                                                              " parameters: " + usage),
+        call->Finish(Status(ErrorCode::kInvalidParameter,
+                            plan.name + " takes at most " + std::to_string(n) + " parameters: " + usage),
                      v1::INVALID_PARAMETER);
         return true;
     };
@@ -704,7 +730,9 @@ void Database::RunSnapshotProcedure(const proc::CallPlan& plan, std::shared_ptr<
         StartSnapshot(dir ? root : std::string(), csv, false,
                       [call, root](const Status& s, const durability::SnapshotManifest& m) {
                           if (s.ok()) call->AddResult(ManifestRow(m, root + "/" + m.id));
-                          call->Finish(s);
+                          // A failed snapshot is this call's failure (its SQLSTATE says which), not
+                          // the log's UNAVAILABLE.
+                          call->Finish(s, s.ok() ? v1::OK : v1::SQL_ERROR);
                       });
         return;
     }
@@ -734,7 +762,8 @@ void Database::RunSnapshotProcedure(const proc::CallPlan& plan, std::shared_ptr<
                 const std::string status = !l.complete ? "incomplete" : v.ok() ? "valid" : "damaged";
                 const std::string problem = !l.complete ? l.problem : v.message();
                 const auto& m = l.manifest;
-                rs.values.push_back(Value::Varchar(l.complete ? m.id : std::filesystem::path(l.dir).filename().string()));
+                rs.values.push_back(
+                    Value::Varchar(l.complete ? m.id : std::filesystem::path(l.dir).filename().string()));
                 rs.values.push_back(Value::Varchar(l.dir));
                 rs.values.push_back(Value::Varchar(status));
                 if (l.complete) {
@@ -772,18 +801,17 @@ void Database::RunSnapshotProcedure(const proc::CallPlan& plan, std::shared_ptr<
             target->find('/') == std::string::npos ? snapshot_root() + "/" + *target : Absolute(*target);
         RunAdmin([this, call, dir] {
             std::error_code ec;
-            const bool looks_like_snapshot =
-                std::filesystem::exists(dir + "/MANIFEST", ec) || std::filesystem::exists(dir + "/catalog.sql", ec) ||
-                std::filesystem::exists(dir + "/MANIFEST.tmp", ec);
-            if (!std::filesystem::is_directory(dir, ec) || !looks_like_snapshot) {
-                return call->Finish(Status(ErrorCode::kInvalidParameter, dir + " is not a snapshot directory"),
-                                    v1::INVALID_PARAMETER);
-            }
             if (snapshot_running_.load()) {
                 std::lock_guard<std::mutex> lock(snapshot_mu_);
                 if (snapshot_run_ && snapshot_run_->dir == dir && !snapshot_run_->answered) {
                     return call->Finish(Status(ErrorCode::kTransactionState, dir + " is being written"));
                 }
+            }
+            if (!std::filesystem::is_directory(dir, ec) || !LooksLikeSnapshot(dir)) {
+                return call->Finish(Status(ErrorCode::kInvalidParameter,
+                                           dir + " is not a snapshot directory (it holds files a snapshot does not "
+                                                 "write, or does not exist)"),
+                                    v1::INVALID_PARAMETER);
             }
             // Recovery starts from the newest valid snapshot of the data directory (the log before
             // it may be gone): that one stays.
@@ -829,31 +857,33 @@ void Database::RunSnapshotProcedure(const proc::CallPlan& plan, std::shared_ptr<
             auto m = durability::ReadManifest(dir);
             if (!m.ok()) return call->Finish(m.status(), v1::INVALID_PARAMETER);
             if (m->partitions != partition_count()) {
-                return call->Finish(Status(ErrorCode::kInvalidParameter,
-                                           "snapshot " + dir + " was taken with " + std::to_string(m->partitions) +
-                                               " partitions and this server has " +
-                                               std::to_string(partition_count()) +
-                                               "; restore it into a server started with --partitions " +
-                                               std::to_string(m->partitions)),
-                                    v1::INVALID_PARAMETER);
+                return call->Finish(
+                    Status(ErrorCode::kInvalidParameter,
+                           "snapshot " + dir + " was taken with " + std::to_string(m->partitions) +
+                               " partitions and this server has " + std::to_string(partition_count()) +
+                               "; restore it into a server started with --partitions " + std::to_string(m->partitions)),
+                    v1::INVALID_PARAMETER);
             }
             Status v = durability::VerifySnapshot(dir, *m);
             if (!v.ok()) return call->Finish(v, v1::INVALID_PARAMETER);
             auto text = durability::ReadSnapshotCatalog(dir, *m);
-            auto batches = text.ok() ? durability::ParseDdlHistory(*text) : Result<std::vector<std::string>>(text.status());
+            auto batches =
+                text.ok() ? durability::ParseDdlHistory(*text) : Result<std::vector<std::string>>(text.status());
             if (!batches.ok()) return call->Finish(batches.status(), v1::INVALID_PARAMETER);
             const bool replay = call->txn_id != 0;
             SubmitMulti(
                 [this, dir, manifest = *m, schema = JoinBatches(*batches), replay](txn::MpContext& ctx, Call& c) {
                     auto cat = ctx.engine(0).catalog();
                     if (!cat->tables().empty() || !cat->procedures().empty() || !cat->query_views().empty()) {
-                        return c.Finish(Status(ErrorCode::kInvalidParameter,
-                                               "@SnapshotRestore loads a snapshot into an empty database, and this "
-                                               "one has " +
-                                                   std::to_string(cat->tables().size()) + " tables, " +
-                                                   std::to_string(cat->query_views().size()) + " views and " +
-                                                   std::to_string(cat->procedures().size()) + " procedures"),
-                                        v1::INVALID_PARAMETER);
+                        size_t tables = 0, views = cat->query_views().size();
+                        for (const auto& [name, def] : cat->tables()) ++(def->is_view() ? views : tables);
+                        return c.Finish(
+                            Status(ErrorCode::kInvalidParameter,
+                                   "@SnapshotRestore loads a snapshot into an empty database, and this "
+                                   "one has " +
+                                       std::to_string(tables) + " tables, " + std::to_string(views) + " views and " +
+                                       std::to_string(cat->procedures().size()) + " procedures"),
+                            v1::INVALID_PARAMETER);
                     }
                     // One schema change: all of it or nothing.
                     Status st = manifest.catalog_bytes == 0 ? Status::Ok() : ApplyDdl(ctx, schema);
@@ -876,9 +906,10 @@ void Database::RunSnapshotProcedure(const proc::CallPlan& plan, std::shared_ptr<
                     if (!replay && !options_.data_dir.empty()) {
                         StartSnapshot("", false, true, [dir](const Status& s, const durability::SnapshotManifest&) {
                             if (!s.ok()) {
-                                spdlog::warn("the snapshot after restoring {} was not taken ({}); until one is, "
-                                             "recovery needs {}",
-                                             dir, s.message(), dir);
+                                spdlog::warn(
+                                    "the snapshot after restoring {} was not taken ({}); until one is, "
+                                    "recovery needs {}",
+                                    dir, s.message(), dir);
                             }
                         });
                     }

@@ -408,7 +408,6 @@ TEST_F(DurabilityTest, ADataDirectoryHasOneOwner) {
     EXPECT_TRUE(DirLock::Acquire(dir.sub("data")).ok());
 }
 
-
 // ---- snapshot files -----------------------------------------------------------------------------
 
 // Writes a snapshot into dir/<id>: two rows files (chunks of the given payloads), an empty one, a
@@ -433,7 +432,9 @@ SnapshotManifest WriteSnapshot(const std::string& root, const std::string& id, u
     m.next_txn_id = 77;
     m.last_timestamp = -5;
     (*w)->Finish(m, FormatDdlHistory({"CREATE TABLE x (a INT);", "-- ddl 3\nodd\n"}),
-                 [&](const Status& s, const SnapshotManifest& out) { done.set_value({s, out}); });
+                 [&](const Status& s, const SnapshotManifest& out) {
+                     done.set_value({s, out});
+                 });
     auto [s, out] = done.get_future().get();
     if (status) {
         *status = s;

@@ -1262,7 +1262,6 @@ TEST(RandomizedTest, MatchesAStdMapModel) {
     EXPECT_GE(table->memory_bytes(), base_memory);
 }
 
-
 // ---- snapshots: row encoding and copy-on-write ---------------------------------------------------
 
 /// Decodes rows encoded back to back; fails the test on malformed bytes or a count mismatch.
@@ -1293,8 +1292,8 @@ TEST(RowCodecTest, RoundTripsEveryTypeAndRejectsEveryTruncation) {
         {Null(TypeId::kTinyInt), Null(TypeId::kSmallInt), Null(TypeId::kInteger), Null(TypeId::kBigInt),
          Null(TypeId::kFloat), Null(TypeId::kDecimal), Null(TypeId::kVarchar), Null(TypeId::kVarbinary),
          Null(TypeId::kTimestamp)},
-        {Value::Int(TypeId::kTinyInt, 7), Null(TypeId::kSmallInt), Int(-7), Big(1), Value::Float(-0.0), Dec(5),
-         Str(""), Null(TypeId::kVarbinary), Value::Timestamp(1700000000000000)},
+        {Value::Int(TypeId::kTinyInt, 7), Null(TypeId::kSmallInt), Int(-7), Big(1), Value::Float(-0.0), Dec(5), Str(""),
+         Null(TypeId::kVarbinary), Value::Timestamp(1700000000000000)},
     };
     std::vector<Value> values(table->layout().column_count());
     for (const auto& r : rows) {
@@ -1318,7 +1317,8 @@ TEST(RowCodecTest, RoundTripsEveryTypeAndRejectsEveryTruncation) {
 TEST_F(KvFixture, SnapshotScanSeesTheCutWhileRowsChangeAndRollBack) {
     std::set<int64_t> ids;
     for (int64_t i = 0; i < 3000; ++i) {
-        Insert(i, "n" + std::to_string(i), i % 7, i % 5 == 0 ? std::optional<std::string>() : std::string(i % 300, 'x'));
+        Insert(i, "n" + std::to_string(i), i % 7,
+               i % 5 == 0 ? std::optional<std::string>() : std::string(i % 300, 'x'));
         ids.insert(i);
     }
     undo.Release();
