@@ -20,7 +20,9 @@ int TableDef::FindColumn(std::string_view folded_name) const {
 }
 
 const char* TableType(const TableDef& t) {
-    return t.is_view() ? "MATERIALIZED VIEW" : t.partition_column ? "PARTITIONED" : "REPLICATED";
+    if (t.is_view()) return "MATERIALIZED VIEW";
+    if (t.is_stream()) return t.partition_column ? "PARTITIONED STREAM" : "REPLICATED STREAM";
+    return t.partition_column ? "PARTITIONED" : "REPLICATED";
 }
 
 CatalogPtr Catalog::Empty() { return std::make_shared<const Catalog>(); }

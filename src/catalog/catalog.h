@@ -77,13 +77,19 @@ struct TableDef {
     std::vector<std::string> indexes;     ///< names of its indexes, primary key first if any
     std::optional<int> partition_column;  ///< set by PARTITION TABLE; absent = replicated
     std::shared_ptr<const ViewDef> view;  ///< set when this table holds a materialized view
-    uint64_t id = 0;                      ///< unique per table incarnation (a dropped and re-created table differs)
+    /// A stream (CREATE STREAM): insert-only, keeps no rows; its inserts reach its views and, with
+    /// export_target set, its export target (docs/adr/0011-streams-and-export.md).
+    bool stream = false;
+    std::string export_target;
+    uint64_t id = 0;  ///< unique per table incarnation (a dropped and re-created table differs)
 
     int FindColumn(std::string_view folded_name) const;  ///< -1 if absent
     bool is_view() const { return view != nullptr; }
+    bool is_stream() const { return stream; }
 };
 
-/// "MATERIALIZED VIEW", "PARTITIONED" or "REPLICATED" (catalog and statistics listings).
+/// "MATERIALIZED VIEW", "PARTITIONED", "REPLICATED", "PARTITIONED STREAM" or "REPLICATED STREAM"
+/// (catalog and statistics listings).
 const char* TableType(const TableDef& t);
 
 /// A view that is not materialized: its query is planned in place of its name, like a derived

@@ -251,6 +251,28 @@ void EngineState::CreateTable(const sql::CreateTableStatement& s) {
     }
     catalog::TableDef def;
     def.name = s.name;
+    def.stream = s.stream;
+    def.export_target = s.export_target;
+    if (s.stream) {
+        // A stream keeps no rows, so it has nothing to index or to keep unique.
+        for (const auto& spec : s.columns) {
+            if (spec.primary_key || spec.unique || spec.assume_unique) {
+                ThrowSqlError(ErrorCode::kInvalidDefinition, "stream \"" + s.name + "\" keeps no rows, so column \"" +
+                                                                 spec.name + "\" cannot be a key" + At(spec.pos));
+            }
+        }
+        if (!s.constraints.empty()) {
+            ThrowSqlError(ErrorCode::kInvalidDefinition,
+                          "stream \"" + s.name + "\" keeps no rows, so it takes no key constraints" + At(s.pos));
+        }
+        if (!s.export_target.empty()) {
+            ThrowSqlError(ErrorCode::kFeatureNotSupported,
+                          "stream \"" + s.name +
+                              "\": EXPORT TO TARGET is not available yet (export targets are being "
+                              "built; create the stream without it, and views over it work)" +
+                              At(s.pos));
+        }
+    }
     for (const auto& spec : s.columns) {
         if (def.FindColumn(spec.name) >= 0) {
             ThrowSqlError(ErrorCode::kDuplicateObject,
@@ -300,6 +322,19 @@ void EngineState::CreateTable(const sql::CreateTableStatement& s) {
         }
         add_index(u, c.columns, c.name);
     }
+    if (s.stream && !s.partition_column.empty()) {
+        const int c = def.FindColumn(s.partition_column);
+        if (c < 0) {
+            ThrowSqlError(ErrorCode::kUndefinedColumn, "partition column \"" + s.partition_column +
+                                                           "\" does not exist in stream \"" + s.name + "\"" +
+                                                           At(s.pos));
+        }
+        if (def.columns[c].nullable) {
+            ThrowSqlError(ErrorCode::kInvalidDefinition,
+                          "partition column \"" + s.partition_column + "\" must be NOT NULL" + At(s.pos));
+        }
+        def.partition_column = c;
+    }
     auto b = catalog_->Edit();
     b.AddTable(def);
     for (auto& idx : indexes) b.AddIndex(std::move(idx));
@@ -321,18 +356,22 @@ void EngineState::DropTable(const sql::DropTableStatement& s) {
         return;
     }
     auto def = catalog_->FindTable(s.name);
-    if (!def || (s.is_view && !def->is_view())) {
+    const char* kind = s.is_view ? "view" : s.is_stream ? "stream" : "table";
+    if (!def || (s.is_view && !def->is_view()) || (s.is_stream && !def->is_stream())) {
         if (s.if_exists && !def) return;
-        ThrowSqlError(ErrorCode::kUndefinedTable,
-                      std::string(s.is_view ? "view \"" : "table \"") + s.name + "\" does not exist" + At(s.pos));
+        ThrowSqlError(ErrorCode::kUndefinedTable, std::string(kind) + " \"" + s.name + "\" does not exist" + At(s.pos));
     }
     if (!s.is_view && def->is_view()) {
         ThrowSqlError(ErrorCode::kInvalidDefinition, "\"" + s.name + "\" is a view; use DROP VIEW" + At(s.pos));
     }
+    if (!s.is_stream && def->is_stream()) {
+        ThrowSqlError(ErrorCode::kInvalidDefinition, "\"" + s.name + "\" is a stream; use DROP STREAM" + At(s.pos));
+    }
     auto views = catalog_->ViewsOn(s.name);
     if (!views.empty()) {
-        ThrowSqlError(ErrorCode::kInvalidDefinition, "cannot drop table \"" + s.name + "\": materialized view \"" +
-                                                         views[0]->name + "\" depends on it; drop the view first");
+        ThrowSqlError(ErrorCode::kInvalidDefinition, "cannot drop " + std::string(kind) + " \"" + s.name +
+                                                         "\": materialized view \"" + views[0]->name +
+                                                         "\" depends on it; drop the view first");
     }
     auto b = catalog_->Edit();
     b.DropTable(s.name);
@@ -349,6 +388,10 @@ void EngineState::CreateIndex(const sql::CreateIndexStatement& s) {
     }
     auto table = catalog_->FindTable(s.table);
     if (!table) ThrowSqlError(ErrorCode::kUndefinedTable, "table \"" + s.table + "\" does not exist" + At(s.pos));
+    if (table->is_stream()) {
+        ThrowSqlError(ErrorCode::kInvalidDefinition,
+                      "stream \"" + s.table + "\" keeps no rows, so it cannot be indexed" + At(s.pos));
+    }
     catalog::IndexDef idx;
     idx.name = s.name;
     idx.table = s.table;
@@ -406,6 +449,10 @@ void EngineState::AlterTable(const sql::AlterTableStatement& s) {
     if (!table) ThrowSqlError(ErrorCode::kUndefinedTable, "table \"" + s.table + "\" does not exist" + At(s.pos));
     if (table->is_view())
         ThrowSqlError(ErrorCode::kInvalidDefinition, "cannot alter materialized view \"" + s.table + "\"");
+    if (table->is_stream()) {
+        ThrowSqlError(ErrorCode::kFeatureNotSupported,
+                      "cannot alter stream \"" + s.table + "\"; drop it and create it again (it keeps no rows)");
+    }
     catalog::TableDef def = *table;
     std::vector<int> map;
     auto b = catalog_->Edit();
@@ -473,6 +520,11 @@ void EngineState::AlterTable(const sql::AlterTableStatement& s) {
 void EngineState::PartitionTable(const sql::PartitionTableStatement& s) {
     auto table = catalog_->FindTable(s.table);
     if (!table) ThrowSqlError(ErrorCode::kUndefinedTable, "table \"" + s.table + "\" does not exist" + At(s.pos));
+    if (table->is_stream()) {
+        ThrowSqlError(ErrorCode::kInvalidDefinition, "stream \"" + s.table +
+                                                         "\" is partitioned where it is created: CREATE STREAM " +
+                                                         s.table + " PARTITION ON COLUMN c (...)");
+    }
     if (table->partition_column) {
         ThrowSqlError(ErrorCode::kInvalidDefinition, "table \"" + s.table + "\" is already partitioned on \"" +
                                                          table->columns[*table->partition_column].name + "\"");
@@ -581,11 +633,19 @@ void EngineState::CreateView(const sql::CreateViewStatement& s) {
     try {
         CreateMaterializedView(s);
     } catch (const NotMaintainable& e) {
-        if (s.materialized) {
+        // A view over a stream can only be kept up to date as rows arrive: it cannot be a query.
+        const bool over_stream = std::any_of(s.select->from.begin(), s.select->from.end(), [&](const sql::TableRef* r) {
+            auto t = r->kind == sql::TableRef::Kind::kTable ? catalog_->FindTable(r->name) : nullptr;
+            return t && t->is_stream();
+        });
+        if (s.materialized || over_stream) {
             ThrowSqlError(ErrorCode::kFeatureNotSupported,
-                          "materialized view \"" + s.name + "\": " + e.why +
+                          std::string(over_stream ? "view \"" : "materialized view \"") + s.name + "\": " + e.why +
                               " (supported: SELECT g1.., COUNT(*), COUNT/SUM/MIN/MAX(col).. FROM t [WHERE ..] "
-                              "[GROUP BY g1..]; CREATE VIEW without MATERIALIZED accepts any query)");
+                              "[GROUP BY g1..]; " +
+                              (over_stream ? "a view over a stream is maintained as rows arrive, so it must have this "
+                                             "shape)"
+                                           : "CREATE VIEW without MATERIALIZED accepts any query)"));
         }
         CreateQueryView(s);
     }

@@ -748,6 +748,16 @@ void Engine::SetPartition(uint32_t partition, const PartitionRouter* router) {
 }
 void Engine::SetTimestamp(int64_t micros) { state_->now_micros_ = micros; }
 
+Status Engine::ClearTable(storage::Table& table) {
+    if (!state_->in_txn_) return Status(ErrorCode::kTransactionState, "ClearTable needs an open transaction");
+    try {
+        table.Truncate(state_->undo_);
+    } catch (const SqlError& e) {
+        return e.status();
+    }
+    return Status::Ok();
+}
+
 Status Engine::InsertRow(storage::Table& table, const Value* values) {
     if (!state_->in_txn_) return Status(ErrorCode::kTransactionState, "InsertRow needs an open transaction");
     try {

@@ -103,6 +103,9 @@ class Engine {
     /// Inserts one row (values already of the column types) into a table of this partition in the
     /// open transaction, maintaining its indexes and views: loading a snapshot.
     Status InsertRow(storage::Table& table, const Value* values);
+    /// Deletes every row of a table of this partition in the open transaction (a view's rows
+    /// before a snapshot's are loaded into it).
+    Status ClearTable(storage::Table& table);
     /// Bytes used by all tables (rows, var data, indexes).
     size_t memory_bytes() const;
 

@@ -190,7 +190,7 @@ Status SystemCatalog(const catalog::Catalog& cat, std::string_view selector, exe
     if (sel == "tables" || sel == "views") {
         cols({{"table_name", text}, {"table_type", text}, {"partition_column", text}, {"column_count", num}});
         for (const auto& [name, t] : cat.tables()) {
-            if ((sel == "views") != t->is_view()) continue;
+            if ((sel == "views") != t->is_view() || t->is_stream()) continue;
             out->values.push_back(str(t->name));
             out->values.push_back(str(catalog::TableType(*t)));
             out->values.push_back(t->partition_column ? str(t->columns[*t->partition_column].name)
@@ -206,6 +206,16 @@ Status SystemCatalog(const catalog::Catalog& cat, std::string_view selector, exe
                 out->values.push_back(vc ? Value::Integer(static_cast<int32_t>(vc->size()))
                                          : Value::Null(TypeId::kInteger));
             }
+        }
+    } else if (sel == "streams") {
+        cols({{"stream_name", text}, {"partition_column", text}, {"export_target", text}, {"column_count", num}});
+        for (const auto& [name, t] : cat.tables()) {
+            if (!t->is_stream()) continue;
+            out->values.push_back(str(t->name));
+            out->values.push_back(t->partition_column ? str(t->columns[*t->partition_column].name)
+                                                      : Value::Null(TypeId::kVarchar));
+            out->values.push_back(t->export_target.empty() ? Value::Null(TypeId::kVarchar) : str(t->export_target));
+            out->values.push_back(Value::Integer(static_cast<int32_t>(t->columns.size())));
         }
     } else if (sel == "columns") {
         cols({{"table_name", text},
@@ -290,7 +300,8 @@ Status SystemCatalog(const catalog::Catalog& cat, std::string_view selector, exe
         }
     } else {
         return Status(ErrorCode::kInvalidParameter, "@SystemCatalog selector \"" + std::string(selector) +
-                                                        "\" is not one of TABLES, VIEWS, COLUMNS, INDEXES, PROCEDURES");
+                                                        "\" is not one of TABLES, VIEWS, STREAMS, COLUMNS, INDEXES, "
+                                                        "PROCEDURES");
     }
     return Status::Ok();
 }

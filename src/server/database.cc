@@ -712,7 +712,7 @@ void Database::RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call)
         return;
     }
     if (plan.name == "@SystemCatalog") {
-        auto sel = text_param(0, "a selector (TABLES, VIEWS, COLUMNS, INDEXES, PROCEDURES)");
+        auto sel = text_param(0, "a selector (TABLES, VIEWS, STREAMS, COLUMNS, INDEXES, PROCEDURES)");
         if (!sel.ok()) return call->Finish(sel.status(), v1::INVALID_PARAMETER);
         exec::ResultSet rs;
         Status s = proc::SystemCatalog(*catalog(), *sel, &rs);

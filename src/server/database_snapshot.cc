@@ -81,6 +81,20 @@ std::string CsvFileName(const std::string& table) {
     return out + ".csv";
 }
 
+// Which tables a snapshot holds: every table, and the materialized views over streams (their rows
+// exist nowhere else); not streams (no rows) nor views over tables (rebuilt from them on load).
+bool InSnapshot(const catalog::Catalog& cat, const catalog::TableDef& def) {
+    if (def.is_stream()) return false;
+    if (!def.is_view()) return true;
+    auto source = cat.FindTable(def.view->source_table);
+    return source && source->is_stream();
+}
+
+// Whether each partition's rows are written (and loaded) separately: partitioned tables, and views
+// (a view over a partitioned stream holds each partition's own groups). A replicated table is the
+// same everywhere: written from partition 0, loaded into every partition.
+bool PerPartition(const catalog::TableDef& def) { return def.partition_column.has_value() || def.is_view(); }
+
 Status SnapshotBusy() {
     return Status(ErrorCode::kTransactionState, "a snapshot is already being written; try again when it completes");
 }
@@ -182,8 +196,7 @@ void Database::BeginSnapshotCut(txn::MpContext& ctx, const std::shared_ptr<Snaps
         auto part = std::make_unique<SnapshotRun::Part>();
         size_t k = 0;
         for (const auto& [name, def] : ctx.engine(p).catalog()->tables()) {
-            // Views are rebuilt from their tables when loaded; a replicated table is written once.
-            if (def->is_view() || (!def->partition_column && p != 0)) continue;
+            if (!InSnapshot(*ctx.engine(p).catalog(), *def) || (!PerPartition(*def) && p != 0)) continue;
             storage::Table* table = ctx.engine(p).FindTable(name);
             if (!table) continue;
             table->BeginSnapshot();
@@ -438,17 +451,30 @@ Status Database::LoadSnapshotRows(exec::Engine& engine, uint32_t p, const std::s
     for (const auto& f : m.files) {
         if (!f.rows_file) continue;
         auto def = cat->FindTable(f.table);
-        if (!def || def->is_view()) {
+        if (!def || !InSnapshot(*cat, *def)) {
             return Status(ErrorCode::kIoError, "snapshot " + dir + ": " + f.name + " holds rows of table \"" + f.table +
                                                    "\", which the snapshot's schema lacks");
         }
         // A partitioned table's rows are in its partition's file; a replicated table's in
         // partition 0's, loaded into every partition.
-        if (def->partition_column ? f.partition != p : f.partition != 0) continue;
+        if (PerPartition(*def) ? f.partition != p : f.partition != 0) continue;
         storage::Table* table = engine.FindTable(def->name);
         if (!table) return Status(ErrorCode::kInternal, "snapshot load: no storage for table " + def->name);
         const storage::TupleLayout& layout = table->layout();
         values.resize(layout.column_count());
+        if (def->is_view()) {
+            // A view over a stream: its rows are the snapshot's, not what creating it left (a view
+            // without GROUP BY starts with one row).
+            const uint64_t token = partition.NextUndoToken();
+            Status st = engine.Begin(token);
+            if (st.ok()) st = engine.ClearTable(*table);
+            if (st.ok()) {
+                (void)engine.Commit(token);
+            } else {
+                (void)engine.Rollback(token);
+                return st;
+            }
+        }
         Status s = durability::ReadSnapshotRows(dir, f, [&](std::string_view payload, uint32_t rows) -> Status {
             size_t pos = 0;
             uint32_t in_txn = 0;
@@ -460,7 +486,8 @@ Status Database::LoadSnapshotRows(exec::Engine& engine, uint32_t p, const std::s
                                                          " does not decode as a row of " + def->name);
                     break;
                 }
-                if (def->partition_column && router_.Partition(values[*def->partition_column]) != p) {
+                if (def->partition_column && !def->is_view() &&
+                    router_.Partition(values[*def->partition_column]) != p) {
                     st = Status(ErrorCode::kIoError,
                                 "snapshot " + dir + ": a row of " + def->name + " in " + f.name +
                                     " belongs to partition " +

@@ -278,7 +278,21 @@ Shell::Outcome Shell::Describe(const std::string& rest, const std::string& where
             partition_column = t.at(row, pc).is_null() ? "" : t.at(row, pc).as_string();
         }
     }
-    if (relation.empty()) return Fail(where, "describe: no table or view named \"" + name + "\"");
+    if (relation.empty()) {
+        // A stream (a server without streams answers INVALID_PARAMETER: nothing to find there).
+        client::Response streams = client_.Call("@SystemCatalog", {client::Value("STREAMS")});
+        if (streams.ok() && !streams.tables.empty()) {
+            const auto& t = streams.tables[0];
+            const int nc = ColumnIndex(t, "stream_name"), pc = ColumnIndex(t, "partition_column");
+            for (size_t row = 0; row < t.row_count() && nc >= 0 && pc >= 0; ++row) {
+                if (Lower(t.at(row, nc).as_string()) != Lower(name)) continue;
+                relation = t.at(row, nc).as_string();
+                kind = "STREAM";
+                partition_column = t.at(row, pc).is_null() ? "" : t.at(row, pc).as_string();
+            }
+        }
+    }
+    if (relation.empty()) return Fail(where, "describe: no table, view or stream named \"" + name + "\"");
     if (columns.tables.empty() || indexes.tables.empty()) return Fail(where, "describe: unexpected catalog answer");
     const auto& ct = columns.tables[0];
     const int ctn = ColumnIndex(ct, "table_name");
@@ -293,6 +307,9 @@ Shell::Outcome Shell::Describe(const std::string& rest, const std::string& where
             out_ << "Table " << relation << ", partitioned on " << partition_column << "\n";
         } else if (kind == "REPLICATED") {
             out_ << "Table " << relation << ", replicated\n";
+        } else if (kind == "STREAM") {
+            out_ << "Stream " << relation
+                 << (partition_column.empty() ? ", replicated" : ", partitioned on " + partition_column) << "\n";
         } else {
             std::string title = Lower(kind);
             title[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(title[0])));

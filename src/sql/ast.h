@@ -249,13 +249,18 @@ struct CreateTableStatement : Statement {
     bool if_not_exists = false;
     std::vector<ColumnSpec> columns;
     std::vector<TableConstraint> constraints;
+    // CREATE STREAM
+    bool stream = false;
+    std::string partition_column;  ///< PARTITION ON COLUMN (empty: replicated)
+    std::string export_target;     ///< EXPORT TO TARGET (empty: none)
 };
 
 struct DropTableStatement : Statement {
     DropTableStatement() : Statement(StmtKind::kDropTable) {}
     std::string name;
     bool if_exists = false;
-    bool is_view = false;  ///< DROP VIEW
+    bool is_view = false;    ///< DROP VIEW
+    bool is_stream = false;  ///< DROP STREAM
 };
 
 struct AlterTableStatement : Statement {

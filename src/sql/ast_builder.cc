@@ -166,6 +166,21 @@ CreateTableStatement* AstBuilder::StartCreateTable(const Token& kw, int if_not_e
     return st;
 }
 
+CreateTableStatement* AstBuilder::StartCreateStream(const Token& kw, int if_not_exists, const Token& name) {
+    CreateTableStatement* st = StartCreateTable(kw, if_not_exists, name);
+    st->stream = true;
+    return st;
+}
+
+void AstBuilder::StreamPartition(const Token& column) { creating_->partition_column = Identifier(column); }
+void AstBuilder::StreamExport(const Token& target) { creating_->export_target = Identifier(target); }
+
+Statement* AstBuilder::DropStream(const Token& kw, int if_exists, const Token& name) {
+    auto* st = static_cast<DropTableStatement*>(DropTable(kw, if_exists, name, false));
+    st->is_stream = true;
+    return st;
+}
+
 Statement* AstBuilder::FinishCreateTable(CreateTableStatement* s) {
     creating_ = nullptr;
     return s;

@@ -47,6 +47,10 @@ class AstBuilder {
     Statement* Delete(const Token& kw, const Token& table, Expr* where);
     Statement* Truncate(const Token& kw, const Token& table);
     CreateTableStatement* StartCreateTable(const Token& kw, int if_not_exists, const Token& name);
+    CreateTableStatement* StartCreateStream(const Token& kw, int if_not_exists, const Token& name);
+    void StreamPartition(const Token& column);
+    void StreamExport(const Token& target);
+    Statement* DropStream(const Token& kw, int if_exists, const Token& name);
     Statement* FinishCreateTable(CreateTableStatement* s);
     void AddColumn(const Token& name, SqlType type);
     void ColumnNotNull(bool not_null);

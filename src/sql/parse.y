@@ -31,7 +31,7 @@ using surge::SqlType;
 
 // Keywords that may also serve as identifiers where the keyword cannot appear.
 %fallback ID ADD ASC ASSUMEUNIQUE CLASS COLUMN DESC FIRST HASH IF KEY LAST LEADING TRAILING BOTH LIBRARY MATERIALIZED NULLS OVER PARAMETER
-  PARTITION PROCEDURE REPLACE TREE TRUNCATE UPSERT VIEW EXPLAIN.
+  PARTITION PROCEDURE REPLACE TREE TRUNCATE UPSERT VIEW EXPLAIN STREAM EXPORT TARGET TO.
 
 %left OR.
 %left AND.
@@ -303,6 +303,15 @@ cmd(A) ::= TRUNCATE(D) TABLE nm(T). { A = b->Truncate(D, T); }
 cmd(A) ::= create_table(T) LP columnlist conslist_opt RP. { A = b->FinishCreateTable(T); }
 %type create_table {CreateTableStatement*}
 create_table(A) ::= CREATE(C) TABLE ifnotexists(E) nm(N). { A = b->StartCreateTable(C, E, N); }
+// CREATE STREAM s [PARTITION ON COLUMN c] [EXPORT TO TARGET t] (columns): an insert-only table
+// that keeps no rows (docs/adr/0011-streams-and-export.md).
+cmd(A) ::= create_stream(T) stream_partition_opt stream_export_opt LP columnlist conslist_opt RP. { A = b->FinishCreateTable(T); }
+%type create_stream {CreateTableStatement*}
+create_stream(A) ::= CREATE(C) STREAM ifnotexists(E) nm(N). { A = b->StartCreateStream(C, E, N); }
+stream_partition_opt ::= .
+stream_partition_opt ::= PARTITION ON COLUMN nm(C). { b->StreamPartition(C); }
+stream_export_opt ::= .
+stream_export_opt ::= EXPORT TO TARGET nm(T). { b->StreamExport(T); }
 %type ifnotexists {int}
 ifnotexists(A) ::= . { A = 0; }
 ifnotexists(A) ::= IF NOT EXISTS. { A = 1; }
@@ -339,6 +348,7 @@ tcons ::= ASSUMEUNIQUE LP idlist(L) RP. { b->AddTableConstraint(static_cast<int>
 
 cmd(A) ::= DROP(D) TABLE ifexists(E) nm(N). { A = b->DropTable(D, E, N, false); }
 cmd(A) ::= DROP(D) VIEW ifexists(E) nm(N). { A = b->DropTable(D, E, N, true); }
+cmd(A) ::= DROP(D) STREAM ifexists(E) nm(N). { A = b->DropStream(D, E, N); }
 
 cmd(A) ::= alter_add(X) carglist. { A = X; }
 %type alter_add {Statement*}

@@ -281,6 +281,10 @@ std::shared_ptr<const catalog::TableDef> WritableTable(const catalog::Catalog& c
                       std::string("cannot ") + verb + " view \"" + name + "\"; views are read-only" + At(pos));
     }
     if (!table) ThrowSqlError(ErrorCode::kUndefinedTable, "table \"" + name + "\" does not exist" + At(pos));
+    if (table->is_stream() && std::string_view(verb) != "insert into") {
+        ThrowSqlError(ErrorCode::kFeatureNotSupported, std::string("cannot ") + verb + " stream \"" + name +
+                                                           "\": a stream is insert-only and keeps no rows" + At(pos));
+    }
     return table;
 }
 
@@ -532,6 +536,12 @@ PlanPtr Planner::Impl::PlanBlock(const SelectStmt& s, Scope* parent, bool apply_
             // A common table of an enclosing WITH hides a table of the same name.
             t.def = FindCommonTable(r->name) >= 0 ? nullptr : catalog.FindTable(r->name);
             t.name = r->alias.empty() ? r->name : r->alias;
+            if (t.def && t.def->is_stream()) {
+                ThrowSqlError(ErrorCode::kFeatureNotSupported,
+                              "stream \"" + r->name +
+                                  "\" keeps no rows to read: insert into it, and read a materialized view over it" +
+                                  At(r->pos));
+            }
             if (t.def) {
                 t.columns = TableColumns(*t.def);
             } else if (int k = FindCommonTable(r->name); k >= 0) {
@@ -1271,6 +1281,10 @@ PlannedStatement Planner::Plan(const Statement& stmt) {
             if (!table) ThrowSqlError(ErrorCode::kUndefinedTable, "table \"" + t.table + "\" does not exist");
             if (table->is_view()) {
                 ThrowSqlError(ErrorCode::kFeatureNotSupported, "cannot truncate materialized view \"" + t.table + "\"");
+            }
+            if (table->is_stream()) {
+                ThrowSqlError(ErrorCode::kFeatureNotSupported,
+                              "cannot truncate stream \"" + t.table + "\": a stream keeps no rows");
             }
             out.plan = NewNode(PlanKind::kTruncate);
             out.plan->table = table;

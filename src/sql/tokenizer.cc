@@ -19,6 +19,10 @@ struct Keyword {
 
 constexpr Keyword kKeywords[] = {
     {"ADD", TK_ADD},
+    {"EXPORT", TK_EXPORT},
+    {"STREAM", TK_STREAM},
+    {"TARGET", TK_TARGET},
+    {"TO", TK_TO},
     {"ALL", TK_ALL},
     {"ALTER", TK_ALTER},
     {"AND", TK_AND},

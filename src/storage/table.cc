@@ -25,7 +25,7 @@ bool MaskBit(const char* mask, size_t k) { return (static_cast<uint8_t>(mask[k /
 }  // namespace
 
 Table::Table(std::shared_ptr<const catalog::TableDef> def, std::vector<IndexSpec> indexes)
-    : def_(std::move(def)), layout_(def_->columns) {
+    : def_(std::move(def)), layout_(def_->columns), stream_(def_->is_stream()) {
     const uint32_t size = layout_.size();
     block_bytes_ = std::max<size_t>(kBlockBytes, size);
     tuples_per_block_ = block_bytes_ / size;
@@ -321,6 +321,13 @@ void Table::UndoUpdate(TuplePtr tuple, const char* before) {
 }
 
 void Table::ReleaseDelete(TuplePtr tuple) {
+    FreeVarData(tuple);
+    FreeSlot(tuple);
+}
+
+void Table::ReleaseStreamInsert(TuplePtr tuple) {
+    for (auto& index : indexes_) index->Erase(tuple);
+    --live_rows_;
     FreeVarData(tuple);
     FreeSlot(tuple);
 }

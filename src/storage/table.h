@@ -57,6 +57,9 @@ class Table {
     const catalog::TableDef& def() const { return *def_; }
     const std::shared_ptr<const catalog::TableDef>& def_ptr() const { return def_; }
     const TupleLayout& layout() const { return layout_; }
+    /// A stream's storage: rows live only until their transaction commits (then they are gone;
+    /// its listeners saw them) or rolls back.
+    bool is_stream() const { return stream_; }
     size_t row_count() const { return live_rows_; }
     /// Bytes held by blocks, var data and index entries.
     size_t memory_bytes() const;
@@ -119,6 +122,8 @@ class Table {
     void UndoUpdate(TuplePtr tuple, const char* before);
     void ReleaseDelete(TuplePtr tuple);
     void ReleaseUpdate(TuplePtr tuple, const char* before);
+    /// A stream's row at commit: freed.
+    void ReleaseStreamInsert(TuplePtr tuple);
 
   private:
     TuplePtr AllocateSlot();
@@ -144,6 +149,7 @@ class Table {
     TupleLayout layout_;
     std::vector<std::unique_ptr<Index>> indexes_;
     std::vector<TableListener*> listeners_;
+    const bool stream_;
 
     static constexpr size_t kBlockBytes = 256 * 1024;
     size_t block_bytes_;  // kBlockBytes, or one tuple if a tuple is larger

@@ -87,6 +87,7 @@ void UndoLog::Release() {
     for (const Record& r : records_) {
         switch (r.kind) {
             case Kind::kInsert:
+                if (r.table->is_stream()) r.table->ReleaseStreamInsert(r.tuple);
                 break;
             case Kind::kDelete:
                 r.table->ReleaseDelete(r.tuple);

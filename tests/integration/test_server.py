@@ -253,6 +253,39 @@ class ServerTest(unittest.TestCase):
         r = db.sql("SELECT id FROM rr1 WHERE id < 3 UNION SELECT id FROM pp WHERE id > 24 ORDER BY 1")
         self.assertEqual(r.rows, [(0,), (1,), (2,), (26,), (28,)])
 
+    def test_streams_feed_views_on_every_partition(self):
+        db = self.db
+        db.sql("CREATE STREAM readings PARTITION ON COLUMN meter (meter BIGINT NOT NULL, kwh INTEGER NOT NULL)")
+        db.sql("CREATE VIEW meter_totals (meter, n, kwh) AS SELECT meter, COUNT(*), SUM(kwh) FROM readings "
+               "GROUP BY meter")
+        # Not grouped by the partition column: each partition keeps partial groups, merged on read.
+        db.sql("CREATE VIEW size_counts (big, n) AS SELECT kwh, COUNT(*) FROM readings WHERE kwh >= 5 GROUP BY kwh")
+        db.sql("CREATE PROCEDURE Report PARTITION ON TABLE readings COLUMN meter PARAMETER 0 AS "
+               "INSERT INTO readings VALUES (?, ?)")
+        for meter in range(60):
+            db.call("Report", meter, meter % 7)
+            db.call("readings.insert", meter, 5)  # the stream's CRUD insert procedure
+        db.sql("INSERT INTO readings VALUES (1000, 9)")
+        self.assertEqual(db.sql("SELECT COUNT(*), SUM(n), SUM(kwh) FROM meter_totals").rows,
+                         [(61, 121, sum(m % 7 for m in range(60)) + 300 + 9)])
+        self.assertEqual(db.sql("SELECT big, n FROM size_counts ORDER BY big").rows,
+                         [(5, 60 + sum(1 for m in range(60) if m % 7 == 5)), (6, sum(1 for m in range(60) if m % 7 == 6)),
+                          (9, 1)])
+        # Every partition saw its own meters, and holds none of the stream's rows.
+        stats = db.call("@Statistics", "TABLE").rows
+        self.assertEqual([r[3] for r in stats if r[1] == "readings"], [0, 0, 0])
+        self.assertTrue(all(r[3] > 0 for r in stats if r[1] == "meter_totals"))
+        self.assertEqual([r[2] for r in stats if r[1] == "readings"], ["PARTITIONED STREAM"] * 3)
+        streams = db.call("@SystemCatalog", "STREAMS").rows
+        self.assertIn(("readings", "meter", None, 2), streams)
+        self.assertNotIn("readings", [r[0] for r in db.call("@SystemCatalog", "TABLES").rows])
+        with self.assertRaisesRegex(surgedb.Error, "keeps no rows to read"):
+            db.sql("SELECT COUNT(*) FROM readings")
+        # A failed call's rows never reach the views.
+        with self.assertRaises(surgedb.Error):
+            db.sql("INSERT INTO readings VALUES (2000, 1), (2001, NULL)")
+        self.assertEqual(db.sql("SELECT COUNT(*) FROM meter_totals WHERE meter >= 2000").rows, [(0,)])
+
     def test_stream_batches(self):
         calls = [("Vote", 7000000 + i, "NH", 1) for i in range(2000)] + [("Vote", 7000000, "NH", 1)]
         out = self.db.call_many(calls, batch=300)

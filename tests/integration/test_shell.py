@@ -153,11 +153,27 @@ Indexes:
         self.assertIn('UPDATE', out)
         self.assertRegex(out, r" partition_id \| tables \| tuples \| memory_bytes\n[-+]+\n +0 \| +2 \| +\d+ \| +\d+\n"
                               r" +1 \| +2 \| +\d+ \| +\d+\n\(2 rows\)")
-        r = self.run_shell("--continue-on-error", "-e", "describe nosuch; show streams; show nonsense; set timing maybe;"
+        r = self.run_shell("-e", "CREATE STREAM clicks PARTITION ON COLUMN id (id INTEGER NOT NULL, url VARCHAR(100));\n"
+                                 "show streams\ndescribe clicks\nDROP STREAM clicks;\nshow streams")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("""\
+ stream_name | partition_column | export_target | column_count
+-------------+------------------+---------------+--------------
+ clicks      | id               | NULL          |            2
+(1 row)
+""", r.stdout)
+        self.assertIn("""\
+Stream clicks, partitioned on id
+ column_name | type         | nullable | default
+-------------+--------------+----------+---------
+ id          | INTEGER      | NO       | NULL
+ url         | VARCHAR(100) | YES      | NULL
+""", r.stdout)
+        self.assertTrue(r.stdout.rstrip().endswith("(0 rows)"), r.stdout)
+        r = self.run_shell("--continue-on-error", "-e", "describe nosuch; show nonsense; set timing maybe;"
                                                        " explainproc; file /no/such/file.sql")
         self.assertEqual(r.stderr.splitlines(), [
-            '-e:1: ERROR: describe: no table or view named "nosuch"',
-            "-e:1: ERROR: show streams: this server has no streams (it does not know @SystemCatalog STREAMS)",
+            '-e:1: ERROR: describe: no table, view or stream named "nosuch"',
             "-e:1: ERROR: show nonsense: show tables, views, streams, procedures or partitions",
             '-e:1: ERROR: set timing: on or off, not "maybe"',
             "-e:1: ERROR: usage: explainproc PROC",
