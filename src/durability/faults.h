@@ -6,7 +6,8 @@
 // cmdlog.short_write (half the bytes are written, then EIO), cmdlog.torn_exit (half of a write
 // reaches the file, then the process exits at once, as a crash would), snapshot.write (a snapshot
 // file's write fails), snapshot.fsync (its fsync fails), snapshot.corrupt (a chunk's bytes reach
-// the file with a bit flipped after its checksum was taken: found when the snapshot is read).
+// the file with a bit flipped after its checksum was taken: found when the snapshot is read),
+// snapshot.stall (the snapshot writer stops for 2 s before a write, as a stalled disk would).
 #pragma once
 
 #include <cstdint>

@@ -353,6 +353,8 @@ Status SnapshotWriter::WriteChunk(size_t file, const std::string& bytes, uint64_
         st = &files_[file];
     }
     const std::string path = dir_ + "/" + st->info.name;
+    // A disk that stops for a while: the snapshot stays "being written" (tests of what that means).
+    if (Faults::Fire("snapshot.stall")) std::this_thread::sleep_for(std::chrono::seconds(2));
     if (Faults::Fire("snapshot.write"))
         return IoError("snapshot: write to " + path + " failed (fault snapshot.write)", EIO);
     if (!st->info.rows_file) {

@@ -217,9 +217,9 @@ Status Database::Recover(RecoveryInfo* info) {
     // parallel); a multi-partition record is a barrier: everything before it finishes first, and
     // it finishes before anything after it starts.
     struct Replay {
-        std::mutex mu;
+        std::mutex mu;  ///< guards failure, and the waits on cv
         std::condition_variable cv;
-        size_t in_flight = 0;
+        std::atomic<size_t> in_flight{0};  ///< no lock per call: the partitions finish them concurrently
         Status failure;
     } replay;
     constexpr size_t kMaxInFlight = 16384;
@@ -267,30 +267,34 @@ Status Database::Recover(RecoveryInfo* info) {
             auto call = NewCall(rec.procedure, nullptr, nullptr);
             Call* raw = call.get();
             call->done = [&replay, raw, lsn = rec.lsn] {
-                std::lock_guard<std::mutex> lock(replay.mu);
                 const v1::Status& st = raw->response->status();
-                if (st.code() != v1::OK && replay.failure.ok()) {
-                    replay.failure = Status(ErrorCode::kInternal,
-                                            "recovery: LSN " + std::to_string(lsn) + " (transaction " +
-                                                std::to_string(raw->txn_id) + ", " + raw->procedure +
-                                                ") committed before the restart but fails on replay (" + st.message() +
-                                                "); the command log does not reproduce the database, so the start "
-                                                "stops here");
+                const bool failed = st.code() != v1::OK;
+                if (failed) {
+                    std::lock_guard<std::mutex> lock(replay.mu);
+                    if (replay.failure.ok()) {
+                        replay.failure =
+                            Status(ErrorCode::kInternal,
+                                   "recovery: LSN " + std::to_string(lsn) + " (transaction " +
+                                       std::to_string(raw->txn_id) + ", " + raw->procedure +
+                                       ") committed before the restart but fails on replay (" + st.message() +
+                                       "); the command log does not reproduce the database, so the "
+                                       "start stops here");
+                    }
                 }
-                // Wake the replay thread only at the levels it waits for.
-                --replay.in_flight;
-                if (replay.in_flight == 0 || replay.in_flight % 1024 == 0 || !replay.failure.ok()) {
+                // Wake the replay thread only at the levels it waits for (under the lock, so that a
+                // waiter between its check and its wait cannot miss it).
+                const size_t left = replay.in_flight.fetch_sub(1, std::memory_order_acq_rel) - 1;
+                if (left == 0 || left % 1024 == 0 || failed) {
+                    std::lock_guard<std::mutex> lock(replay.mu);
                     replay.cv.notify_all();
                 }
             };
+            call->discard_results = true;  // nobody reads a replayed call's rows
             call->txn_id = rec.txn_id;
             call->timestamp = rec.timestamp;
             call->params = std::move(rec.params);
             if (!multi) call->replay_partition = rec.partition;
-            {
-                std::lock_guard<std::mutex> lock(replay.mu);
-                ++replay.in_flight;
-            }
+            replay.in_flight.fetch_add(1, std::memory_order_relaxed);
             Dispatch(std::move(*plan), std::move(call));
             ++replayed;
             if (multi) {

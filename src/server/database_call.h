@@ -42,6 +42,7 @@ struct Database::Call final : durability::DurableWaiter, std::enable_shared_from
     txn::MpContext* mp = nullptr;                      ///< the multi-partition context it ran in
     /// Recovery: the partition the logged call ran on (a replay must route there too).
     std::optional<uint32_t> replay_partition;
+    bool discard_results = false;  ///< recovery: the rows a replayed call returns go nowhere
     // The answer, kept while it waits for the log.
     Status status;
     v1::StatusCode code = v1::OK;
@@ -60,7 +61,9 @@ struct Database::Call final : durability::DurableWaiter, std::enable_shared_from
         return true;
     }
 
-    void AddResult(const exec::ResultSet& rs) { EncodeResult(rs, response->add_results()); }
+    void AddResult(const exec::ResultSet& rs) {
+        if (!discard_results) EncodeResult(rs, response->add_results());
+    }
 
     /// The call's outcome. A committed change is appended to the command log first (on the
     /// thread that committed it, so the log keeps the execution order); in synchronous mode the

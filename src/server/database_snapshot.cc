@@ -108,6 +108,7 @@ struct Database::SnapshotRun {
     bool in_data_dir = false;
     SnapshotDone done;
     std::atomic<bool> answered{false};
+    std::atomic<bool> cut_taken{false};  ///< @Statistics: "starting" before, "running" after
     std::unique_ptr<durability::SnapshotWriter> writer;
     durability::SnapshotManifest manifest;  ///< the cut's fields; files are filled in by the writer
     std::string catalog_sql;
@@ -161,6 +162,11 @@ void Database::StartSnapshot(std::string root, bool csv, bool automatic, Snapsho
     run->id = NewSnapshotId(root);
     run->dir = root + "/" + run->id;
     run->started = std::chrono::steady_clock::now();
+    {
+        // The directory is this snapshot's from before it exists (@SnapshotDelete leaves it alone).
+        std::lock_guard<std::mutex> lock(snapshot_mu_);
+        snapshot_run_ = run;
+    }
     std::weak_ptr<SnapshotRun> weak = run;
     auto writer = durability::SnapshotWriter::Create(run->dir, options_.snapshot_max_queued_bytes, [this, weak] {
         auto r = weak.lock();
@@ -170,6 +176,7 @@ void Database::StartSnapshot(std::string root, bool csv, bool automatic, Snapsho
         }
     });
     if (!writer.ok()) {
+        // Not FailSnapshot: the directory that could not be created may be someone else's.
         snapshot_running_ = false;
         run->Answer(writer.status(), {});
         return;
@@ -217,29 +224,24 @@ void Database::BeginSnapshotCut(txn::MpContext& ctx, const std::shared_ptr<Snaps
         run->parts.push_back(std::move(part));
     }
     run->parts_left = run->parts.size();
-    {
-        std::lock_guard<std::mutex> lock(snapshot_mu_);
-        snapshot_run_ = run;
-    }
     last_snapshot_micros_ = SteadyMicros();
     log_bytes_at_snapshot_ = log_ ? log_->counters().bytes : 0;
     run->pause_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    // Still parked: a call made after this is visible comes after the cut.
+    run->cut_taken = true;
     // The slices run once the partitions are released.
     for (uint32_t p = 0; p < run->parts.size(); ++p) QueueSnapshotSlice(run, p);
 }
 
 void Database::QueueSnapshotSlice(const std::shared_ptr<SnapshotRun>& run, uint32_t p) {
-    auto task = std::make_unique<txn::FunctionTask>(
-        [this, run, p](exec::Engine&, uint64_t) { RunSnapshotSlice(run, p); },
-        [this, run](const Status& why) {
-            FailSnapshot(run, Status(why.code(), "the server stopped before snapshot " + run->id + " was complete (" +
-                                                     why.message() + ")"));
-        });
-    Status s = partitions_[p]->SubmitUrgent(std::move(task));
-    if (!s.ok()) {
-        FailSnapshot(run, Status(s.code(), "the server stopped before snapshot " + run->id + " was complete (" +
-                                               s.message() + ")"));
-    }
+    // A slice is refused or dropped only when the partition stops.
+    auto stopped = [this, run](const Status& why) {
+        FailSnapshot(run, Status(why.code(), "the server stopped before snapshot " + run->id + " was complete (" +
+                                                 why.message() + ")"));
+    };
+    Status s = partitions_[p]->SubmitUrgent(std::make_unique<txn::FunctionTask>(
+        [this, run, p](exec::Engine&, uint64_t) { RunSnapshotSlice(run, p); }, stopped));
+    if (!s.ok()) stopped(s);
 }
 
 void Database::RunSnapshotSlice(const std::shared_ptr<SnapshotRun>& run, uint32_t p) {
@@ -639,7 +641,10 @@ exec::ResultSet Database::SnapshotStatistics() const {
     std::lock_guard<std::mutex> lock(snapshot_mu_);
     const auto& c = snapshot_counters_;
     auto n = [](uint64_t v) { return Value::BigInt(static_cast<int64_t>(v)); };
-    rs.values = {Value::Varchar(snapshot_running_.load() ? "running" : "idle"),
+    const char* status = !snapshot_running_.load()                   ? "idle"
+                         : snapshot_run_ && snapshot_run_->cut_taken ? "running"
+                                                                     : "starting";
+    rs.values = {Value::Varchar(status),
                  n(c.completed),
                  n(c.failed),
                  c.last_id.empty() ? Value::Null(TypeId::kVarchar) : Value::Varchar(c.last_id),
@@ -826,14 +831,19 @@ void Database::RunSnapshotProcedure(const proc::CallPlan& plan, std::shared_ptr<
         if (target->find('/') == std::string::npos && need_data_dir()) return;
         const std::string dir =
             target->find('/') == std::string::npos ? snapshot_root() + "/" + *target : Absolute(*target);
+        // At once (not on the admin thread): a snapshot being written is refused however soon
+        // after it began the call comes.
+        if (snapshot_running_.load()) {
+            std::lock_guard<std::mutex> lock(snapshot_mu_);
+            std::error_code same_ec;
+            if (snapshot_run_ && !snapshot_run_->answered &&
+                std::filesystem::weakly_canonical(snapshot_run_->dir, same_ec) ==
+                    std::filesystem::weakly_canonical(dir, same_ec)) {
+                return call->Finish(Status(ErrorCode::kTransactionState, dir + " is being written"));
+            }
+        }
         RunAdmin([this, call, dir] {
             std::error_code ec;
-            if (snapshot_running_.load()) {
-                std::lock_guard<std::mutex> lock(snapshot_mu_);
-                if (snapshot_run_ && snapshot_run_->dir == dir && !snapshot_run_->answered) {
-                    return call->Finish(Status(ErrorCode::kTransactionState, dir + " is being written"));
-                }
-            }
             if (!std::filesystem::is_directory(dir, ec) || !LooksLikeSnapshot(dir)) {
                 return call->Finish(Status(ErrorCode::kInvalidParameter,
                                            dir + " is not a snapshot directory (it holds files a snapshot does not "

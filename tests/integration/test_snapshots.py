@@ -1096,7 +1096,9 @@ class DdlDuringSnapshotTest(SnapshotCase):
     PAD = "p" * 100
 
     def test_ddl_while_scans_run(self):
-        server = self.start(mode="sync")
+        # The first snapshot's writer stalls for 2 s, so that it is certainly still being written
+        # when @SnapshotDelete asks (the scans are not held up: they queue their rows).
+        server = self.start(mode="sync", faults="snapshot.stall")
         db = self.connect(server)
         db.sql("CREATE TABLE big (id BIGINT NOT NULL PRIMARY KEY, v BIGINT NOT NULL, pad VARCHAR(200) NOT NULL); "
                "PARTITION TABLE big ON COLUMN id")
