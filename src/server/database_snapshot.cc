@@ -210,7 +210,8 @@ void Database::BeginSnapshotCut(txn::MpContext& ctx, const std::shared_ptr<Snaps
             char file[64];
             std::snprintf(file, sizeof file, "p%u-t%zu.rows", p, k++);
             SnapshotRun::Job job{table, run->writer->AddFile(file, def->name, p), std::nullopt};
-            if (run->csv) {
+            // CSV is for tables: a view over a stream holds each partition's partial groups.
+            if (run->csv && !def->is_view()) {
                 auto it = csv_files.find(def->name);
                 if (it == csv_files.end()) {
                     const size_t f = run->writer->AddFile(CsvFileName(def->name), def->name, 0, false);
