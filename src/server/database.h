@@ -202,6 +202,7 @@ class Database {
     } snapshot_counters_;                           ///< guarded by snapshot_mu_
     std::atomic<int64_t> last_snapshot_micros_{0};  ///< steady clock: when the last snapshot began
     std::atomic<uint64_t> log_bytes_at_snapshot_{0};
+    std::atomic<uint64_t> snapshot_rows_loaded_{0};  ///< recovery's progress through a snapshot
     std::mutex timer_mu_;
     std::condition_variable timer_cv_;
     bool timer_stop_ = false;

@@ -514,6 +514,7 @@ Status Database::LoadSnapshotRows(exec::Engine& engine, uint32_t p, const std::s
                 }
             }
             if (in_txn > 0) (void)(st.ok() ? engine.Commit(token) : engine.Rollback(token));
+            if (st.ok()) snapshot_rows_loaded_.fetch_add(rows, std::memory_order_relaxed);
             if (st.ok() && pos != payload.size()) {
                 st = Status(ErrorCode::kIoError, "snapshot " + dir + ": " + f.name + " has bytes after its rows");
             }
@@ -535,6 +536,7 @@ Status Database::LoadSnapshot(const std::string& dir, const durability::Snapshot
     Status s = schema.get_future().get();
     if (!s.ok()) return s;
     // Rows: every partition loads its own in parallel.
+    snapshot_rows_loaded_ = 0;
     std::vector<std::promise<Status>> loaded(partitions_.size());
     for (uint32_t p = 0; p < partitions_.size(); ++p) {
         auto task = std::make_unique<txn::FunctionTask>(
@@ -543,8 +545,16 @@ Status Database::LoadSnapshot(const std::string& dir, const durability::Snapshot
         Status q = partitions_[p]->SubmitUrgent(std::move(task));
         if (!q.ok()) loaded[p].set_value(q);
     }
+    // Long loads report their progress every second.
     for (auto& l : loaded) {
-        Status r = l.get_future().get();
+        auto f = l.get_future();
+        while (f.wait_for(std::chrono::seconds(1)) != std::future_status::ready) {
+            spdlog::info(
+                "recovery: {} snapshot rows loaded so far (of {}; replicated tables load on every "
+                "partition)",
+                snapshot_rows_loaded_.load(), m.total_rows());
+        }
+        Status r = f.get();
         if (s.ok() && !r.ok()) s = r;
     }
     return s;
