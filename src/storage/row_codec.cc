@@ -8,28 +8,6 @@ namespace surge::storage {
 
 static_assert(std::endian::native == std::endian::little, "snapshot rows are written in the host's byte order");
 
-namespace {
-
-uint32_t FixedWidth(TypeId t) {
-    switch (t) {
-        case TypeId::kTinyInt:
-            return 1;
-        case TypeId::kSmallInt:
-            return 2;
-        case TypeId::kInteger:
-            return 4;
-        case TypeId::kDecimal:
-            return 16;
-        case TypeId::kVarchar:
-        case TypeId::kVarbinary:
-            return 0;
-        default:
-            return 8;
-    }
-}
-
-}  // namespace
-
 void EncodeRow(const TupleLayout& layout, const char* tuple, std::string* out) {
     const size_t n = layout.column_count();
     const size_t bitmap = (n + 7) / 8;
@@ -37,10 +15,8 @@ void EncodeRow(const TupleLayout& layout, const char* tuple, std::string* out) {
     for (size_t i = 0; i < n; ++i) {
         const int c = static_cast<int>(i);
         if (layout.IsNull(tuple, c)) continue;
-        const TypeId type = layout.type(c);
-        const uint32_t width = FixedWidth(type);
-        if (width != 0) {
-            out->append(tuple + layout.offset(c), width);
+        if (!layout.is_var(c)) {
+            out->append(tuple + layout.offset(c), SlotWidth(layout.type(c)));
             continue;
         }
         const VarData* v = layout.GetVar(tuple, c);
@@ -60,54 +36,18 @@ bool DecodeRow(const TupleLayout& layout, std::string_view bytes, size_t* pos, V
     const char* nulls = bytes.data() + p;
     p += bitmap;
     for (size_t i = 0; i < n; ++i) {
-        const TypeId type = layout.type(static_cast<int>(i));
+        const int c = static_cast<int>(i);
+        const TypeId type = layout.type(c);
         if ((nulls[i / 8] >> (i % 8)) & 1) {
             values[i].SetNull(type);
             continue;
         }
-        const uint32_t width = FixedWidth(type);
         const char* at = bytes.data() + p;
-        if (width != 0) {
+        if (!layout.is_var(c)) {
+            const uint32_t width = SlotWidth(type);
             if (bytes.size() - p < width) return false;
             p += width;
-            switch (type) {
-                case TypeId::kTinyInt: {
-                    int8_t v;
-                    std::memcpy(&v, at, 1);
-                    values[i].SetInt(type, v);
-                    break;
-                }
-                case TypeId::kSmallInt: {
-                    int16_t v;
-                    std::memcpy(&v, at, 2);
-                    values[i].SetInt(type, v);
-                    break;
-                }
-                case TypeId::kInteger: {
-                    int32_t v;
-                    std::memcpy(&v, at, 4);
-                    values[i].SetInt(type, v);
-                    break;
-                }
-                case TypeId::kFloat: {
-                    double d;
-                    std::memcpy(&d, at, 8);
-                    values[i] = Value::Float(d);
-                    break;
-                }
-                case TypeId::kDecimal: {
-                    Decimal::Rep raw;
-                    std::memcpy(&raw, at, sizeof raw);
-                    values[i] = Value::Dec(Decimal::FromRaw(raw));
-                    break;
-                }
-                default: {
-                    int64_t v;
-                    std::memcpy(&v, at, 8);
-                    values[i].SetInt(type, v);
-                    break;
-                }
-            }
+            ReadFixedSlot(type, at, &values[i]);
             continue;
         }
         uint32_t size;

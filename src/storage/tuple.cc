@@ -11,8 +11,6 @@
 #include "common/status.h"
 
 namespace surge::storage {
-namespace {
-
 uint32_t SlotWidth(TypeId t) {
     switch (t) {
         case TypeId::kTinyInt:
@@ -35,6 +33,8 @@ uint32_t SlotWidth(TypeId t) {
                           "storage: column type " + std::string(TypeIdName(t)) + " cannot be stored in a table");
     }
 }
+
+namespace {
 
 uint32_t SlotAlign(uint32_t width) { return std::min<uint32_t>(width, 8); }
 
@@ -67,9 +67,8 @@ TupleLayout::TupleLayout(const std::vector<catalog::ColumnDef>& columns) {
     size_ = (pos + max_align - 1) / max_align * max_align;
 }
 
-int64_t TupleLayout::GetInt(const char* t, int col) const {
-    const char* p = t + offsets_[col];
-    switch (types_[col]) {
+int64_t ReadIntSlot(TypeId t, const char* p) {
+    switch (t) {
         case TypeId::kTinyInt: {
             int8_t v;
             std::memcpy(&v, p, 1);
@@ -93,33 +92,41 @@ int64_t TupleLayout::GetInt(const char* t, int col) const {
     }
 }
 
+void ReadFixedSlot(TypeId t, const char* slot, Value* out) {
+    switch (t) {
+        case TypeId::kFloat: {
+            double d;
+            std::memcpy(&d, slot, 8);
+            // Move-assigning a Value whose string is empty keeps out's string buffer.
+            *out = Value::Float(d);
+            return;
+        }
+        case TypeId::kDecimal: {
+            Decimal::Rep raw;
+            std::memcpy(&raw, slot, sizeof raw);
+            *out = Value::Dec(Decimal::FromRaw(raw));
+            return;
+        }
+        default:
+            out->SetInt(t, ReadIntSlot(t, slot));
+            return;
+    }
+}
+
+int64_t TupleLayout::GetInt(const char* t, int col) const { return ReadIntSlot(types_[col], t + offsets_[col]); }
+
 void TupleLayout::Read(const char* t, int col, Value* out) const {
     const TypeId type = types_[col];
     if (IsNull(t, col)) {
         out->SetNull(type);
         return;
     }
-    switch (type) {
-        case TypeId::kFloat:
-            // Move-assigning a Value whose string is empty keeps out's string buffer.
-            *out = Value::Float(GetDouble(t, col));
-            return;
-        case TypeId::kDecimal: {
-            Decimal::Rep raw;
-            std::memcpy(&raw, t + offsets_[col], sizeof raw);
-            *out = Value::Dec(Decimal::FromRaw(raw));
-            return;
-        }
-        case TypeId::kVarchar:
-        case TypeId::kVarbinary: {
-            const VarData* v = GetVar(t, col);
-            out->SetString(type, std::string_view(v->bytes(), v->size));
-            return;
-        }
-        default:
-            out->SetInt(type, GetInt(t, col));
-            return;
+    if (type == TypeId::kVarchar || type == TypeId::kVarbinary) {
+        const VarData* v = GetVar(t, col);
+        out->SetString(type, std::string_view(v->bytes(), v->size));
+        return;
     }
+    ReadFixedSlot(type, t + offsets_[col], out);
 }
 
 }  // namespace surge::storage

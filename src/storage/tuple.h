@@ -35,6 +35,14 @@ struct VarData {
     const char* bytes() const { return reinterpret_cast<const char*>(this + 1); }
 };
 
+/// Bytes a column of type t takes in its slot: the value itself for fixed-width types (as a
+/// snapshot row also stores it, row_codec.h), a VarData pointer for VARCHAR/VARBINARY.
+uint32_t SlotWidth(TypeId t);
+/// The value of a fixed-width slot (integral or TIMESTAMP) as a 64-bit integer.
+int64_t ReadIntSlot(TypeId t, const char* slot);
+/// The value of a fixed-width slot of type t (any type but VARCHAR/VARBINARY) into *out.
+void ReadFixedSlot(TypeId t, const char* slot, Value* out);
+
 class TupleLayout {
   public:
     explicit TupleLayout(const std::vector<catalog::ColumnDef>& columns);
