@@ -748,24 +748,28 @@ void Engine::SetPartition(uint32_t partition, const PartitionRouter* router) {
 }
 void Engine::SetTimestamp(int64_t micros) { state_->now_micros_ = micros; }
 
-Status Engine::ClearTable(storage::Table& table) {
-    if (!state_->in_txn_) return Status(ErrorCode::kTransactionState, "ClearTable needs an open transaction");
+namespace {
+
+// A direct write to a table (loading a snapshot) in the engine's open transaction.
+template <class F>
+Status WriteInTransaction(EngineState& st, const char* what, F&& write) {
+    if (!st.in_txn_) return Status(ErrorCode::kTransactionState, std::string(what) + " needs an open transaction");
     try {
-        table.Truncate(state_->undo_);
+        write(st.undo_);
     } catch (const SqlError& e) {
         return e.status();
     }
     return Status::Ok();
 }
 
+}  // namespace
+
+Status Engine::ClearTable(storage::Table& table) {
+    return WriteInTransaction(*state_, "ClearTable", [&](storage::UndoLog& undo) { table.Truncate(undo); });
+}
+
 Status Engine::InsertRow(storage::Table& table, const Value* values) {
-    if (!state_->in_txn_) return Status(ErrorCode::kTransactionState, "InsertRow needs an open transaction");
-    try {
-        table.Insert(values, state_->undo_);
-    } catch (const SqlError& e) {
-        return e.status();
-    }
-    return Status::Ok();
+    return WriteInTransaction(*state_, "InsertRow", [&](storage::UndoLog& undo) { table.Insert(values, undo); });
 }
 catalog::CatalogPtr Engine::catalog() const { return state_->catalog_; }
 void Engine::BeginHeldDdl() { state_->held_ = EngineState::HeldDdl{state_->catalog_, {}, {}}; }
