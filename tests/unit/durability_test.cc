@@ -583,9 +583,12 @@ TEST_F(DurabilityTest, AWriterBehindTellsProducersAndCallsBackWhenDrained) {
     auto w = SnapshotWriter::Create(dir.sub("s"), 1000, [&] { ++drained; });
     ASSERT_TRUE(w.ok());
     const size_t f = (*w)->AddFile("p0-t0.rows", "t", 0);
-    // Keep the thread busy long enough to see Behind(): queue far more than the bound at once.
-    (*w)->NoteProducerPaused();
+    // The writer stalls on its first write, so the queue certainly passes its bound.
+    ASSERT_TRUE(Faults::Arm("snapshot.stall").ok());
     for (int i = 0; i < 200; ++i) (*w)->Write(f, std::string(5000, 'r'), 1);
+    EXPECT_TRUE((*w)->Behind());
+    (*w)->NoteProducerPaused();
+    EXPECT_EQ(drained.load(), 0);
     std::promise<Status> done;
     SnapshotManifest m;
     m.id = "s";
