@@ -71,6 +71,8 @@ struct ViewDef {
     std::vector<Agg> aggregates;
 };
 
+inline constexpr uint8_t kExportInsert = 1, kExportDelete = 2, kExportUpdate = 4;
+
 struct TableDef {
     std::string name;
     std::vector<ColumnDef> columns;
@@ -80,7 +82,10 @@ struct TableDef {
     /// A stream (CREATE STREAM): insert-only, keeps no rows; its inserts reach its views and, with
     /// export_target set, its export target (docs/adr/0011-streams-and-export.md).
     bool stream = false;
-    std::string export_target;
+    std::string export_target;  ///< empty: exports nothing
+    /// Which changes go to export_target (bits of kExportInsert...): a stream exports its inserts;
+    /// a table those its EXPORT clause names.
+    uint8_t export_ops = 0;
     uint64_t id = 0;  ///< unique per table incarnation (a dropped and re-created table differs)
 
     int FindColumn(std::string_view folded_name) const;  ///< -1 if absent

@@ -53,6 +53,8 @@ std::string_view SqlState(ErrorCode code) {
             return "XX000";
         case ErrorCode::kIoError:
             return "58030";
+        case ErrorCode::kResourceExhausted:
+            return "53000";
     }
     return "XX000";
 }
@@ -107,6 +109,8 @@ std::string_view ErrorCodeName(ErrorCode code) {
             return "internal_error";
         case ErrorCode::kIoError:
             return "io_error";
+        case ErrorCode::kResourceExhausted:
+            return "resource_exhausted";
     }
     return "internal_error";
 }

@@ -42,6 +42,7 @@ enum class ErrorCode : uint8_t {
     kTransactionState,     ///< 25000: begin/commit/rollback used out of order
     kInternal,             ///< XX000: a bug; the message says where
     kIoError,              ///< 58030: a disk read, write or sync failed (durability)
+    kResourceExhausted,    ///< 53000: a bounded resource is full (the export backlog); retry later
 };
 
 /// Five-character SQLSTATE-like class of an error code.

@@ -16,7 +16,7 @@
 #include "common/hash.h"
 #include "durability/codec.h"
 #include "durability/faults.h"
-#include "durability/files.h"
+#include "common/files.h"
 
 namespace surge::durability {
 namespace {

@@ -13,10 +13,10 @@
 #include <cstring>
 #include <filesystem>
 
+#include "common/files.h"
 #include "common/hash.h"
 #include "durability/codec.h"
 #include "durability/faults.h"
-#include "durability/files.h"
 
 namespace surge::durability {
 namespace {
@@ -144,6 +144,9 @@ std::string FormatManifest(const SnapshotManifest& m) {
         s += std::string(f.rows_file ? "\nrows " : "\nextra ") + Escape(f.name) + " " + std::to_string(f.partition) +
              " " + std::to_string(f.rows) + " " + std::to_string(f.bytes) + " " + Escape(f.table);
     }
+    for (const auto& e : m.export_sequences) {
+        s += "\nexport_seq " + Escape(e.stream) + " " + std::to_string(e.partition) + " " + std::to_string(e.seq);
+    }
     s += "\n";
     s += "checksum " + Hex(Hash64(s.data(), s.size())) + "\n";
     return s;
@@ -194,6 +197,10 @@ bool ParseManifest(std::string_view text, SnapshotManifest* m, std::string* erro
             ok = ParseNumber(f[1], &m->last_timestamp);
         } else if (f[0] == "catalog" && f.size() == 3) {
             ok = ParseNumber(f[1], &m->catalog_bytes) && ParseHex(f[2], &m->catalog_hash);
+        } else if (f[0] == "export_seq" && f.size() == 4) {
+            SnapshotManifest::ExportSequence e;
+            ok = Unescape(f[1], &e.stream) && ParseNumber(f[2], &e.partition) && ParseNumber(f[3], &e.seq);
+            m->export_sequences.push_back(std::move(e));
         } else if ((f[0] == "rows" || f[0] == "extra") && f.size() == 6) {
             SnapshotFile file;
             file.rows_file = f[0] == "rows";

@@ -48,6 +48,14 @@ struct SnapshotManifest {
     uint64_t catalog_bytes = 0;
     uint64_t catalog_hash = 0;
     std::vector<SnapshotFile> files;
+    /// The last export sequence number each exporting stream had given on each partition at the
+    /// cut (recovery continues from there; docs/adr/0011-streams-and-export.md).
+    struct ExportSequence {
+        std::string stream;
+        uint32_t partition = 0;
+        uint64_t seq = 0;
+    };
+    std::vector<ExportSequence> export_sequences;
 
     uint64_t total_rows() const;
     uint64_t total_bytes() const;

@@ -186,6 +186,17 @@ void EngineState::RewireViews() {
     for (auto& [id, entry] : tables_) {
         for (auto& m : entry.maintainers) entry.table->RemoveListener(m.get());
         entry.maintainers.clear();
+        if (entry.exporter) entry.table->RemoveListener(entry.exporter.get());
+        entry.exporter.reset();
+    }
+    // Exported changes: a replicated stream's or table's are taken from partition 0's copy only.
+    for (const auto& [name, def] : catalog_->tables()) {
+        if (!capture_ || def->export_target.empty() || def->export_ops == 0) continue;
+        if (!def->partition_column && own_partition_ && *own_partition_ != 0) continue;
+        auto& entry = tables_.at(def->id);
+        entry.exporter = std::make_unique<ExportListener>(capture_, capture_->ChannelFor(def), def->export_ops,
+                                                          &txn_id_, &now_micros_);
+        entry.table->AddListener(entry.exporter.get());
     }
     for (const auto& [name, def] : catalog_->tables()) {
         if (!def->view) continue;
@@ -265,13 +276,20 @@ void EngineState::CreateTable(const sql::CreateTableStatement& s) {
             ThrowSqlError(ErrorCode::kInvalidDefinition,
                           "stream \"" + s.name + "\" keeps no rows, so it takes no key constraints" + At(s.pos));
         }
-        if (!s.export_target.empty()) {
-            ThrowSqlError(ErrorCode::kFeatureNotSupported,
-                          "stream \"" + s.name +
-                              "\": EXPORT TO TARGET is not available yet (export targets are being "
-                              "built; create the stream without it, and views over it work)" +
-                              At(s.pos));
+    }
+    if (!s.export_target.empty()) {
+        if (export_targets_ &&
+            std::find(export_targets_->begin(), export_targets_->end(), s.export_target) == export_targets_->end()) {
+            std::string known;
+            for (const auto& t : *export_targets_) known += (known.empty() ? "" : ", ") + t;
+            const std::string hint = known.empty() ? "none is configured; add [export.targets." + s.export_target +
+                                                         "] to surged's config file"
+                                                   : "configured: " + known;
+            ThrowSqlError(ErrorCode::kUndefinedObject, std::string(s.stream ? "stream \"" : "table \"") + s.name +
+                                                           "\": no export target \"" + s.export_target +
+                                                           "\" is configured (" + hint + ")" + At(s.pos));
         }
+        def.export_ops = s.export_ops ? s.export_ops : catalog::kExportInsert;
     }
     for (const auto& spec : s.columns) {
         if (def.FindColumn(spec.name) >= 0) {

@@ -748,6 +748,17 @@ void Engine::SetPartition(uint32_t partition, const PartitionRouter* router) {
 }
 void Engine::SetTimestamp(int64_t micros) { state_->now_micros_ = micros; }
 
+void Engine::SetTransactionId(uint64_t txn_id) { state_->txn_id_ = txn_id; }
+
+void Engine::SetExportCapture(ExportCapture* capture) {
+    state_->capture_ = capture;
+    state_->RewireViews();
+}
+
+void Engine::SetExportTargets(std::shared_ptr<const std::vector<std::string>> targets) {
+    state_->export_targets_ = std::move(targets);
+}
+
 namespace {
 
 // A direct write to a table (loading a snapshot) in the engine's open transaction.

@@ -50,6 +50,7 @@ class ResultSet {
 
 class PreparedStatement;
 class EngineState;
+class ExportCapture;
 class PartitionRouter;
 
 class Engine {
@@ -87,6 +88,12 @@ class Engine {
     /// The transaction timestamp NOW/CURRENT_TIMESTAMP return (microseconds since the epoch).
     /// Set by the layer above per transaction; never read from the wall clock here.
     void SetTimestamp(int64_t micros);
+    /// The transaction id the rows it exports carry (set per transaction by the layer above).
+    void SetTransactionId(uint64_t txn_id);
+    /// Where this partition's exported changes go (null: nowhere). Rewires the listeners.
+    void SetExportCapture(ExportCapture* capture);
+    /// The targets CREATE STREAM/TABLE ... EXPORT TO TARGET may name; null accepts any name.
+    void SetExportTargets(std::shared_ptr<const std::vector<std::string>> targets);
 
     catalog::CatalogPtr catalog() const;
 

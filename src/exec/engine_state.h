@@ -8,6 +8,7 @@
 
 #include "exec/engine.h"
 #include "exec/eval.h"
+#include "exec/export_capture.h"
 #include "exec/operators.h"
 #include "sql/parser.h"
 #include "sql/planner.h"
@@ -45,6 +46,7 @@ struct TableEntry {
     std::unique_ptr<storage::Table> table;
     storage::Table* raw = nullptr;                             ///< table.get(), addressable as a one-table TableSet
     std::vector<std::unique_ptr<ViewMaintainer>> maintainers;  ///< views whose source this is
+    std::unique_ptr<ExportListener> exporter;                  ///< its exported changes
 };
 
 class EngineState : public TableResolver {
@@ -73,6 +75,10 @@ class EngineState : public TableResolver {
     uint64_t txn_token_ = 0;
     uint64_t last_token_ = 0;
     int64_t now_micros_ = 0;
+    uint64_t txn_id_ = 0;  ///< the transaction id exported rows carry
+    ExportCapture* capture_ = nullptr;
+    /// The export targets CREATE may name (null: any, as while recovery replays the schema).
+    std::shared_ptr<const std::vector<std::string>> export_targets_;
     uint64_t executions_ = 0;
 
     // Plan cache of ad-hoc statements (text -> prepared), cleared when it grows past its cap.

@@ -226,6 +226,8 @@ v1::StatusCode StatusCodeOf(ErrorCode code) {
             return v1::INTERNAL;
         case ErrorCode::kIoError:
             return v1::UNAVAILABLE;
+        case ErrorCode::kResourceExhausted:
+            return v1::OVERLOADED;
         default:
             return v1::SQL_ERROR;
     }

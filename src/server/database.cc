@@ -3,9 +3,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <future>
+#include <map>
 
 #include <absl/container/flat_hash_map.h>
 
@@ -59,6 +61,10 @@ Database::Database(DatabaseOptions options)
     for (uint32_t i = 0; i < n; ++i) {
         partitions_.push_back(std::make_unique<txn::Partition>(i, options_.queue_capacity));
         partitions_.back()->engine().SetPartition(i, &router_);
+        captures_.push_back(std::make_unique<exec::ExportCapture>(i));
+        // Export needs a data directory to spool in; without one nothing is captured, and
+        // EXPORT TO TARGET is refused (no target is configured).
+        if (!options_.data_dir.empty()) partitions_.back()->engine().SetExportCapture(captures_.back().get());
         ptrs.push_back(partitions_.back().get());
     }
     coordinator_ = std::make_unique<txn::Coordinator>(ptrs, &router_, options_.mp_queue_capacity);
@@ -83,6 +89,13 @@ Status Database::Start(RecoveryInfo* info) {
         Stop();
         return s;
     }
+    // Export: recovery is done, so from now on the disk budget holds, CREATE ... EXPORT TO TARGET
+    // must name a configured target, and the targets deliver.
+    auto targets = std::make_shared<std::vector<std::string>>();
+    if (exports_) *targets = exports_->TargetNames();
+    for (auto& p : partitions_) p->engine().SetExportTargets(targets);
+    for (auto& c : captures_) c->EnforceBudget(true);
+    if (exports_) exports_->StartTargets();
     accepting_ = true;
     last_snapshot_micros_ =
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -111,6 +124,8 @@ void Database::Stop() {
         Status s = log_->Close();
         if (s.ok()) spdlog::info("command log closed at LSN {}", log_->last_lsn());
     }
+    // Spools what the partitions published; each target acknowledges what it delivered.
+    if (exports_) exports_->Stop();
     // A snapshot whose MANIFEST is being written completes; one still scanning is abandoned.
     std::shared_ptr<SnapshotRun> run;
     {
@@ -154,6 +169,7 @@ std::shared_ptr<Database::Call> Database::NewCall(std::string procedure, v1::Res
     call->done = std::move(done);
     call->start = std::chrono::steady_clock::now();
     call->log = log_.get();
+    call->captures = exports_ ? &captures_ : nullptr;
     return call;
 }
 
@@ -195,6 +211,8 @@ Status Database::Recover(RecoveryInfo* info) {
     dir_lock_ = std::move(*lock);
     const std::string log_dir = options_.data_dir + "/cmdlog";
     const auto t0 = std::chrono::steady_clock::now();
+    Status exported = OpenExport();
+    if (!exported.ok()) return exported;
     if (options_.log_mode == durability::LogMode::kOff) {
         std::error_code ec;
         if (std::filesystem::exists(log_dir, ec) && !std::filesystem::is_empty(log_dir, ec)) {
@@ -206,12 +224,20 @@ Status Database::Recover(RecoveryInfo* info) {
         }
         spdlog::warn("command log off: only what snapshots hold survives a restart");
         uint64_t after_lsn = 0;
-        return RecoverSnapshot(info, &after_lsn);
+        Status loaded = RecoverSnapshot(info, &after_lsn);
+        if (!loaded.ok()) return loaded;
+        return RestoreExportSequences(false);
     }
     // The newest valid snapshot first, then the log after its cut.
     uint64_t after_lsn = 0;
     Status loaded = RecoverSnapshot(info, &after_lsn);
     if (!loaded.ok()) return loaded;
+    {
+        std::error_code ec;
+        const bool replaying = std::filesystem::exists(log_dir, ec) && !std::filesystem::is_empty(log_dir, ec);
+        Status seqs = RestoreExportSequences(replaying);
+        if (!seqs.ok()) return seqs;
+    }
 
     // Replay. Single-partition records go to their partition's queue (partitions replay in
     // parallel); a multi-partition record is a barrier: everything before it finishes first, and
@@ -359,6 +385,59 @@ Status Database::OpenCommandLog(const std::string& log_dir, uint64_t next_lsn) {
     auto log = durability::CommandLog::Open(std::move(lo), next_lsn);
     if (!log.ok()) return log.status();
     log_ = std::move(*log);
+    log_ptr_.store(log_.get(), std::memory_order_release);
+    return Status::Ok();
+}
+
+Status Database::OpenExport() {
+    exports::ExportOptions eo;
+    eo.dir = options_.data_dir + "/export";
+    eo.partitions = partition_count();
+    eo.targets = options_.export_targets;
+    eo.disk_budget_bytes = options_.export_disk_budget_bytes;
+    // Without a log (off, or recovery's replay before it opens) every row is as durable as it
+    // gets at once.
+    eo.last_lsn = [this] {
+        durability::CommandLog* log = log_ptr_.load(std::memory_order_acquire);
+        return log ? log->last_lsn() : 0;
+    };
+    eo.durable_lsn = [this] {
+        durability::CommandLog* log = log_ptr_.load(std::memory_order_acquire);
+        return log ? log->durable_lsn() : UINT64_MAX;
+    };
+    std::vector<exec::ExportCapture*> captures;
+    for (auto& c : captures_) captures.push_back(c.get());
+    auto m = exports::ExportManager::Open(std::move(eo), std::move(captures));
+    if (!m.ok()) return m.status();
+    exports_ = std::move(*m);
+    exports_->StartWriter();
+    return Status::Ok();
+}
+
+Status Database::RestoreExportSequences(bool replaying) {
+    if (!exports_) return Status::Ok();
+    std::map<std::string, std::vector<uint64_t>> cut;
+    for (const auto& e : snapshot_export_sequences_) {
+        auto& v = cut[e.stream];
+        v.resize(partition_count());
+        if (e.partition < v.size()) v[e.partition] = e.seq;
+    }
+    auto positions = exports_->Positions();
+    for (const auto& [stream, parts] : positions) cut[stream].resize(partition_count());
+    for (auto& [stream, seqs] : cut) {
+        auto pos = positions.find(stream);
+        for (uint32_t p = 0; p < partition_count(); ++p) {
+            uint64_t seq = seqs[p];
+            if (replaying) {
+                Status s = exports_->TruncateAfter(stream, p, seq);
+                if (!s.ok()) return s;
+            } else if (pos != positions.end() && p < pos->second.size()) {
+                seq = std::max({seq, pos->second[p].spooled, pos->second[p].acked});
+            }
+            // Before any task runs on the partition (its queue hands this over).
+            if (seq > 0) captures_[p]->SetSequence(stream, seq);
+        }
+    }
     return Status::Ok();
 }
 
@@ -540,6 +619,7 @@ class Database::CallTask final : public txn::Task {
         Call& c = *call_;
         if (c.Expired()) return;
         engine.SetTimestamp(c.timestamp);
+        engine.SetTransactionId(c.txn_id);
         Outcome o{engine.Begin(token)};
         if (o.status.ok()) o = Body(engine);
         if (o.status.ok()) {
@@ -659,11 +739,33 @@ void Database::SubmitMulti(std::function<void(txn::MpContext&, Call&)> body, std
     auto task = std::make_unique<txn::MpFunctionTask>(
         [call, body = std::move(body)](txn::MpContext& ctx) {
             call->mp = &ctx;
+            for (size_t i = 0; i < ctx.partition_count(); ++i) ctx.engine(i).SetTransactionId(call->txn_id);
             if (!call->Expired()) body(ctx, *call);
         },
         [call](const Status& why) { call->Finish(why, v1::SHUTTING_DOWN); });
     Status s = coordinator_->Submit(std::move(task), replay);
     if (!s.ok()) call->Finish(s, RefusalCode(s));
+}
+
+exec::ResultSet Database::ExportStatistics() const {
+    exec::ResultSet rs;
+    const SqlType text{TypeId::kVarchar, 1024};
+    const SqlType big = SqlType::Of(TypeId::kBigInt);
+    rs.columns = {{"stream", text},     {"partition_id", SqlType::Of(TypeId::kInteger)},
+                  {"target", text},     {"status", text},
+                  {"last_seq", big},    {"delivered_seq", big},
+                  {"acked_seq", big},   {"pending_rows", big},
+                  {"spool_bytes", big}, {"lag_ms", big},
+                  {"last_error", text}};
+    if (!exports_) return rs;
+    auto n = [](uint64_t v) { return Value::BigInt(static_cast<int64_t>(v)); };
+    for (const auto& c : exports_->Statistics()) {
+        rs.values.insert(rs.values.end(), {Value::Varchar(c.stream), Value::Integer(static_cast<int32_t>(c.partition)),
+                                           Value::Varchar(c.target), Value::Varchar(c.status), n(c.last_seq),
+                                           n(c.delivered_seq), n(c.acked_seq), n(c.pending_rows), n(c.spool_bytes),
+                                           Value::BigInt(c.lag_ms), Value::Varchar(c.last_error)});
+    }
+    return rs;
 }
 
 exec::ResultSet Database::LogStatistics() const {
@@ -725,7 +827,7 @@ void Database::RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call)
         return;
     }
     if (plan.name == "@Statistics") {
-        auto sel = text_param(0, "a selector (PARTITIONCOUNT, PROCEDURE, TABLE, COMMANDLOG, SNAPSHOT)");
+        auto sel = text_param(0, "a selector (PARTITIONCOUNT, PROCEDURE, TABLE, COMMANDLOG, SNAPSHOT, EXPORT)");
         if (!sel.ok()) return call->Finish(sel.status(), v1::INVALID_PARAMETER);
         std::string upper = *sel;
         for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -744,6 +846,11 @@ void Database::RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call)
         }
         if (upper == "COMMANDLOG") {
             call->AddResult(LogStatistics());
+            call->Finish(Status::Ok());
+            return;
+        }
+        if (upper == "EXPORT") {
+            call->AddResult(ExportStatistics());
             call->Finish(Status::Ok());
             return;
         }
@@ -782,7 +889,7 @@ void Database::RunSystem(const proc::CallPlan& plan, std::shared_ptr<Call> call)
         }
         call->Finish(Status(ErrorCode::kInvalidParameter,
                             "@Statistics selector \"" + *sel +
-                                "\" is not one of PARTITIONCOUNT, PROCEDURE, TABLE, COMMANDLOG, SNAPSHOT"),
+                                "\" is not one of PARTITIONCOUNT, PROCEDURE, TABLE, COMMANDLOG, SNAPSHOT, EXPORT"),
                      v1::INVALID_PARAMETER);
         return;
     }

@@ -19,6 +19,8 @@
 #include "durability/command_log.h"
 #include "durability/dir_lock.h"
 #include "durability/snapshot.h"
+#include "exec/export_capture.h"
+#include "export/manager.h"
 #include "proc/native.h"
 #include "proc/procedures.h"
 #include "server/stats.h"
@@ -44,6 +46,9 @@ struct DatabaseOptions {
     uint64_t snapshot_log_bytes = uint64_t{1} << 30;      ///< ... or when the log has grown this much; 0: never
     uint32_t snapshot_retain = 2;                         ///< complete snapshots kept (the log after the oldest too)
     size_t snapshot_max_queued_bytes = size_t{64} << 20;  ///< scanned bytes waiting for the disk before scans pause
+    // Export (docs/streams.md), spooled in DATA/export; needs a data directory.
+    std::vector<exports::TargetConfig> export_targets;
+    uint64_t export_disk_budget_bytes = uint64_t{10} << 30;
 };
 
 /// What Start found in the data directory.
@@ -155,6 +160,15 @@ class Database {
     void SubmitSingle(uint32_t partition, std::shared_ptr<const proc::CallPlan> plan, std::shared_ptr<Call> call);
     /// The command log's state as a result table (@Statistics COMMANDLOG).
     exec::ResultSet LogStatistics() const;
+    /// Export per stream and partition (@Statistics EXPORT).
+    exec::ResultSet ExportStatistics() const;
+    /// Recovery: opens the export spools and starts spooling (before anything commits).
+    Status OpenExport();
+    /// Recovery, after the snapshot: each stream's sequence per partition. When the command log
+    /// will be replayed, spooled rows past the snapshot's cut are dropped (the replay regenerates
+    /// them, and drops those of transactions the log lost); otherwise sequences continue after
+    /// the newest spooled or acknowledged row.
+    Status RestoreExportSequences(bool replaying);
     /// What a procedure name means under the current schema (cached per thread and schema
     /// version: most calls repeat a few names).
     Result<std::shared_ptr<const proc::CallPlan>> Resolve(std::string_view name);
@@ -182,7 +196,13 @@ class Database {
     std::atomic<uint64_t> catalog_version_{0};  ///< bumped after each publication of catalog_
     std::vector<std::vector<std::unique_ptr<CallTask>>> replay_batches_;  ///< recovery only, per partition
     std::unique_ptr<durability::DirLock> dir_lock_;
-    std::unique_ptr<durability::CommandLog> log_;  ///< null when off (or not yet open)
+    std::unique_ptr<durability::CommandLog> log_;            ///< null when off (or not yet open)
+    std::atomic<durability::CommandLog*> log_ptr_{nullptr};  ///< log_, for the export threads
+    /// Each partition's export capture (used on its thread, or the coordinator's while parked).
+    std::vector<std::unique_ptr<exec::ExportCapture>> captures_;
+    std::unique_ptr<exports::ExportManager> exports_;  ///< null without a data directory
+    /// The export sequences of the snapshot recovery loaded.
+    std::vector<durability::SnapshotManifest::ExportSequence> snapshot_export_sequences_;
     std::atomic<bool> log_failed_{false};
     std::function<void()> shutdown_handler_;
     std::once_flag shutdown_once_;

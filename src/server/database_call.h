@@ -43,6 +43,9 @@ struct Database::Call final : durability::DurableWaiter, std::enable_shared_from
     /// Recovery: the partition the logged call ran on (a replay must route there too).
     std::optional<uint32_t> replay_partition;
     bool discard_results = false;  ///< recovery: the rows a replayed call returns go nowhere
+    /// The partitions' export captures: rows the call committed are published after its log
+    /// record is appended (a row must never be delivered before its transaction is logged).
+    std::vector<std::unique_ptr<exec::ExportCapture>>* captures = nullptr;
     // The answer, kept while it waits for the log.
     Status status;
     v1::StatusCode code = v1::OK;
@@ -71,10 +74,15 @@ struct Database::Call final : durability::DurableWaiter, std::enable_shared_from
     void Finish(const Status& s, v1::StatusCode c = v1::OK) {
         status = s;
         code = c;
-        if (!log) return Complete();
+        const bool committed = s.ok() && c == v1::OK && (wrote || ddl || (mp && mp->committed_writes()));
+        if (!log) {
+            if (committed) PublishExports();
+            return Complete();
+        }
         uint64_t lsn = 0;
-        if (s.ok() && c == v1::OK && (wrote || ddl || (mp && mp->committed_writes()))) {
+        if (committed) {
             auto appended = log->Append({txn_id, timestamp, partition, procedure, params});
+            PublishExports();
             if (!appended.ok()) {
                 status = Status(ErrorCode::kIoError,
                                 "the transaction ran but could not be logged, so it may not "
@@ -90,6 +98,17 @@ struct Database::Call final : durability::DurableWaiter, std::enable_shared_from
         if (log->mode() != durability::LogMode::kSync || refused) return Complete();
         shard = late_shard;
         log->WhenDurable(std::max(lsn, log->last_lsn()), shared_from_this());
+    }
+
+    /// Hands the rows this call's transaction exported to the export thread (on the thread that
+    /// committed it, right after the commit).
+    void PublishExports() {
+        if (!captures) return;
+        if (partition != durability::kMultiPartition) {
+            (*captures)[partition]->Publish();
+        } else if (mp) {
+            for (auto& c : *captures) c->Publish();
+        }
     }
 
     void Durable(const Status& log_status) override {

@@ -9,6 +9,7 @@
 #include <future>
 #include <regex>
 
+#include "export/format.h"
 #include "server/convert.h"
 #include "server/database.h"
 #include "server/database_call.h"
@@ -48,38 +49,17 @@ std::string NewSnapshotId(const std::string& root) {
     return id;
 }
 
-// One CSV field (RFC 4180): NULL is empty, the empty string is "".
-void AppendCsvField(const Value& v, std::string* out) {
-    if (v.is_null()) return;
-    const std::string s = v.ToString();
-    const bool quote = s.empty() || s.find_first_of(",\"\r\n") != std::string::npos;
-    if (!quote) {
-        *out += s;
-        return;
-    }
-    *out += '"';
-    for (char c : s) {
-        if (c == '"') *out += '"';
-        *out += c;
-    }
-    *out += '"';
-}
-
 std::string CsvHeader(const catalog::TableDef& def) {
     std::string out;
     for (size_t c = 0; c < def.columns.size(); ++c) {
         if (c) out += ',';
-        AppendCsvField(Value::Varchar(def.columns[c].name), &out);
+        exports::AppendCsvField(Value::Varchar(def.columns[c].name), &out);
     }
     return out + "\n";
 }
 
 // A file name for a table's CSV: its name with anything but letters, digits, '_' and '-' as '_'.
-std::string CsvFileName(const std::string& table) {
-    std::string out;
-    for (unsigned char c : table) out += (std::isalnum(c) || c == '_' || c == '-') ? static_cast<char>(c) : '_';
-    return out + ".csv";
-}
+std::string CsvFileName(const std::string& table) { return exports::SafeFileName(table) + ".csv"; }
 
 // Which tables a snapshot holds: every table, and the materialized views over streams (their rows
 // exist nowhere else); not streams (no rows) nor views over tables (rebuilt from them on load).
@@ -198,6 +178,12 @@ void Database::BeginSnapshotCut(txn::MpContext& ctx, const std::shared_ptr<Snaps
     m.next_txn_id = next_txn_id_.load();
     m.last_timestamp = last_timestamp_.load();
     run->catalog_sql = durability::FormatDdlHistory(ddl_history_);
+    // Export sequences at the cut; the rows up to them go to the spool, which must be durable
+    // before the MANIFEST is (recovery replays only what follows the cut).
+    for (uint32_t p = 0; p < ctx.partition_count(); ++p) {
+        captures_[p]->Publish();
+        for (auto& [stream, seq] : captures_[p]->Sequences()) m.export_sequences.push_back({stream, p, seq});
+    }
     std::map<std::string, size_t> csv_files;
     for (uint32_t p = 0; p < ctx.partition_count(); ++p) {
         auto part = std::make_unique<SnapshotRun::Part>();
@@ -284,7 +270,7 @@ void Database::ScanSnapshotPart(const std::shared_ptr<SnapshotRun>& run, uint32_
                 while (pos < chunk.size() && storage::DecodeRow(layout, chunk, &pos, values.data())) {
                     for (size_t c = 0; c < values.size(); ++c) {
                         if (c) csv += ',';
-                        AppendCsvField(values[c], &csv);
+                        exports::AppendCsvField(values[c], &csv);
                     }
                     csv += '\n';
                 }
@@ -329,9 +315,20 @@ void Database::FinishSnapshotFiles(const std::shared_ptr<SnapshotRun>& run) {
                           });
     };
     const uint64_t cut = run->manifest.cut_lsn;
-    if (!log_ || cut == 0 || log_->durable_lsn() >= cut) return finish();
-    log_->WhenDurable(cut, std::make_shared<LogWaiter>([this, run, finish](const Status& s) {
-                          if (s.ok()) return finish();
+    auto spooled = [this, weak, finish] {
+        if (!exports_) return finish();
+        exports_->Sync([this, weak, finish](const Status& s) {
+            if (s.ok()) return finish();
+            if (auto r = weak.lock()) {
+                FailSnapshot(
+                    r, Status(s.code(),
+                              "the export spool could not be made durable up to the snapshot's cut: " + s.message()));
+            }
+        });
+    };
+    if (!log_ || cut == 0 || log_->durable_lsn() >= cut) return spooled();
+    log_->WhenDurable(cut, std::make_shared<LogWaiter>([this, run, spooled](const Status& s) {
+                          if (s.ok()) return spooled();
                           FailSnapshot(run, Status(s.code(),
                                                    "the command log failed before it was durable up "
                                                    "to the snapshot's cut: " +
@@ -448,6 +445,13 @@ Status Database::ApplySnapshotSchema(txn::MpContext& ctx, const std::string& dir
 
 Status Database::LoadSnapshotRows(exec::Engine& engine, uint32_t p, const std::string& dir,
                                   const durability::SnapshotManifest& m) {
+    // Loaded rows are the snapshot's, not new events: tables that export their changes do not
+    // export them.
+    struct PauseExport {
+        exec::ExportCapture* c;
+        explicit PauseExport(exec::ExportCapture* capture) : c(capture) { c->Pause(true); }
+        ~PauseExport() { c->Pause(false); }
+    } pause(captures_[p].get());
     auto cat = engine.catalog();
     txn::Partition& partition = *partitions_[p];
     std::vector<Value> values;
@@ -592,6 +596,7 @@ Status Database::RecoverSnapshot(RecoveryInfo* info, uint64_t* after_lsn) {
         info->snapshot_rows = m.total_rows();
         info->snapshot_lsn = m.cut_lsn;
         *after_lsn = m.cut_lsn;
+        snapshot_export_sequences_ = m.export_sequences;
         if (m.next_txn_id > next_txn_id_.load()) next_txn_id_ = m.next_txn_id;
         if (m.last_timestamp > last_timestamp_.load()) last_timestamp_ = m.last_timestamp;
         return Status::Ok();

@@ -84,6 +84,8 @@ int main(int argc, char** argv) {
     dbo.snapshot_interval = std::chrono::seconds(opts.snapshot_interval_s);
     dbo.snapshot_log_bytes = opts.snapshot_log_mb << 20;
     dbo.snapshot_retain = opts.snapshot_retain;
+    dbo.export_targets = opts.export_targets;
+    dbo.export_disk_budget_bytes = opts.export_disk_budget_mb << 20;
     server::Database db(dbo);
     server::RecoveryInfo recovered;
     if (Status st = db.Start(&recovered); !st.ok()) {

@@ -3,6 +3,7 @@
 
 #include <toml++/toml.h>
 
+#include <cctype>
 #include <charconv>
 #include <sstream>
 
@@ -56,6 +57,8 @@ Status Apply(ServerOptions* o, const std::string& name, const std::string& value
         return ParseNumber<uint64_t>("snapshot-log-mb", value, 0, uint64_t{1} << 30, &o->snapshot_log_mb);
     } else if (name == "snapshot-retain") {
         return ParseNumber<uint32_t>("snapshot-retain", value, 1, 1000, &o->snapshot_retain);
+    } else if (name == "export-disk-budget-mb") {
+        return ParseNumber<uint64_t>("export-disk-budget-mb", value, 1, uint64_t{1} << 30, &o->export_disk_budget_mb);
     } else if (name == "log-level") {
         if (value != "trace" && value != "debug" && value != "info" && value != "warn" && value != "error") {
             return Bad("log-level is one of trace, debug, info, warn, error; got \"" + value + "\"");
@@ -63,6 +66,53 @@ Status Apply(ServerOptions* o, const std::string& name, const std::string& value
         o->log_level = value;
     } else {
         return Bad("unknown option \"" + name + "\" (see surged --help)");
+    }
+    return Status::Ok();
+}
+
+// A TOML value as text (strings as they are, integers and booleans spelled out).
+bool ValueText(const toml::node& val, std::string* text) {
+    if (auto s = val.value<std::string>(); s && val.is_string()) {
+        *text = *s;
+    } else if (auto i = val.value<int64_t>(); i && val.is_integer()) {
+        *text = std::to_string(*i);
+    } else if (auto b = val.value<bool>(); b && val.is_boolean()) {
+        *text = *b ? "true" : "false";
+    } else {
+        return false;
+    }
+    return true;
+}
+
+// [export.targets.NAME] tables: type plus the target's own settings (checked when export opens).
+Status LoadExportTargets(ServerOptions* o, const std::string& path, const toml::table& export_table) {
+    for (const auto& [key, node] : export_table) {
+        const toml::table* targets = node.as_table();
+        if (!targets || key.str() != "targets") {
+            return Bad("config " + path + ": unknown key \"export." + std::string(key.str()) +
+                       "\" (export targets are [export.targets.NAME] tables)");
+        }
+        for (const auto& [name, tnode] : *targets) {
+            const toml::table* t = tnode.as_table();
+            const std::string where = "config " + path + ": [export.targets." + std::string(name.str()) + "]";
+            if (!t) return Bad(where + " must be a table");
+            exports::TargetConfig target;
+            target.name = std::string(name.str());
+            for (char& c : target.name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            for (const auto& [k, v] : *t) {
+                std::string text;
+                if (!ValueText(v, &text)) {
+                    return Bad(where + " " + std::string(k.str()) + " must be a string, integer or boolean");
+                }
+                if (k.str() == "type") {
+                    target.type = text;
+                } else {
+                    target.settings[std::string(k.str())] = text;
+                }
+            }
+            if (target.type.empty()) return Bad(where + " needs type = \"file\" (or kafka, http, postgresql)");
+            o->export_targets.push_back(std::move(target));
+        }
     }
     return Status::Ok();
 }
@@ -79,17 +129,18 @@ Status LoadConfig(ServerOptions* o, const std::string& path) {
     }
     for (const auto& [section, node] : tbl) {
         const toml::table* sub = node.as_table();
+        if (sub && section.str() == "export") {
+            Status s = LoadExportTargets(o, path, *sub);
+            if (!s.ok()) return s;
+            continue;
+        }
         if (!sub || section.str() != "server") {
             return Bad("config " + path + ": unknown section \"" + std::string(section.str()) +
-                       "\" (expected [server])");
+                       "\" (expected [server] or [export.targets.NAME])");
         }
         for (const auto& [key, val] : *sub) {
             std::string text;
-            if (auto s = val.value<std::string>(); s && val.is_string()) {
-                text = *s;
-            } else if (auto i = val.value<int64_t>(); i && val.is_integer()) {
-                text = std::to_string(*i);
-            } else {
+            if (!ValueText(val, &text) || val.is_boolean()) {
                 return Bad("config " + path + ": [server] " + std::string(key.str()) + " must be a string or integer");
             }
             std::string name(key.str());
@@ -112,7 +163,8 @@ With no options it serves gRPC on 127.0.0.1:21212 with one partition per hardwar
 directory ./surgedb-data, where the command log is kept; at start it recovers what the directory
 holds. Options come from built-in defaults, then --config FILE, then flags.
 
-  --config FILE            TOML file with a [server] table; keys as below (data_dir or data-dir)
+  --config FILE            TOML file with a [server] table; keys as below (data_dir or data-dir),
+                           and export targets as [export.targets.NAME] tables (docs/streams.md)
   --data-dir DIR           data directory (default ./surgedb-data)
   --host ADDR              address to listen on (default 127.0.0.1)
   --port N                 gRPC port (default 21212)
@@ -137,6 +189,9 @@ holds. Options come from built-in defaults, then --config FILE, then flags.
   --snapshot-log-mb N      ... or when the command log has grown N MiB since (default 1024; 0: not
                            by size). After a snapshot, the log before the oldest kept one is removed
   --snapshot-retain N      complete snapshots kept (default 2)
+  --export-disk-budget-mb N
+                           export rows spooled on disk (DATA/export) before transactions that
+                           export more are refused with OVERLOADED (default 10240)
   --log-level LEVEL        trace, debug, info, warn or error (default info)
   --help                   this text
   --version                the version

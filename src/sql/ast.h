@@ -253,6 +253,7 @@ struct CreateTableStatement : Statement {
     bool stream = false;
     std::string partition_column;  ///< PARTITION ON COLUMN (empty: replicated)
     std::string export_target;     ///< EXPORT TO TARGET (empty: none)
+    uint8_t export_ops = 0;        ///< EXPORT ... ON: bits (1 insert, 2 delete, 4 update); 0 = not given
 };
 
 struct DropTableStatement : Statement {

@@ -174,6 +174,7 @@ CreateTableStatement* AstBuilder::StartCreateStream(const Token& kw, int if_not_
 
 void AstBuilder::StreamPartition(const Token& column) { creating_->partition_column = Identifier(column); }
 void AstBuilder::StreamExport(const Token& target) { creating_->export_target = Identifier(target); }
+void AstBuilder::ExportOn(int op_bit) { creating_->export_ops |= static_cast<uint8_t>(op_bit); }
 
 Statement* AstBuilder::DropStream(const Token& kw, int if_exists, const Token& name) {
     auto* st = static_cast<DropTableStatement*>(DropTable(kw, if_exists, name, false));

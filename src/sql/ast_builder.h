@@ -50,6 +50,8 @@ class AstBuilder {
     CreateTableStatement* StartCreateStream(const Token& kw, int if_not_exists, const Token& name);
     void StreamPartition(const Token& column);
     void StreamExport(const Token& target);
+    /// EXPORT ... ON: one more kind of change (catalog::kExportInsert/Delete/Update bits).
+    void ExportOn(int op_bit);
     Statement* DropStream(const Token& kw, int if_exists, const Token& name);
     Statement* FinishCreateTable(CreateTableStatement* s);
     void AddColumn(const Token& name, SqlType type);

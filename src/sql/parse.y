@@ -300,7 +300,18 @@ cmd(A) ::= DELETE(D) FROM nm(T) where_opt(W). { A = b->Delete(D, T, W); }
 cmd(A) ::= TRUNCATE(D) TABLE nm(T). { A = b->Truncate(D, T); }
 
 //////////////////////////////// DDL ////////////////////////////////
-cmd(A) ::= create_table(T) LP columnlist conslist_opt RP. { A = b->FinishCreateTable(T); }
+cmd(A) ::= create_table(T) LP columnlist conslist_opt RP table_export_opt. { A = b->FinishCreateTable(T); }
+// A table that exports its changes: EXPORT TO TARGET t [ON INSERT, UPDATE, DELETE] (default:
+// inserts).
+table_export_opt ::= .
+table_export_opt ::= EXPORT TO TARGET nm(T) export_on_opt. { b->StreamExport(T); }
+export_on_opt ::= .
+export_on_opt ::= ON export_op_list.
+export_op_list ::= export_op.
+export_op_list ::= export_op_list COMMA export_op.
+export_op ::= INSERT. { b->ExportOn(1); }
+export_op ::= DELETE. { b->ExportOn(2); }
+export_op ::= UPDATE. { b->ExportOn(4); }
 %type create_table {CreateTableStatement*}
 create_table(A) ::= CREATE(C) TABLE ifnotexists(E) nm(N). { A = b->StartCreateTable(C, E, N); }
 // CREATE STREAM s [PARTITION ON COLUMN c] [EXPORT TO TARGET t] (columns): an insert-only table

@@ -11,12 +11,23 @@ namespace surge::storage {
 
 UndoLog::~UndoLog() { Release(); }
 
-void UndoLog::RecordInsert(Table* table, TuplePtr tuple) { records_.push_back({Kind::kInsert, table, tuple, nullptr}); }
+void UndoLog::RecordInsert(Table* table, TuplePtr tuple) {
+    records_.push_back({Kind::kInsert, table, {tuple}, {nullptr}});
+}
 
-void UndoLog::RecordDelete(Table* table, TuplePtr tuple) { records_.push_back({Kind::kDelete, table, tuple, nullptr}); }
+void UndoLog::RecordDelete(Table* table, TuplePtr tuple) {
+    records_.push_back({Kind::kDelete, table, {tuple}, {nullptr}});
+}
 
 void UndoLog::RecordUpdate(Table* table, TuplePtr tuple, char* before) {
-    records_.push_back({Kind::kUpdate, table, tuple, before});
+    records_.push_back({Kind::kUpdate, table, {tuple}, {before}});
+}
+
+void UndoLog::RecordHook(UndoHook* hook, uint64_t arg) {
+    Record r{Kind::kHook, nullptr, {nullptr}, {nullptr}};
+    r.hook = hook;
+    r.arg = arg;
+    records_.push_back(r);
 }
 
 char* UndoLog::AllocateImage(uint32_t size) {
@@ -56,6 +67,9 @@ void UndoLog::UndoTo(size_t mark) {
                     oldest_chunk_image = r.before;
                 }
                 break;
+            case Kind::kHook:
+                r.hook->Undo(r.arg);
+                break;
         }
     }
     if (records_.empty()) {
@@ -94,6 +108,9 @@ void UndoLog::Release() {
                 break;
             case Kind::kUpdate:
                 r.table->ReleaseUpdate(r.tuple, r.before);
+                break;
+            case Kind::kHook:
+                r.hook->Commit(r.arg);
                 break;
         }
     }

@@ -17,6 +17,15 @@ namespace surge::storage {
 
 class Table;
 
+/// Something outside the tables that a transaction changes with them (export rows): told to undo
+/// or to commit the change it recorded, with the argument it recorded.
+class UndoHook {
+  public:
+    virtual ~UndoHook() = default;
+    virtual void Undo(uint64_t arg) = 0;
+    virtual void Commit(uint64_t arg) = 0;
+};
+
 class UndoLog {
   public:
     UndoLog() = default;
@@ -40,14 +49,25 @@ class UndoLog {
     /// AllocateImage).
     void RecordUpdate(Table* table, TuplePtr tuple, char* before);
     char* AllocateImage(uint32_t size);
+    /// Records a change held by hook: undone (newest first) or committed (oldest first) in order
+    /// with the table writes.
+    void RecordHook(UndoHook* hook, uint64_t arg);
 
   private:
-    enum class Kind : uint8_t { kInsert, kDelete, kUpdate };
+    enum class Kind : uint8_t { kInsert, kDelete, kUpdate, kHook };
     struct Record {
         Kind kind;
         Table* table;
-        TuplePtr tuple;
-        char* before;  // update only
+        // A table write: the tuple (and an update's before-image). A hook: the hook and its
+        // argument.
+        union {
+            TuplePtr tuple;
+            UndoHook* hook;
+        };
+        union {
+            char* before;
+            uint64_t arg;
+        };
     };
     std::vector<Record> records_;
     // Before-images: a list of chunks reused across transactions (no allocation once warm).

@@ -1,5 +1,5 @@
 // File helpers (see files.h).
-#include "durability/files.h"
+#include "common/files.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include <fstream>
 #include <iterator>
 
-namespace surge::durability {
+namespace surge {
 
 Status IoError(const std::string& what, int err) {
     return Status(ErrorCode::kIoError, what + ": " + std::strerror(err));
@@ -46,4 +46,4 @@ Result<std::string> ReadWholeFile(const std::string& path, std::string_view who)
     return data;
 }
 
-}  // namespace surge::durability
+}  // namespace surge

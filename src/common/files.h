@@ -1,4 +1,4 @@
-// File helpers shared by the command log and snapshots: whole writes, directory fsync, whole
+// File helpers shared by the command log, snapshots and export: whole writes, directory fsync, whole
 // reads, with errors that name the component and the file.
 #pragma once
 
@@ -7,7 +7,7 @@
 
 #include "common/status.h"
 
-namespace surge::durability {
+namespace surge {
 
 /// kIoError "<what>: <strerror(err)>".
 Status IoError(const std::string& what, int err);
@@ -17,4 +17,4 @@ Status WriteAll(int fd, const char* data, size_t n, std::string_view who, const 
 Status SyncDirectory(const std::string& dir, std::string_view who);
 Result<std::string> ReadWholeFile(const std::string& path, std::string_view who);
 
-}  // namespace surge::durability
+}  // namespace surge

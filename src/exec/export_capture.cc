@@ -1,0 +1,155 @@
+// Export capture (see export_capture.h).
+#include "exec/export_capture.h"
+
+#include <cstring>
+
+#include "common/status.h"
+#include "storage/row_codec.h"
+
+namespace surge::exec {
+namespace {
+
+template <class T>
+void Put(std::string* out, T v) {
+    char b[sizeof(T)];
+    std::memcpy(b, &v, sizeof(T));
+    out->append(b, sizeof(T));
+}
+
+template <class T>
+T Get(const char* p) {
+    T v;
+    std::memcpy(&v, p, sizeof(T));
+    return v;
+}
+
+}  // namespace
+
+std::string_view ExportOpName(ExportOp op) {
+    switch (op) {
+        case ExportOp::kInsert:
+            return "INSERT";
+        case ExportOp::kDelete:
+            return "DELETE";
+        case ExportOp::kUpdateBefore:
+            return "UPDATE_BEFORE";
+        case ExportOp::kUpdateAfter:
+            return "UPDATE_AFTER";
+    }
+    return "UNKNOWN";
+}
+
+bool CapturedRow::Parse(std::string_view bytes, size_t* pos) {
+    const size_t p = *pos;
+    if (bytes.size() - p < kHeaderBytes) return false;
+    const char* at = bytes.data() + p;
+    const auto size = Get<uint32_t>(at);
+    if (size < kHeaderBytes || bytes.size() - p < size) return false;
+    channel = Get<uint32_t>(at + 4);
+    seq = Get<uint64_t>(at + 8);
+    txn_id = Get<uint64_t>(at + 16);
+    timestamp = Get<int64_t>(at + 24);
+    op = static_cast<ExportOp>(static_cast<uint8_t>(at[32]));
+    row = std::string_view(at + kHeaderBytes, size - kHeaderBytes);
+    *pos = p + size;
+    return true;
+}
+
+uint64_t& ExportCapture::CounterOf(const std::string& stream) {
+    auto& slot = counters_[stream];
+    if (!slot) slot = std::make_unique<uint64_t>(0);
+    return *slot;
+}
+
+uint32_t ExportCapture::ChannelFor(const std::shared_ptr<const catalog::TableDef>& def) {
+    for (size_t i = 0; i < channels_.size(); ++i) {
+        if (channels_[i].def == def) return static_cast<uint32_t>(i);
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    channels_.push_back({def->name, def->export_target, def});
+    channel_counters_.push_back(&CounterOf(def->name));
+    return static_cast<uint32_t>(channels_.size() - 1);
+}
+
+void ExportCapture::Capture(uint32_t channel, ExportOp op, const storage::TupleLayout& layout, const char* tuple,
+                            uint64_t txn_id, int64_t timestamp, storage::UndoLog& undo) {
+    if (paused_) return;
+    if (enforce_ && refusing_ && refusing_->load(std::memory_order_relaxed)) {
+        ThrowSqlError(ErrorCode::kResourceExhausted, why_());
+    }
+    const size_t start = pending_.size();
+    Put<uint32_t>(&pending_, 0);
+    Put<uint32_t>(&pending_, channel);
+    Put<uint64_t>(&pending_, 0);  // the sequence number, given at commit
+    Put<uint64_t>(&pending_, txn_id);
+    Put<int64_t>(&pending_, timestamp);
+    pending_.push_back(static_cast<char>(op));
+    storage::EncodeRow(layout, tuple, &pending_);
+    const auto size = static_cast<uint32_t>(pending_.size() - start);
+    std::memcpy(pending_.data() + start, &size, 4);
+    undo.RecordHook(this, start);
+}
+
+void ExportCapture::Undo(uint64_t offset) { pending_.resize(offset); }
+
+void ExportCapture::Commit(uint64_t offset) {
+    char* at = pending_.data() + offset;
+    const uint64_t seq = ++*channel_counters_[Get<uint32_t>(at + 4)];
+    std::memcpy(at + 8, &seq, 8);
+    committed_ = offset + Get<uint32_t>(at);
+}
+
+void ExportCapture::Publish() {
+    if (committed_ == 0) return;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        outbox_.append(pending_.data(), committed_);
+    }
+    pending_.erase(0, committed_);
+    committed_ = 0;
+}
+
+std::vector<std::pair<std::string, uint64_t>> ExportCapture::Sequences() const {
+    std::vector<std::pair<std::string, uint64_t>> out;
+    for (const auto& [name, counter] : counters_) out.emplace_back(name, *counter);
+    return out;
+}
+
+uint64_t ExportCapture::Sequence(std::string_view stream) const {
+    auto it = counters_.find(std::string(stream));
+    return it == counters_.end() ? 0 : *it->second;
+}
+
+void ExportCapture::SetSequence(const std::string& stream, uint64_t seq) { CounterOf(stream) = seq; }
+
+void ExportCapture::Take(std::string* bytes, size_t known, std::vector<ExportChannel>* channels) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t i = known; i < channels_.size(); ++i) channels->push_back(channels_[i]);
+    if (bytes->empty()) {
+        bytes->swap(outbox_);
+    } else {
+        bytes->append(outbox_);
+        outbox_.clear();
+    }
+}
+
+void ExportListener::OnInsert(storage::Table& table, const char* tuple, storage::UndoLog& undo) {
+    if (ops_ & catalog::kExportInsert) {
+        capture_->Capture(channel_, ExportOp::kInsert, table.layout(), tuple, *txn_id_, *timestamp_, undo);
+    }
+}
+
+void ExportListener::OnDelete(storage::Table& table, const char* tuple, storage::UndoLog& undo) {
+    if (ops_ & catalog::kExportDelete) {
+        capture_->Capture(channel_, ExportOp::kDelete, table.layout(), tuple, *txn_id_, *timestamp_, undo);
+    }
+}
+
+void ExportListener::OnUpdate(storage::Table& table, const char* before, const char* after, storage::UndoLog& undo) {
+    if (ops_ & catalog::kExportUpdate) {
+        capture_->Capture(channel_, ExportOp::kUpdateBefore, table.layout(), before, *txn_id_, *timestamp_, undo);
+        capture_->Capture(channel_, ExportOp::kUpdateAfter, table.layout(), after, *txn_id_, *timestamp_, undo);
+    }
+}
+
+}  // namespace surge::exec
