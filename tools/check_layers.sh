@@ -13,6 +13,7 @@ declare -A allowed=(
   [proc]="exec sql storage catalog types common"
   [txn]="proc exec sql storage catalog types common"
   [durability]="txn storage catalog types common"
+  [export]="exec storage catalog types common"
   [server]="txn proc exec sql storage catalog types common durability export"
   [client]=""
   [shell]=""
