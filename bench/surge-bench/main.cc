@@ -6,7 +6,8 @@
 // Workloads (schemas in bench/workloads/*/ddl.sql, compiled in):
 //   voter  VoltDB's Voter: Vote(phone, contestant, max_votes) from voter.so, a native procedure
 //          with three checks and an insert. --library PATH (default: workloads/voter.so beside
-//          this program), --max-votes N (2), --contestants N (6).
+//          this program), --max-votes N (2), --contestants N (6), --export-target NAME (the
+//          votes table exports its inserts to that target, configured in surged's config file).
 //   kv     a key-value table: Get/Put with 32-byte keys and 1 KB values. --keys N (100000),
 //          --get-ratio F (0.9), --value-bytes N (1024).
 //
@@ -57,6 +58,7 @@ struct Options {
     std::string library;
     int64_t max_votes = 2;
     int contestants = 6;
+    std::string export_target;  ///< voter: votes EXPORT TO TARGET this (empty: no export)
     // kv
     int64_t keys = 100'000;
     double get_ratio = 0.9;
@@ -67,7 +69,7 @@ struct Options {
     if (!error.empty()) std::cerr << "surge-bench: " << error << "\n\n";
     std::cerr << "usage: surge-bench voter|kv [--servers HOST:PORT[,HOST:PORT...]] [--duration S] [--rate R]\n"
                  "                            [--connections C] [--inflight N]\n"
-                 "  voter: [--library PATH] [--max-votes N] [--contestants N]\n"
+                 "  voter: [--library PATH] [--max-votes N] [--contestants N] [--export-target NAME]\n"
                  "  kv:    [--keys N] [--get-ratio F] [--value-bytes N]\n"
                  "Closed loop without --rate (keeps --inflight calls outstanding, default 2000); open loop\n"
                  "at R calls/s with --rate (latency from each call's intended send time). The last line\n"
@@ -113,6 +115,8 @@ Options Parse(int argc, char** argv) {
                 o.library = v;
             } else if (a == "--max-votes") {
                 o.max_votes = std::stoll(v);
+            } else if (a == "--export-target") {
+                o.export_target = v;
             } else if (a == "--contestants") {
                 o.contestants = std::stoi(v);
             } else if (a == "--keys") {
@@ -260,7 +264,19 @@ std::string DefaultVoterLibrary() {
 
 double Voter(std::vector<std::unique_ptr<Client>>& clients, const Options& o) {
     Client& c = *clients[0];
-    if (!Has(c, "TABLES", "votes")) Must(c.Call("@AdHoc", {Value(workloads::kVoterDdl)}), "voter schema");
+    if (!Has(c, "TABLES", "votes")) {
+        std::string ddl = workloads::kVoterDdl;
+        if (!o.export_target.empty()) {
+            const std::string table_end = "\n);\nPARTITION TABLE votes";
+            const size_t at = ddl.find(table_end);
+            if (at == std::string::npos) {
+                std::cerr << "surge-bench: the voter schema has changed; --export-target cannot find the votes table\n";
+                std::exit(1);
+            }
+            ddl.replace(at, table_end.size(), "\n) EXPORT TO TARGET " + o.export_target + ";\nPARTITION TABLE votes");
+        }
+        Must(c.Call("@AdHoc", {Value(ddl)}), "voter schema");
+    }
     if (!Has(c, "PROCEDURES", "vote")) {
         std::string lib = o.library.empty() ? DefaultVoterLibrary() : o.library;
         char resolved[PATH_MAX];

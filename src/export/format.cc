@@ -2,6 +2,7 @@
 #include "export/format.h"
 
 #include <cctype>
+#include <charconv>
 #include <cmath>
 
 #include "types/value_ops.h"
@@ -14,12 +15,31 @@ std::string SafeFileName(std::string_view name) {
     return out;
 }
 
+namespace {
+
+// Integers without a temporary string (every row has several).
+void AppendInt(int64_t v, std::string* out) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    out->append(buf, end);
+}
+
+}  // namespace
+
 void AppendCsvField(const Value& v, std::string* out) {
     if (v.is_null()) return;
-    const std::string s = v.ToString();
+    if (IsIntegral(v.type())) return AppendInt(v.AsInt(), out);
+    std::string text;
+    std::string_view s;
+    if (v.type() == TypeId::kVarchar) {
+        s = v.AsString();
+    } else {
+        text = v.ToString();
+        s = text;
+    }
     const bool quote = s.empty() || s.find_first_of(",\"\r\n") != std::string::npos;
     if (!quote) {
-        *out += s;
+        out->append(s);
         return;
     }
     *out += '"';
@@ -40,13 +60,13 @@ std::string ExportCsvHeader(const std::vector<catalog::ColumnDef>& columns) {
 }
 
 void AppendCsvRow(const RowView& row, std::string* out) {
-    *out += std::to_string(row.txn_id);
+    AppendInt(static_cast<int64_t>(row.txn_id), out);
     *out += ',';
     *out += FormatTimestamp(row.timestamp);
     *out += ',';
-    *out += std::to_string(row.partition);
+    AppendInt(row.partition, out);
     *out += ',';
-    *out += std::to_string(row.seq);
+    AppendInt(static_cast<int64_t>(row.seq), out);
     *out += ',';
     *out += exec::ExportOpName(row.op);
     for (size_t c = 0; c < row.columns->size(); ++c) {

@@ -397,7 +397,7 @@ Status Spool::Read(uint64_t after, uint64_t max_lsn, size_t max_rows, size_t max
         }
         const size_t want = static_cast<size_t>(std::min<uint64_t>(
             seg.size - read_offset_, std::max<size_t>({max_bytes - batch->bytes, 256 * 1024, min_want})));
-        auto chunk = std::make_unique<std::string>(want, '\0');
+        auto chunk = batch->NewChunk(want);
         const ssize_t got = ::pread(read_fd_, chunk->data(), want, static_cast<off_t>(read_offset_));
         if (got != static_cast<ssize_t>(want)) {
             const int err = got < 0 ? errno : EIO;
@@ -446,7 +446,9 @@ Status Spool::Read(uint64_t after, uint64_t max_lsn, size_t max_rows, size_t max
         }
         read_offset_ += p;
         read_after_ = after;
-        if (used) {
+        if (!used) {
+            batch->spare.push_back(std::move(chunk));
+        } else {
             batch->chunks.push_back(std::move(chunk));
             if (batch->schemas.empty() || batch->schemas.back() != seg.schema) batch->schemas.push_back(seg.schema);
         }

@@ -46,17 +46,32 @@ struct SpoolRow {
     const SpoolSchema* schema = nullptr;
 };
 
-/// Rows read for delivery; rows point into bytes and at schemas it keeps alive.
+/// Rows read for delivery; rows point into its chunks and at schemas it keeps alive. Reused
+/// batch after batch, it keeps its buffers.
 struct SpoolBatch {
     std::vector<SpoolRow> rows;
     size_t bytes = 0;  ///< payload bytes read
     void Clear() {
         rows.clear();
+        for (auto& c : chunks) spare.push_back(std::move(c));
         chunks.clear();
         schemas.clear();
         bytes = 0;
     }
+    /// A buffer of n bytes for the next chunk (a spare one when there is one).
+    std::unique_ptr<std::string> NewChunk(size_t n) {
+        std::unique_ptr<std::string> c;
+        if (spare.empty()) {
+            c = std::make_unique<std::string>();
+        } else {
+            c = std::move(spare.back());
+            spare.pop_back();
+        }
+        c->resize(n);
+        return c;
+    }
     std::vector<std::unique_ptr<std::string>> chunks;
+    std::vector<std::unique_ptr<std::string>> spare;
     std::vector<std::shared_ptr<const SpoolSchema>> schemas;
 };
 

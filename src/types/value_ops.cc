@@ -465,11 +465,26 @@ std::string FormatTimestamp(int64_t micros) {
     int month, day;
     CivilFromDays(days, &year, &month, &day);
     int64_t secs = rem / kMicrosPerSecond;
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04lld-%02d-%02d %02d:%02d:%02d.%06lld", static_cast<long long>(year), month, day,
-                  static_cast<int>(secs / 3600), static_cast<int>(secs / 60 % 60), static_cast<int>(secs % 60),
-                  static_cast<long long>(rem % kMicrosPerSecond));
-    return buf;
+    if (year < 0 || year > 9999) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%04lld-%02d-%02d %02d:%02d:%02d.%06lld", static_cast<long long>(year), month,
+                      day, static_cast<int>(secs / 3600), static_cast<int>(secs / 60 % 60), static_cast<int>(secs % 60),
+                      static_cast<long long>(rem % kMicrosPerSecond));
+        return buf;
+    }
+    // The common case without printf (export formats every timestamp of every row).
+    char buf[27] = "0000-00-00 00:00:00.000000";
+    auto put = [&buf](int at, int64_t v, int width) {
+        for (int i = at + width - 1; i >= at; --i, v /= 10) buf[i] = static_cast<char>('0' + v % 10);
+    };
+    put(0, year, 4);
+    put(5, month, 2);
+    put(8, day, 2);
+    put(11, secs / 3600, 2);
+    put(14, secs / 60 % 60, 2);
+    put(17, secs % 60, 2);
+    put(20, rem % kMicrosPerSecond, 6);
+    return std::string(buf, 26);
 }
 
 std::string FormatDouble(double d) {
