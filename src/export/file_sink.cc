@@ -75,21 +75,30 @@ Result<std::unique_ptr<FileSink>> FileSink::Create(const TargetConfig& config) {
         }
     }
     if (sink->dir_.empty()) return Bad(config, "a file target needs dir = \"...\"");
+    return sink;
+}
+
+Status FileSink::PrepareDir() {
+    if (dir_ready_) return Status::Ok();
     std::error_code ec;
-    fs::create_directories(sink->dir_, ec);
-    if (ec) return Bad(config, "cannot create " + sink->dir_ + ": " + ec.message());
+    fs::create_directories(dir_, ec);
+    if (ec) return Status(ErrorCode::kIoError, "file export: cannot create " + dir_ + ": " + ec.message());
     // Files that were being written when the server stopped: their rows were not acknowledged and
-    // will be written again.
-    for (const auto& entry : fs::directory_iterator(sink->dir_, ec)) {
+    // are written again.
+    for (const auto& entry : fs::directory_iterator(dir_, ec)) {
         const std::string name = entry.path().filename().string();
         if (name.rfind(kTempPrefix, 0) == 0) fs::remove(entry.path(), ec);
     }
-    return sink;
+    if (ec) return Status(ErrorCode::kIoError, "file export: cannot list " + dir_ + ": " + ec.message());
+    dir_ready_ = true;
+    return Status::Ok();
 }
 
 FileSink::~FileSink() { Abandon(); }
 
 Status FileSink::Open(std::string_view stream, const SpoolSchema& schema, OpenFile* f) {
+    Status ready = PrepareDir();
+    if (!ready.ok()) return ready;
     const std::string safe = SafeFileName(stream);
     const std::string ext = jsonl_ ? ".jsonl" : ".csv";
     const uint64_t n = ++counter_;
@@ -132,6 +141,7 @@ Status FileSink::Write(std::string_view stream, uint32_t partition, std::span<co
         line_.clear();
         return s;
     };
+    written_ += rows.size();
     for (const SpoolRow& r : rows) {
         if (it != files_.end() && it->second.schema != r.schema && !r.schema->SameColumns(it->second.columns)) {
             // New columns (the table was altered): the rows so far finish their file.
@@ -167,19 +177,19 @@ Status FileSink::Write(std::string_view stream, uint32_t partition, std::span<co
     return it == files_.end() ? Status::Ok() : flush(it->second);
 }
 
-Result<bool> FileSink::Checkpoint(bool force) {
-    if (files_.empty()) return true;
+Result<uint64_t> FileSink::Durable(bool force) {
+    if (files_.empty()) return durable_ = written_;
     const auto now = std::chrono::steady_clock::now();
     bool due = force;
     for (const auto& [stream, f] : files_) due = due || f.bytes >= roll_bytes_ || now - f.opened >= roll_time_;
-    if (!due) return false;
+    if (!due) return durable_;
     // Every open file finishes, so that every row written so far can be acknowledged.
     for (auto it = files_.begin(); it != files_.end();) {
         Status s = Finish(&it->second);
         if (!s.ok()) return s;
         it = files_.erase(it);
     }
-    return true;
+    return durable_ = written_;
 }
 
 void FileSink::Abandon() {
@@ -188,18 +198,7 @@ void FileSink::Abandon() {
         ::unlink(f.temp_path.c_str());
     }
     files_.clear();
-}
-
-Result<std::unique_ptr<Sink>> MakeSink(const TargetConfig& config) {
-    if (config.type == "file") {
-        auto s = FileSink::Create(config);
-        if (!s.ok()) return s.status();
-        return std::unique_ptr<Sink>(std::move(*s));
-    }
-    return Status(ErrorCode::kInvalidParameter,
-                  "export target \"" + config.name + "\": type \"" + config.type +
-                      "\" is not available (this build supports type = \"file\"; kafka, http and postgresql "
-                      "are planned)");
+    written_ = durable_ = 0;
 }
 
 }  // namespace surge::exports

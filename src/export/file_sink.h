@@ -30,7 +30,7 @@ class FileSink final : public Sink {
     ~FileSink() override;
 
     Status Write(std::string_view stream, uint32_t partition, std::span<const SpoolRow> rows) override;
-    Result<bool> Checkpoint(bool force) override;
+    Result<uint64_t> Durable(bool force) override;
     void Abandon() override;
 
   private:
@@ -46,13 +46,19 @@ class FileSink final : public Sink {
     FileSink() = default;
     Status Open(std::string_view stream, const SpoolSchema& schema, OpenFile* f);
     Status Finish(OpenFile* f);
+    /// Creates the directory and removes temporary files an earlier run left (once; a failure is
+    /// the target's to retry, it does not stop the server's start).
+    Status PrepareDir();
 
     std::string dir_;
     bool jsonl_ = false;
     bool header_ = true;
+    bool dir_ready_ = false;
     std::chrono::seconds roll_time_{60};
     uint64_t roll_bytes_ = uint64_t{64} << 20;
     uint64_t counter_ = 0;
+    uint64_t written_ = 0;                                ///< rows written since the last Abandon
+    uint64_t durable_ = 0;                                ///< of which this many are in finished files
     std::map<std::string, OpenFile, std::less<>> files_;  ///< by stream
     std::string line_;
     std::vector<Value> values_;

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 
 #include "common/files.h"
@@ -166,7 +167,6 @@ Status ExportManager::LoadStreams() {
             part->delivered = part->acked;
             part->acked_seen = part->acked;
             part->delivered_seen = part->acked;
-            spool_bytes_ += part->spool->bytes();
             st->parts[p] = std::move(part);
         }
         streams_[st->name] = std::move(st);
@@ -195,10 +195,7 @@ Status ExportManager::TruncateAfter(const std::string& stream, uint32_t partitio
         return Status::Ok();
     }
     Part* part = it->second->parts[partition].get();
-    const uint64_t before = part->spool->bytes();
-    Status s = part->spool->TruncateAfter(seq);
-    spool_bytes_ -= before - part->spool->bytes();
-    return s;
+    return part->spool->TruncateAfter(seq);
 }
 
 Result<ExportManager::Stream*> ExportManager::StreamFor(const exec::ExportChannel& channel) {
@@ -254,7 +251,8 @@ Status ExportManager::Drain() {
         for (const auto& ch : fresh) {
             auto st = StreamFor(ch);
             if (!st.ok()) return st.status();
-            routes_[p].push_back({*st, std::make_shared<const SpoolSchema>(ch.def->columns)});
+            routes_[p].push_back(
+                {*st, std::make_shared<const SpoolSchema>(ch.def->columns, ch.def->partition_column.value_or(-1))});
         }
         if (bytes.empty()) continue;
         // Every row taken was published after its transaction's log record was appended.
@@ -272,10 +270,8 @@ Status ExportManager::Drain() {
                 last_stream = route.stream;
                 if (std::find(touched.begin(), touched.end(), last) == touched.end()) touched.push_back(last);
             }
-            const uint64_t before = last->spool->bytes();
             Status s = last->spool->Append(route.schema, r.seq, r.txn_id, r.timestamp, gate, r.op, r.row);
             if (!s.ok()) return s;
-            spool_bytes_ += last->spool->bytes() - before;
         }
     }
     for (Part* part : touched) {
@@ -332,7 +328,17 @@ void ExportManager::WriterLoop() {
             }
             spdlog::critical("export: spooling failed, exported rows are refused until a restart: {}", s.message());
         }
-        refusing_.store(!failure_.ok() || spool_bytes_.load() > options_.disk_budget_bytes, std::memory_order_relaxed);
+        uint64_t pending = 0;
+        {
+            std::lock_guard<std::mutex> g(mu_);
+            for (const auto& [name, st] : streams_) {
+                for (const auto& part : st->parts) {
+                    if (part) pending += part->spool->PendingBytes(part->acked_seen);
+                }
+            }
+        }
+        pending_bytes_.store(pending, std::memory_order_relaxed);
+        refusing_.store(!failure_.ok() || pending > options_.disk_budget_bytes, std::memory_order_relaxed);
         for (auto& w : waiters) w(s);
         target_cv_.notify_all();
         lock.lock();
@@ -367,10 +373,7 @@ Status ExportManager::PersistAck(Part* part) {
     Status s = WriteFileAtomically(part->spool->dir(), "ACK", "acked " + std::to_string(part->acked) + "\n");
     if (!s.ok()) return s;
     part->persisted = part->acked;
-    const uint64_t before = part->spool->bytes();
-    s = part->spool->Release(part->acked);
-    spool_bytes_ -= before - part->spool->bytes();
-    return s;
+    return part->spool->Release(part->acked);
 }
 
 void ExportManager::TargetLoop(Target* t) {
@@ -378,6 +381,16 @@ void ExportManager::TargetLoop(Target* t) {
     auto last_persist = Clock::now();
     SpoolBatch batch;
     std::vector<std::pair<Stream*, Part*>> parts;
+    // What was written to the sink and is not yet durable there: the sink's row count at the end
+    // of each batch, the part and the batch's last seq.
+    struct Written {
+        uint64_t end = 0;
+        Part* part = nullptr;
+        uint64_t seq = 0;
+        int64_t first_timestamp = 0;
+    };
+    std::deque<Written> written;
+    uint64_t written_rows = 0;
     bool final_round = false;
     for (;;) {
         {
@@ -403,20 +416,31 @@ void ExportManager::TargetLoop(Target* t) {
             if (batch.rows.empty()) continue;
             err = t->sink->Write(st->name, part->partition, batch.rows);
             if (!err.ok()) break;
-            if (part->delivered == part->acked) part->oldest_unacked = batch.rows.front().timestamp;
+            written_rows += batch.rows.size();
+            written.push_back({written_rows, part, batch.rows.back().seq, batch.rows.front().timestamp});
+            if (part->oldest_unacked == 0) part->oldest_unacked = batch.rows.front().timestamp;
             part->delivered = batch.rows.back().seq;
             part->delivered_seen = part->delivered;
             moved = true;
         }
         if (err.ok()) {
-            auto durable = t->sink->Checkpoint(final_round);
+            auto durable = t->sink->Durable(final_round);
             if (!durable.ok()) {
                 err = durable.status();
-            } else if (*durable) {
-                for (auto& [st, part] : parts) {
-                    part->acked = part->delivered;
-                    part->acked_seen = part->acked;
-                    part->oldest_unacked = 0;
+            } else {
+                bool acked = false;
+                while (!written.empty() && written.front().end <= *durable) {
+                    written.front().part->acked = written.front().seq;
+                    written.front().part->acked_seen = written.front().seq;
+                    written.pop_front();
+                    acked = true;
+                }
+                if (acked) {
+                    // The age of each part's oldest row still waiting for its acknowledgement.
+                    for (auto& [st, part] : parts) part->oldest_unacked = 0;
+                    for (const Written& w : written) {
+                        if (w.part->oldest_unacked == 0) w.part->oldest_unacked = w.first_timestamp;
+                    }
                 }
             }
         }
@@ -429,9 +453,12 @@ void ExportManager::TargetLoop(Target* t) {
         }
         if (!err.ok()) {
             t->sink->Abandon();
+            written.clear();
+            written_rows = 0;
             for (auto& [st, part] : parts) {
                 part->delivered = part->acked;
                 part->delivered_seen = part->acked;
+                part->oldest_unacked = 0;
             }
             {
                 std::lock_guard<std::mutex> lock(mu_);
@@ -485,7 +512,7 @@ std::vector<std::string> ExportManager::TargetNames() const {
     return out;
 }
 
-uint64_t ExportManager::spool_bytes() const { return spool_bytes_.load(std::memory_order_relaxed); }
+uint64_t ExportManager::pending_bytes() const { return pending_bytes_.load(std::memory_order_relaxed); }
 
 std::string ExportManager::RefusalMessage() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -497,10 +524,12 @@ std::string ExportManager::RefusalMessage() const {
     for (const auto& t : targets_) {
         if (t->failing) behind += (behind.empty() ? "" : ", ") + ("\"" + t->config.name + "\": " + t->last_error);
     }
-    return "overloaded: the export backlog holds " + std::to_string(spool_bytes_.load() >> 20) +
-           " MiB on disk, over its budget of " + std::to_string(options_.disk_budget_bytes >> 20) +
-           " MiB (--export-disk-budget-mb)" + (behind.empty() ? "" : "; targets failing: " + behind) +
-           "; retry once the targets catch up";
+    char sizes[128];
+    std::snprintf(sizes, sizeof sizes, "%.1f MiB on disk not yet acknowledged, over its budget of %.1f MiB",
+                  static_cast<double>(pending_bytes_.load()) / (1 << 20),
+                  static_cast<double>(options_.disk_budget_bytes) / (1 << 20));
+    return std::string("overloaded: the export backlog holds ") + sizes + " (--export-disk-budget-mb)" +
+           (behind.empty() ? "" : "; targets failing: " + behind) + "; retry once the targets catch up";
 }
 
 std::vector<ChannelStats> ExportManager::Statistics() const {

@@ -87,7 +87,8 @@ class ExportManager {
 
     std::vector<ChannelStats> Statistics() const;
     std::vector<std::string> TargetNames() const;
-    uint64_t spool_bytes() const;
+    /// Spooled bytes not yet acknowledged (what the disk budget bounds), as of the writer's last round.
+    uint64_t pending_bytes() const;
     /// True while new exported rows are refused (backlog over budget, or spooling failed).
     bool refusing() const { return refusing_.load(std::memory_order_relaxed); }
     std::string RefusalMessage() const;
@@ -134,7 +135,7 @@ class ExportManager {
     bool targets_running_ = false;
 
     std::atomic<bool> refusing_{false};
-    std::atomic<uint64_t> spool_bytes_{0};
+    std::atomic<uint64_t> pending_bytes_{0};
 };
 
 }  // namespace surge::exports

@@ -19,16 +19,18 @@ struct TargetConfig {
     std::map<std::string, std::string> settings;  ///< the other keys, as text
 };
 
+/// Rows are counted in the order Write takes them, from the sink's creation or its last Abandon.
 class Sink {
   public:
     virtual ~Sink() = default;
     /// Takes rows of one stream's partition, in sequence order (buffered or sent at once).
     virtual Status Write(std::string_view stream, uint32_t partition, std::span<const SpoolRow> rows) = 0;
-    /// Makes what was written durable at the sink if it is due (or now, with force). True when
-    /// every row written so far is durably taken: their positions may be acknowledged.
-    virtual Result<bool> Checkpoint(bool force) = 0;
+    /// Makes what was written durable at the sink if it is due (or now, as far as it can, with
+    /// force), and says how many rows, counted from the first written, the sink has durably
+    /// taken: their positions may be acknowledged.
+    virtual Result<uint64_t> Durable(bool force) = 0;
     /// After a failure: drops whatever was written and is not durably taken (it will be written
-    /// again).
+    /// again) and starts the count again from zero.
     virtual void Abandon() = 0;
 };
 

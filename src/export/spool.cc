@@ -69,6 +69,7 @@ std::string EncodeHeader(const SpoolSchema& schema) {
         Put<uint16_t>(&body, static_cast<uint16_t>(c.name.size()));
         body += c.name;
     }
+    Put<int32_t>(&body, schema.partition_column);
     std::string out(kMagic, sizeof kMagic);
     Put<uint32_t>(&out, static_cast<uint32_t>(body.size()));
     out += body;
@@ -108,7 +109,12 @@ Status ReadHeader(int fd, const std::string& path, std::shared_ptr<const SpoolSc
         p += len;
         cols.push_back(std::move(c));
     }
-    *schema = std::make_shared<const SpoolSchema>(std::move(cols));
+    if (end - p != 4) return damaged("no partition column");
+    const auto partition_column = Get<int32_t>(p);
+    if (partition_column < -1 || partition_column >= static_cast<int32_t>(cols.size())) {
+        return damaged("partition column out of range");
+    }
+    *schema = std::make_shared<const SpoolSchema>(std::move(cols), partition_column);
     *header_size = 12 + n + 4;
     return Status::Ok();
 }
@@ -250,11 +256,10 @@ Status Spool::StartSegment(const std::shared_ptr<const SpoolSchema>& schema, uin
 Status Spool::Append(const std::shared_ptr<const SpoolSchema>& schema, uint64_t seq, uint64_t txn_id, int64_t timestamp,
                      uint64_t lsn, exec::ExportOp op, std::string_view row) {
     if (seq <= buffered_last_seq_) return Status::Ok();
-    bool roll = fd_ < 0;
+    bool roll = fd_ < 0 || roll_requested_.exchange(false, std::memory_order_relaxed);
     if (!roll) {
         const Segment& cur = segments_.back();  // only this thread changes the newest segment
-        roll = (cur.schema != schema && !cur.schema->SameColumns(schema->columns)) ||
-               cur.size + buffer_.size() >= segment_bytes_;
+        roll = (cur.schema != schema && !cur.schema->Same(*schema)) || cur.size + buffer_.size() >= segment_bytes_;
     }
     if (roll) {
         Status s = Flush();
@@ -346,6 +351,11 @@ Status Spool::TruncateAfter(uint64_t seq) {
 }
 
 Status Spool::Read(uint64_t after, uint64_t max_lsn, size_t max_rows, size_t max_bytes, SpoolBatch* batch) {
+    {
+        // Reading again from an earlier row (after a failed delivery): later marks are stale.
+        std::lock_guard<std::mutex> lock(mu_);
+        while (!marks_.empty() && marks_.back().seq > after) marks_.pop_back();
+    }
     size_t taken = 0;
     size_t min_want = 0;  // a row larger than a chunk is read whole
     while (taken < max_rows && batch->bytes < max_bytes) {
@@ -446,6 +456,11 @@ Status Spool::Read(uint64_t after, uint64_t max_lsn, size_t max_rows, size_t max
         }
         read_offset_ += p;
         read_after_ = after;
+        if (used) {
+            std::lock_guard<std::mutex> lock(mu_);
+            if (marks_.size() >= 4096) marks_.pop_front();
+            marks_.push_back({after, read_segment_, read_offset_});
+        }
         if (!used) {
             batch->spare.push_back(std::move(chunk));
         } else {
@@ -458,6 +473,24 @@ Status Spool::Read(uint64_t after, uint64_t max_lsn, size_t max_rows, size_t max
     return Status::Ok();
 }
 
+uint64_t Spool::PendingBytes(uint64_t acked) {
+    std::lock_guard<std::mutex> lock(mu_);
+    while (marks_.size() > 1 && marks_[1].seq <= acked) marks_.pop_front();
+    const ReadMark* mark = !marks_.empty() && marks_.front().seq <= acked ? &marks_.front() : nullptr;
+    uint64_t done = 0;
+    for (const Segment& s : segments_) {
+        if (mark && s.first_seq < mark->segment) {
+            done += s.size;
+        } else if (mark && s.first_seq == mark->segment) {
+            done += std::min(s.size, mark->offset);
+        } else if (!mark && s.last_seq != 0 && s.last_seq <= acked) {
+            done += s.size;
+        }
+    }
+    const uint64_t total = bytes_.load(std::memory_order_relaxed);
+    return total > done ? total - done : 0;
+}
+
 Status Spool::Release(uint64_t seq) {
     std::vector<std::string> doomed;
     {
@@ -467,6 +500,9 @@ Status Spool::Release(uint64_t seq) {
             bytes_.fetch_sub(segments_.front().size, std::memory_order_relaxed);
             doomed.push_back(segments_.front().path);
             segments_.erase(segments_.begin());
+        }
+        if (segments_.size() == 1 && segments_.front().last_seq != 0 && segments_.front().last_seq <= seq) {
+            roll_requested_.store(true, std::memory_order_relaxed);
         }
     }
     for (const auto& path : doomed) {

@@ -3,7 +3,8 @@
 //
 // DATA/export/<stream>/p<partition>/<first seq, 20 digits>.exs segment files:
 //   header: "SRGEXP01", u32 header bytes, header, u32 checksum of the header
-//     header = u32 column count, per column: u8 type, u32 length, u8 nullable, u16 name bytes, name
+//     header = u32 column count, per column: u8 type, u32 length, u8 nullable, u16 name bytes, name;
+//              then i32 partition column (-1: none)
 //   records: u32 payload bytes, u32 checksum (XXH3 of the payload, low 32 bits), payload
 //     payload = u64 seq, u64 txn id, i64 timestamp, u64 gate LSN, u8 op, row (storage/row_codec.h)
 // A segment holds rows of one column list; a new list (ALTER, DROP and CREATE) starts a new
@@ -15,6 +16,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -28,12 +30,17 @@
 
 namespace surge::exports {
 
-/// The columns rows were encoded with.
+/// The columns rows were encoded with, and the stream's partition column (-1: replicated).
 struct SpoolSchema {
-    explicit SpoolSchema(std::vector<catalog::ColumnDef> cols) : columns(std::move(cols)), layout(columns) {}
+    explicit SpoolSchema(std::vector<catalog::ColumnDef> cols, int partition_col = -1)
+        : columns(std::move(cols)), partition_column(partition_col), layout(columns) {}
     std::vector<catalog::ColumnDef> columns;
+    int partition_column = -1;
     storage::TupleLayout layout;
     bool SameColumns(const std::vector<catalog::ColumnDef>& other) const;
+    bool Same(const SpoolSchema& other) const {
+        return partition_column == other.partition_column && SameColumns(other.columns);
+    }
 };
 
 struct SpoolRow {
@@ -91,6 +98,9 @@ class Spool {
     uint64_t last_seq() const { return last_seq_.load(std::memory_order_acquire); }
     /// Bytes of segments and of rows not yet flushed.
     uint64_t bytes() const { return bytes_.load(std::memory_order_relaxed); }
+    /// The bytes of rows after acked (what the export backlog's disk budget counts): exact for
+    /// rows this spool's reader has read, else counting whole segments not all acknowledged.
+    uint64_t PendingBytes(uint64_t acked);
 
     // ---- the writer ----
 
@@ -109,7 +119,8 @@ class Spool {
     /// Appends rows with seq > after, in order, to *batch, stopping at a row whose gate LSN
     /// exceeds max_lsn, after max_rows rows, or once max_bytes were read.
     Status Read(uint64_t after, uint64_t max_lsn, size_t max_rows, size_t max_bytes, SpoolBatch* batch);
-    /// Deletes the segments whose rows all have seq <= seq (never the one being written).
+    /// Deletes the segments whose rows all have seq <= seq. The one being written is not deleted
+    /// but finished: the writer's next row starts a new segment, and a later Release deletes it.
     Status Release(uint64_t seq);
 
   private:
@@ -135,6 +146,7 @@ class Spool {
     std::vector<Segment> segments_;
     std::atomic<uint64_t> last_seq_{0};
     std::atomic<uint64_t> bytes_{0};
+    std::atomic<bool> roll_requested_{false};  ///< set by Release: the newest segment is all acknowledged
 
     // Writer state.
     int fd_ = -1;  ///< the newest segment, open for appending
@@ -143,6 +155,12 @@ class Spool {
     bool unsynced_ = false;
     bool new_segment_ = false;
     std::vector<int> to_sync_;  ///< segments rolled since the last Sync (still open)
+
+    // Where rows the reader read end (seq, segment, offset after it): PendingBytes's measure.
+    struct ReadMark {
+        uint64_t seq, segment, offset;
+    };
+    std::deque<ReadMark> marks_;  // guarded by mu_
 
     // Reader state: where the last Read stopped.
     int read_fd_ = -1;

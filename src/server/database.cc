@@ -395,6 +395,10 @@ Status Database::OpenExport() {
     eo.partitions = partition_count();
     eo.targets = options_.export_targets;
     eo.disk_budget_bytes = options_.export_disk_budget_bytes;
+    // A segment is released only once all its rows are acknowledged: keep segments small beside
+    // the budget, so that acknowledged rows free their space soon.
+    eo.segment_bytes =
+        std::clamp<uint64_t>(options_.export_disk_budget_bytes / 8, uint64_t{1} << 20, uint64_t{64} << 20);
     // Without a log (off, or recovery's replay before it opens) every row is as durable as it
     // gets at once.
     eo.last_lsn = [this] {

@@ -1,0 +1,26 @@
+// Which sink a target's type makes (see sink.h).
+#include "export/sink.h"
+
+#include "export/file_sink.h"
+#include "export/kafka_sink.h"
+
+namespace surge::exports {
+
+Result<std::unique_ptr<Sink>> MakeSink(const TargetConfig& config) {
+    if (config.type == "file") {
+        auto s = FileSink::Create(config);
+        if (!s.ok()) return s.status();
+        return std::unique_ptr<Sink>(std::move(*s));
+    }
+    if (config.type == "kafka") {
+        auto s = KafkaSink::Create(config);
+        if (!s.ok()) return s.status();
+        return std::unique_ptr<Sink>(std::move(*s));
+    }
+    return Status(ErrorCode::kInvalidParameter,
+                  "export target \"" + config.name + "\": type \"" + config.type +
+                      "\" is not available (this build supports type = \"file\" and \"kafka\"; http and "
+                      "postgresql are planned)");
+}
+
+}  // namespace surge::exports
