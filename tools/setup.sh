@@ -9,7 +9,7 @@ PACKAGES=(
   lemon libsqlite3-dev
   libabsl-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libssl-dev
+  libssl-dev libboost-dev
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev
   librdkafka-dev libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev libreadline-dev libjemalloc-dev
   python3 python3-grpcio python3-protobuf

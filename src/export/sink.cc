@@ -2,6 +2,7 @@
 #include "export/sink.h"
 
 #include "export/file_sink.h"
+#include "export/http_sink.h"
 #include "export/kafka_sink.h"
 
 namespace surge::exports {
@@ -17,10 +18,15 @@ Result<std::unique_ptr<Sink>> MakeSink(const TargetConfig& config) {
         if (!s.ok()) return s.status();
         return std::unique_ptr<Sink>(std::move(*s));
     }
+    if (config.type == "http") {
+        auto s = HttpSink::Create(config);
+        if (!s.ok()) return s.status();
+        return std::unique_ptr<Sink>(std::move(*s));
+    }
     return Status(ErrorCode::kInvalidParameter,
                   "export target \"" + config.name + "\": type \"" + config.type +
-                      "\" is not available (this build supports type = \"file\" and \"kafka\"; http and "
-                      "postgresql are planned)");
+                      "\" is not available (this build supports type = \"file\", \"kafka\" and \"http\"; "
+                      "postgresql is planned)");
 }
 
 }  // namespace surge::exports

@@ -5,6 +5,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <functional>
 #include <sstream>
 
 namespace surge::server {
@@ -99,17 +100,29 @@ Status LoadExportTargets(ServerOptions* o, const std::string& path, const toml::
             exports::TargetConfig target;
             target.name = std::string(name.str());
             for (char& c : target.name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-            for (const auto& [k, v] : *t) {
-                std::string text;
-                if (!ValueText(v, &text)) {
-                    return Bad(where + " " + std::string(k.str()) + " must be a string, integer or boolean");
+            // Dotted keys (kafka.linger.ms, header.Authorization) arrive as nested tables: flatten
+            // them back to their dotted names.
+            std::function<Status(const toml::table&, const std::string&)> flatten =
+                [&](const toml::table& tbl, const std::string& prefix) -> Status {
+                for (const auto& [k, v] : tbl) {
+                    const std::string key = prefix + std::string(k.str());
+                    if (const toml::table* sub = v.as_table()) {
+                        Status s = flatten(*sub, key + ".");
+                        if (!s.ok()) return s;
+                        continue;
+                    }
+                    std::string text;
+                    if (!ValueText(v, &text)) return Bad(where + " " + key + " must be a string, integer or boolean");
+                    if (key == "type") {
+                        target.type = text;
+                    } else {
+                        target.settings[key] = text;
+                    }
                 }
-                if (k.str() == "type") {
-                    target.type = text;
-                } else {
-                    target.settings[std::string(k.str())] = text;
-                }
-            }
+                return Status::Ok();
+            };
+            Status flat = flatten(*t, "");
+            if (!flat.ok()) return flat;
             if (target.type.empty()) return Bad(where + " needs type = \"file\" (or kafka, http, postgresql)");
             o->export_targets.push_back(std::move(target));
         }
