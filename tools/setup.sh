@@ -11,7 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libssl-dev libboost-dev
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev
-  librdkafka-dev libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev libreadline-dev libjemalloc-dev
+  librdkafka-dev libpq-dev postgresql libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev libreadline-dev libjemalloc-dev
   python3 python3-grpcio python3-protobuf
 )
 

@@ -4,6 +4,7 @@
 #include "export/file_sink.h"
 #include "export/http_sink.h"
 #include "export/kafka_sink.h"
+#include "export/pg_sink.h"
 
 namespace surge::exports {
 
@@ -23,10 +24,14 @@ Result<std::unique_ptr<Sink>> MakeSink(const TargetConfig& config) {
         if (!s.ok()) return s.status();
         return std::unique_ptr<Sink>(std::move(*s));
     }
-    return Status(ErrorCode::kInvalidParameter,
-                  "export target \"" + config.name + "\": type \"" + config.type +
-                      "\" is not available (this build supports type = \"file\", \"kafka\" and \"http\"; "
-                      "postgresql is planned)");
+    if (config.type == "postgresql") {
+        auto s = PgSink::Create(config);
+        if (!s.ok()) return s.status();
+        return std::unique_ptr<Sink>(std::move(*s));
+    }
+    return Status(ErrorCode::kInvalidParameter, "export target \"" + config.name + "\": type \"" + config.type +
+                                                    "\" is not available (the types are file, kafka, http and "
+                                                    "postgresql)");
 }
 
 }  // namespace surge::exports
