@@ -134,7 +134,11 @@ class KafkaMock:
             except Exception:
                 self.proc.kill()
                 self.proc.wait(10)
-        self.log.close()
+        for f in (self.proc.stdin, self.proc.stdout, self.log):
+            try:
+                f.close()
+            except Exception:
+                pass
 
 
 # ---------------------------------------------------------------------------------------------
