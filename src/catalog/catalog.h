@@ -86,6 +86,14 @@ struct TableDef {
     /// Which changes go to export_target (bits of kExportInsert...): a stream exports its inserts;
     /// a table those its EXPORT clause names.
     uint8_t export_ops = 0;
+    /// USING TTL: rows whose `column` is older than `micros` before the transaction's NOW() are
+    /// deleted in batches of batch_size (docs/streams.md, "Time to live").
+    struct Ttl {
+        int64_t micros = 0;
+        std::string column;  ///< by name: ALTER TABLE may move it
+        uint32_t batch_size = 1000;
+    };
+    std::optional<Ttl> ttl;
     uint64_t id = 0;  ///< unique per table incarnation (a dropped and re-created table differs)
 
     int FindColumn(std::string_view folded_name) const;  ///< -1 if absent

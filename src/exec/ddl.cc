@@ -298,6 +298,27 @@ void EngineState::CreateTable(const sql::CreateTableStatement& s) {
         }
         def.columns.push_back(MakeColumn(spec, *catalog_));
     }
+    if (s.ttl) {
+        if (s.stream) {
+            ThrowSqlError(ErrorCode::kInvalidDefinition,
+                          "stream \"" + s.name + "\" keeps no rows, so it takes no TTL" + At(s.ttl->pos));
+        }
+        const int c = def.FindColumn(s.ttl->column);
+        if (c < 0) {
+            ThrowSqlError(ErrorCode::kUndefinedColumn,
+                          "TTL column \"" + s.ttl->column + "\" does not exist in \"" + s.name + "\"" + At(s.ttl->pos));
+        }
+        if (def.columns[static_cast<size_t>(c)].type.id != TypeId::kTimestamp) {
+            ThrowSqlError(ErrorCode::kInvalidDefinition,
+                          "TTL column \"" + s.ttl->column + "\" must be a TIMESTAMP, not " +
+                              TypeName(def.columns[static_cast<size_t>(c)].type) + At(s.ttl->pos));
+        }
+        catalog::TableDef::Ttl ttl;
+        ttl.micros = s.ttl->micros;
+        ttl.column = s.ttl->column;
+        if (s.ttl->batch_size > 0) ttl.batch_size = static_cast<uint32_t>(s.ttl->batch_size);
+        def.ttl = ttl;
+    }
     // Key constraints become indexes: <table>_pkey, <table>_<cols>_key.
     std::vector<catalog::IndexDef> indexes;
     auto add_index = [&](catalog::Uniqueness u, const std::vector<std::string>& cols, std::string name) {
@@ -495,6 +516,10 @@ void EngineState::AlterTable(const sql::AlterTableStatement& s) {
         }
         if (def.columns.size() == 1) {
             ThrowSqlError(ErrorCode::kInvalidDefinition, "cannot drop the only column of \"" + s.table + "\"");
+        }
+        if (def.ttl && def.ttl->column == def.columns[static_cast<size_t>(drop)].name) {
+            ThrowSqlError(ErrorCode::kInvalidDefinition, "cannot drop \"" + s.drop_column + "\": \"" + s.table +
+                                                             "\" uses it for its TTL (USING TTL ... ON COLUMN)");
         }
         if (def.partition_column && *def.partition_column == drop) {
             ThrowSqlError(ErrorCode::kInvalidDefinition, "cannot drop \"" + s.drop_column +

@@ -750,6 +750,60 @@ void Engine::SetTimestamp(int64_t micros) { state_->now_micros_ = micros; }
 
 void Engine::SetTransactionId(uint64_t txn_id) { state_->txn_id_ = txn_id; }
 
+Result<uint64_t> Engine::DeleteExpired(std::string_view name) {
+    EngineState& st = *state_;
+    auto def = st.catalog_->FindTable(name);
+    if (!def || !def->ttl) {
+        return Status(ErrorCode::kUndefinedTable, "\"" + std::string(name) + "\" is not a table with a TTL");
+    }
+    if (!st.in_txn_) return Status(ErrorCode::kTransactionState, "DeleteExpired needs an open transaction");
+    storage::Table* table = st.FindTable(name);
+    const int col = def->FindColumn(def->ttl->column);
+    if (!table || col < 0)
+        return Status(ErrorCode::kInternal, "TTL table \"" + std::string(name) + "\" has no storage");
+    const int64_t cutoff = st.now_micros_ - def->ttl->micros;
+    const size_t limit = def->ttl->batch_size;
+    std::vector<storage::TuplePtr> victims;
+    Value v;
+    auto expired = [&](storage::TuplePtr t) {
+        table->Read(t, col, &v);
+        return !v.is_null() && v.AsInt() < cutoff;
+    };
+    storage::Index* ordered = nullptr;
+    for (size_t i = 0; i < table->index_count() && !ordered; ++i) {
+        storage::Index& idx = table->index(i);
+        if (idx.ordered() && idx.def().key[0].column == col) ordered = &idx;
+    }
+    if (ordered) {
+        // Oldest first; NULLs (which never expire) sort before every value.
+        storage::IndexCursor cursor;
+        ordered->ScanAll(false, &cursor);
+        while (victims.size() < limit) {
+            storage::TuplePtr t = cursor.Next();
+            if (!t) break;
+            table->Read(t, col, &v);
+            if (v.is_null()) continue;
+            if (v.AsInt() >= cutoff) break;
+            victims.push_back(t);
+        }
+    } else {
+        storage::ScanCursor cursor;
+        while (victims.size() < limit) {
+            storage::TuplePtr t = table->NextLive(&cursor);
+            if (!t) break;
+            if (expired(t)) victims.push_back(t);
+        }
+    }
+    const size_t mark = st.undo_.Mark();
+    try {
+        for (storage::TuplePtr t : victims) table->Delete(t, st.undo_);
+    } catch (const SqlError& e) {
+        st.undo_.UndoTo(mark);
+        return e.status();
+    }
+    return static_cast<uint64_t>(victims.size());
+}
+
 void Engine::SetExportCapture(ExportCapture* capture) {
     state_->capture_ = capture;
     state_->RewireViews();

@@ -113,6 +113,10 @@ class Engine {
     /// Deletes every row of a table of this partition in the open transaction (a view's rows
     /// before a snapshot's are loaded into it).
     Status ClearTable(storage::Table& table);
+    /// USING TTL: deletes up to the table's batch size of rows whose TTL column is older than its
+    /// TTL before the transaction's timestamp (oldest first when an ordered index leads with the
+    /// column), in the open transaction, maintaining indexes, views and export. Returns how many.
+    Result<uint64_t> DeleteExpired(std::string_view table);
     /// Bytes used by all tables (rows, var data, indexes).
     size_t memory_bytes() const;
 

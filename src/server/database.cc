@@ -29,7 +29,16 @@ Status Dropped(const std::string& procedure) {
 // Whether a call runs a transaction (and so meets the command log): every procedure but the
 // system ones, of which only @AdHoc (SQL) and @SnapshotRestore (loads rows) change the data.
 bool IsTransaction(const proc::CallPlan& plan) {
-    return plan.kind != proc::CallPlan::Kind::kSystem || plan.name == "@AdHoc" || plan.name == "@SnapshotRestore";
+    return plan.kind != proc::CallPlan::Kind::kSystem || plan.name == "@AdHoc" || plan.name == "@SnapshotRestore" ||
+           plan.name == "@TtlDelete";
+}
+
+// @TtlDelete's answer: how many rows it deleted.
+exec::ResultSet DeletedRows(uint64_t n) {
+    exec::ResultSet rs;
+    rs.columns.push_back({"deleted", SqlType::Of(TypeId::kBigInt)});
+    rs.values.push_back(Value::BigInt(static_cast<int64_t>(n)));
+    return rs;
 }
 
 // A queue refusal (full or stopping) as the client sees it.
@@ -100,11 +109,12 @@ Status Database::Start(RecoveryInfo* info) {
     last_snapshot_micros_ =
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
             .count();
+    timer_stop_ = false;
     if (!options_.data_dir.empty() &&
         (options_.snapshot_interval.count() > 0 || (log_ && options_.snapshot_log_bytes > 0))) {
-        timer_stop_ = false;
         snapshot_timer_ = std::thread([this] { SnapshotTimerLoop(); });
     }
+    if (options_.ttl_interval.count() > 0) ttl_timer_ = std::thread([this] { TtlTimerLoop(); });
     return Status::Ok();
 }
 
@@ -117,6 +127,7 @@ void Database::Stop() {
     }
     timer_cv_.notify_all();
     if (snapshot_timer_.joinable()) snapshot_timer_.join();
+    if (ttl_timer_.joinable()) ttl_timer_.join();
     coordinator_->Stop();
     for (auto& p : partitions_) p->Stop();
     // Every accepted call has run and appended its record: write, fsync, answer the waiters.
@@ -553,6 +564,7 @@ void Database::Dispatch(std::shared_ptr<const proc::CallPlan> plan, std::shared_
     // Only transactions meet the command log: @Ping, @Statistics, @SystemCatalog, @Explain and
     // @Shutdown neither append nor wait for it, and still answer after it failed.
     if (!IsTransaction(*plan)) call->log = nullptr;
+    if (plan->name == "@TtlDelete") return RunTtlDelete(std::move(plan), std::move(call));
     if (plan->kind == proc::CallPlan::Kind::kSystem) {
         RunSystem(*plan, call);
         return;
@@ -591,6 +603,112 @@ void Database::Dispatch(std::shared_ptr<const proc::CallPlan> plan, std::shared_
             c.Finish(st);
         },
         call);
+}
+
+void Database::RunTtlDelete(std::shared_ptr<const proc::CallPlan> plan, std::shared_ptr<Call> call) {
+    const auto& params = call->params;
+    if (params.size() != 2 || params[0].is_null() || params[0].type() != TypeId::kVarchar || params[1].is_null() ||
+        !IsIntegral(params[1].type())) {
+        return call->Finish(Status(ErrorCode::kInvalidParameter,
+                                   "@TtlDelete takes a table name (VARCHAR) and a partition (INTEGER; -1 for a "
+                                   "replicated table)"),
+                            v1::INVALID_PARAMETER);
+    }
+    const std::string table(params[0].AsString());
+    auto def = catalog()->FindTable(table);
+    if (!def || !def->ttl) {
+        return call->Finish(
+            Status(ErrorCode::kUndefinedTable, "@TtlDelete: \"" + table + "\" is not a table with a TTL"),
+            v1::INVALID_PARAMETER);
+    }
+    const int64_t partition = params[1].AsInt();
+    if (def->partition_column) {
+        if (partition < 0 || partition >= static_cast<int64_t>(partition_count())) {
+            return call->Finish(Status(ErrorCode::kInvalidParameter,
+                                       "@TtlDelete: partition " + std::to_string(partition) + " does not exist (0.." +
+                                           std::to_string(partition_count() - 1) + ")"),
+                                v1::INVALID_PARAMETER);
+        }
+        return SubmitSingle(static_cast<uint32_t>(partition), std::move(plan), std::move(call));
+    }
+    if (partition != -1) {
+        return call->Finish(Status(ErrorCode::kInvalidParameter,
+                                   "@TtlDelete: \"" + table + "\" is replicated; its partition is -1 (every copy)"),
+                            v1::INVALID_PARAMETER);
+    }
+    // A replicated table: every copy deletes the same rows, in one multi-partition transaction.
+    SubmitMulti(
+        [table](txn::MpContext& ctx, Call& c) {
+            ctx.BeginAll(c.timestamp);
+            uint64_t deleted = 0;
+            Status st;
+            for (size_t i = 0; i < ctx.partition_count() && st.ok(); ++i) {
+                auto n = ctx.engine(i).DeleteExpired(table);
+                if (n.ok()) {
+                    deleted = *n;
+                } else {
+                    st = n.status();
+                }
+            }
+            if (st.ok()) {
+                ctx.CommitAll();
+                c.AddResult(DeletedRows(deleted));
+            } else {
+                ctx.RollbackAll();
+            }
+            c.Finish(st);
+        },
+        std::move(call));
+}
+
+void Database::TtlTimerLoop() {
+    while (true) {
+        {
+            std::unique_lock<std::mutex> lock(timer_mu_);
+            timer_cv_.wait_for(lock, options_.ttl_interval, [&] { return timer_stop_; });
+            if (timer_stop_) return;
+        }
+        if (!accepting_.load() || ttl_in_flight_.load() > 0) continue;
+        auto cat = catalog();
+        for (const auto& [name, def] : cat->tables()) {
+            if (!def->ttl) continue;
+            if (def->partition_column) {
+                for (uint32_t p = 0; p < partition_count(); ++p) StartTtlDelete(name, static_cast<int32_t>(p));
+            } else {
+                StartTtlDelete(name, -1);
+            }
+        }
+    }
+}
+
+void Database::StartTtlDelete(const std::string& table, int32_t partition) {
+    ttl_in_flight_.fetch_add(1);
+    auto plan = Resolve("@TtlDelete");
+    if (!plan.ok()) {
+        ttl_in_flight_.fetch_sub(1);
+        return;
+    }
+    auto call = NewCall("@TtlDelete", nullptr, nullptr);
+    Call* raw = call.get();
+    call->done = [this, raw, table, partition] {
+        // A full batch means more rows are due: the next batch is queued behind what the
+        // partition has waiting, so the deletes never stall it.
+        const v1::Response& r = *raw->response;
+        bool more = false;
+        if (r.status().code() == v1::OK && r.results_size() == 1 && r.results(0).data_size() == 1) {
+            auto def = catalog()->FindTable(table);
+            const auto& ints = r.results(0).data(0).ints();
+            more = def && def->ttl && ints.size() == 1 && static_cast<uint64_t>(ints.Get(0)) >= def->ttl->batch_size;
+        } else if (r.status().code() != v1::OK && r.status().code() != v1::SHUTTING_DOWN) {
+            spdlog::warn("TTL of {} (partition {}): {}", table, partition, r.status().message());
+        }
+        if (more && accepting_.load()) {
+            StartTtlDelete(table, partition);
+        }
+        ttl_in_flight_.fetch_sub(1);
+    };
+    call->params = {Value::Varchar(table), Value::Integer(partition)};
+    Dispatch(std::move(*plan), std::move(call));
 }
 
 Database::Outcome Database::RunNative(const proc::NativeProcedures& set, const std::string& name,
@@ -640,6 +758,12 @@ class Database::CallTask final : public txn::Task {
     Outcome Body(exec::Engine& engine) {
         const proc::CallPlan& plan = *plan_;
         Call& c = *call_;
+        if (plan.name == "@TtlDelete") {
+            auto n = engine.DeleteExpired(c.params[0].AsString());
+            if (!n.ok()) return {n.status()};
+            c.AddResult(DeletedRows(*n));
+            return {Status::Ok()};
+        }
         if (plan.kind == proc::CallPlan::Kind::kNative) {
             return db_->RunNative(*db_->natives_[partition_], plan.name, proc::NativeTarget{&engine, nullptr}, c);
         }

@@ -46,6 +46,8 @@ struct DatabaseOptions {
     uint64_t snapshot_log_bytes = uint64_t{1} << 30;      ///< ... or when the log has grown this much; 0: never
     uint32_t snapshot_retain = 2;                         ///< complete snapshots kept (the log after the oldest too)
     size_t snapshot_max_queued_bytes = size_t{64} << 20;  ///< scanned bytes waiting for the disk before scans pause
+    /// How often tables with a TTL delete what expired (0: never).
+    std::chrono::milliseconds ttl_interval{1000};
     // Export (docs/streams.md), spooled in DATA/export; needs a data directory.
     std::vector<exports::TargetConfig> export_targets;
     uint64_t export_disk_budget_bytes = uint64_t{10} << 30;
@@ -138,6 +140,13 @@ class Database {
     /// Recovery's choice: the newest snapshot in DATA/snapshots that verifies (loaded), or none.
     Status RecoverSnapshot(RecoveryInfo* info, uint64_t* after_lsn);
     void SnapshotTimerLoop();
+    /// USING TTL: every ttl_interval, one @TtlDelete per partition of each TTL table (while none is
+    /// still running); a full batch queues the next at once.
+    void TtlTimerLoop();
+    void StartTtlDelete(const std::string& table, int32_t partition);
+    /// @TtlDelete(table, partition): a logged transaction on the partition (or, for a replicated
+    /// table, on every copy), so the deletes replay exactly.
+    void RunTtlDelete(std::shared_ptr<const proc::CallPlan> plan, std::shared_ptr<Call> call);
     /// Runs fn on a thread of its own (file work of system procedures), joined by Stop.
     void RunAdmin(std::function<void()> fn);
     /// @SnapshotSave, @SnapshotScan, @SnapshotDelete, @SnapshotRestore.
@@ -227,6 +236,8 @@ class Database {
     std::condition_variable timer_cv_;
     bool timer_stop_ = false;
     std::thread snapshot_timer_;
+    std::thread ttl_timer_;
+    std::atomic<int> ttl_in_flight_{0};
     std::mutex admin_mu_;
     std::vector<std::thread> admin_threads_;
     std::vector<std::shared_ptr<std::atomic<bool>>> admin_done_;

@@ -86,6 +86,7 @@ int main(int argc, char** argv) {
     dbo.snapshot_retain = opts.snapshot_retain;
     dbo.export_targets = opts.export_targets;
     dbo.export_disk_budget_bytes = opts.export_disk_budget_mb << 20;
+    dbo.ttl_interval = std::chrono::milliseconds(opts.ttl_interval_ms);
     server::Database db(dbo);
     server::RecoveryInfo recovered;
     if (Status st = db.Start(&recovered); !st.ok()) {

@@ -60,6 +60,8 @@ Status Apply(ServerOptions* o, const std::string& name, const std::string& value
         return ParseNumber<uint32_t>("snapshot-retain", value, 1, 1000, &o->snapshot_retain);
     } else if (name == "export-disk-budget-mb") {
         return ParseNumber<uint64_t>("export-disk-budget-mb", value, 1, uint64_t{1} << 30, &o->export_disk_budget_mb);
+    } else if (name == "ttl-interval-ms") {
+        return ParseNumber<uint64_t>("ttl-interval-ms", value, 0, 3'600'000, &o->ttl_interval_ms);
     } else if (name == "log-level") {
         if (value != "trace" && value != "debug" && value != "info" && value != "warn" && value != "error") {
             return Bad("log-level is one of trace, debug, info, warn, error; got \"" + value + "\"");
@@ -205,6 +207,8 @@ holds. Options come from built-in defaults, then --config FILE, then flags.
   --export-disk-budget-mb N
                            export rows spooled on disk (DATA/export) before transactions that
                            export more are refused with OVERLOADED (default 10240)
+  --ttl-interval-ms N      how often tables created USING TTL delete expired rows, in batches
+                           (default 1000; 0: never)
   --log-level LEVEL        trace, debug, info, warn or error (default info)
   --help                   this text
   --version                the version

@@ -176,6 +176,30 @@ void AstBuilder::StreamPartition(const Token& column) { creating_->partition_col
 void AstBuilder::StreamExport(const Token& target) { creating_->export_target = Identifier(target); }
 void AstBuilder::ExportOn(int op_bit) { creating_->export_ops |= static_cast<uint8_t>(op_bit); }
 
+void AstBuilder::TableTtl(const Token& ttl_kw, const Token& n, const Token& unit, const Token& column) {
+    if (Identifier(ttl_kw) != "ttl") Fail(ttl_kw, "expected TTL after USING");
+    int64_t v = 0;
+    auto [ptr, ec] = std::from_chars(n.text.view().data(), n.text.view().data() + n.text.size(), v);
+    if (ec != std::errc() || v <= 0) Fail(n, "TTL wants a positive whole number");
+    const std::string u = Identifier(unit);
+    int64_t per = 0;
+    if (u == "second" || u == "seconds") per = 1'000'000;
+    if (u == "minute" || u == "minutes") per = 60'000'000;
+    if (u == "hour" || u == "hours") per = 3'600'000'000;
+    if (u == "day" || u == "days") per = 86'400'000'000;
+    if (per == 0) Fail(unit, "TTL unit is SECONDS, MINUTES, HOURS or DAYS, not \"" + std::string(unit.text) + "\"");
+    if (v > INT64_MAX / per) Fail(n, "TTL is too long");
+    creating_->ttl = CreateTableStatement::Ttl{v * per, Identifier(column), 0, ttl_kw.pos};
+}
+
+void AstBuilder::TtlBatchSize(const Token& kw, const Token& n) {
+    if (Identifier(kw) != "batch_size") Fail(kw, "expected BATCH_SIZE after the TTL column");
+    int64_t v = 0;
+    auto [ptr, ec] = std::from_chars(n.text.view().data(), n.text.view().data() + n.text.size(), v);
+    if (ec != std::errc() || v <= 0 || v > 1'000'000) Fail(n, "BATCH_SIZE wants a whole number from 1 to 1000000");
+    creating_->ttl->batch_size = v;
+}
+
 Statement* AstBuilder::DropStream(const Token& kw, int if_exists, const Token& name) {
     auto* st = static_cast<DropTableStatement*>(DropTable(kw, if_exists, name, false));
     st->is_stream = true;

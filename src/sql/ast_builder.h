@@ -52,6 +52,9 @@ class AstBuilder {
     void StreamExport(const Token& target);
     /// EXPORT ... ON: one more kind of change (catalog::kExportInsert/Delete/Update bits).
     void ExportOn(int op_bit);
+    /// USING TTL n unit ON COLUMN c; BATCH_SIZE k.
+    void TableTtl(const Token& ttl_kw, const Token& n, const Token& unit, const Token& column);
+    void TtlBatchSize(const Token& kw, const Token& n);
     Statement* DropStream(const Token& kw, int if_exists, const Token& name);
     Statement* FinishCreateTable(CreateTableStatement* s);
     void AddColumn(const Token& name, SqlType type);

@@ -300,7 +300,13 @@ cmd(A) ::= DELETE(D) FROM nm(T) where_opt(W). { A = b->Delete(D, T, W); }
 cmd(A) ::= TRUNCATE(D) TABLE nm(T). { A = b->Truncate(D, T); }
 
 //////////////////////////////// DDL ////////////////////////////////
-cmd(A) ::= create_table(T) LP columnlist conslist_opt RP table_export_opt. { A = b->FinishCreateTable(T); }
+cmd(A) ::= create_table(T) LP columnlist conslist_opt RP table_export_opt table_ttl_opt. { A = b->FinishCreateTable(T); }
+// Time to live: USING TTL n unit ON COLUMN c [BATCH_SIZE k] (TTL and the unit are identifiers,
+// checked by the builder, so they stay usable as names).
+table_ttl_opt ::= .
+table_ttl_opt ::= USING nm(K) INTEGER(N) nm(U) ON COLUMN nm(C) ttl_batch_opt. { b->TableTtl(K, N, U, C); }
+ttl_batch_opt ::= .
+ttl_batch_opt ::= nm(K) INTEGER(N). { b->TtlBatchSize(K, N); }
 // A table that exports its changes: EXPORT TO TARGET t [ON INSERT, UPDATE, DELETE] (default:
 // inserts).
 table_export_opt ::= .
