@@ -31,6 +31,7 @@ class FileSink final : public Sink {
 
     Status Write(std::string_view stream, uint32_t partition, std::span<const SpoolRow> rows) override;
     Result<uint64_t> Durable(bool force) override;
+    uint64_t DurableSoFar() override { return durable_; }
     void Abandon() override;
 
   private:

@@ -65,6 +65,8 @@ Status KafkaSink::Connect() {
     Status s = set("enable.idempotence", "true");
     if (s.ok()) s = set("acks", "all");
     if (s.ok()) s = set("linger.ms", "5");
+    // librdkafka's 300 s would hide a dead cluster for five minutes: fail (and retry) sooner.
+    if (s.ok()) s = set("message.timeout.ms", "30000");
     for (const auto& [key, value] : config_.settings) {
         if (!s.ok()) break;
         if (key == "brokers") s = set("bootstrap.servers", value);
@@ -165,6 +167,10 @@ Result<uint64_t> KafkaSink::Durable(bool force) {
         return Status(ErrorCode::kIoError, std::string("the Kafka producer failed: ") + reason);
     }
     if (!error_.empty()) return Status(ErrorCode::kIoError, error_);
+    return DurableSoFar();
+}
+
+uint64_t KafkaSink::DurableSoFar() {
     while (!done_.empty() && done_.front()) {
         done_.pop_front();
         ++durable_;

@@ -10,7 +10,8 @@
 //   kafka.<property> = "..."            # any librdkafka producer property, e.g. kafka.linger.ms
 //
 // Defaults that differ from librdkafka's: enable.idempotence = true (no duplicates or reordering
-// from the producer's own retries), acks = all, linger.ms = 5.
+// from the producer's own retries), acks = all, linger.ms = 5, message.timeout.ms = 30000 (a
+// message Kafka has not taken by then fails, and the target retries from the acknowledged row).
 #pragma once
 
 #include <cstdint>
@@ -33,6 +34,7 @@ class KafkaSink final : public Sink {
 
     Status Write(std::string_view stream, uint32_t partition, std::span<const SpoolRow> rows) override;
     Result<uint64_t> Durable(bool force) override;
+    uint64_t DurableSoFar() override;
     void Abandon() override;
 
   private:

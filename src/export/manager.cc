@@ -381,16 +381,54 @@ void ExportManager::TargetLoop(Target* t) {
     auto last_persist = Clock::now();
     SpoolBatch batch;
     std::vector<std::pair<Stream*, Part*>> parts;
-    // What was written to the sink and is not yet durable there: the sink's row count at the end
-    // of each batch, the part and the batch's last seq.
+    // What was written to the sink and is not yet durable there: rows [begin, end) of the sink's
+    // count, and the part and seq of the first (a Write's rows have consecutive seqs).
     struct Written {
-        uint64_t end = 0;
+        uint64_t begin = 0, end = 0;
         Part* part = nullptr;
-        uint64_t seq = 0;
+        uint64_t first_seq = 0;
         int64_t first_timestamp = 0;
     };
     std::deque<Written> written;
     uint64_t written_rows = 0;
+    // Acknowledges what the sink says is durable: whole writes, and the durable part of one.
+    auto acknowledge = [&](uint64_t durable) {
+        bool moved = false;
+        while (!written.empty() && written.front().begin < durable) {
+            Written& w = written.front();
+            const uint64_t upto = std::min(durable, w.end);
+            w.part->acked = w.first_seq + (upto - w.begin) - 1;
+            w.part->acked_seen = w.part->acked;
+            moved = true;
+            if (upto < w.end) {
+                w.first_seq += upto - w.begin;
+                w.begin = upto;
+                break;
+            }
+            written.pop_front();
+        }
+        if (moved) {
+            // The age of each part's oldest row still waiting for its acknowledgement.
+            for (auto& [st, part] : parts) part->oldest_unacked = 0;
+            for (const Written& w : written) {
+                if (w.part->oldest_unacked == 0) w.part->oldest_unacked = w.first_timestamp;
+            }
+        }
+        return moved;
+    };
+    // After a failure: keep what the sink took, drop the rest, and read again from the
+    // acknowledged rows.
+    auto abandon = [&] {
+        acknowledge(t->sink->DurableSoFar());
+        t->sink->Abandon();
+        written.clear();
+        written_rows = 0;
+        for (auto& [st, part] : parts) {
+            part->delivered = part->acked;
+            part->delivered_seen = part->acked;
+            part->oldest_unacked = 0;
+        }
+    };
     bool final_round = false;
     for (;;) {
         {
@@ -409,15 +447,23 @@ void ExportManager::TargetLoop(Target* t) {
         }
         Status err;
         bool moved = false;
+        bool acked = false;
         for (auto& [st, part] : parts) {
             batch.Clear();
-            err = part->spool->Read(part->delivered, options_.durable_lsn(), kBatchRows, kBatchBytes, &batch);
-            if (!err.ok()) break;
+            Status s = part->spool->Read(part->delivered, options_.durable_lsn(), kBatchRows, kBatchBytes, &batch);
+            if (s.ok() && !batch.rows.empty()) {
+                written.push_back({written_rows, written_rows + batch.rows.size(), part, batch.rows.front().seq,
+                                   batch.rows.front().timestamp});
+                written_rows += batch.rows.size();
+                s = t->sink->Write(st->name, part->partition, batch.rows);
+            }
+            if (!s.ok()) {
+                // This part waits for the retry; the others go on in this round.
+                if (err.ok()) err = s;
+                abandon();
+                continue;
+            }
             if (batch.rows.empty()) continue;
-            err = t->sink->Write(st->name, part->partition, batch.rows);
-            if (!err.ok()) break;
-            written_rows += batch.rows.size();
-            written.push_back({written_rows, part, batch.rows.back().seq, batch.rows.front().timestamp});
             if (part->oldest_unacked == 0) part->oldest_unacked = batch.rows.front().timestamp;
             part->delivered = batch.rows.back().seq;
             part->delivered_seen = part->delivered;
@@ -425,41 +471,21 @@ void ExportManager::TargetLoop(Target* t) {
         }
         if (err.ok()) {
             auto durable = t->sink->Durable(final_round);
-            if (!durable.ok()) {
-                err = durable.status();
+            if (durable.ok()) {
+                acked = acknowledge(*durable);
             } else {
-                bool acked = false;
-                while (!written.empty() && written.front().end <= *durable) {
-                    written.front().part->acked = written.front().seq;
-                    written.front().part->acked_seen = written.front().seq;
-                    written.pop_front();
-                    acked = true;
-                }
-                if (acked) {
-                    // The age of each part's oldest row still waiting for its acknowledgement.
-                    for (auto& [st, part] : parts) part->oldest_unacked = 0;
-                    for (const Written& w : written) {
-                        if (w.part->oldest_unacked == 0) w.part->oldest_unacked = w.first_timestamp;
-                    }
-                }
+                err = durable.status();
+                abandon();
             }
         }
-        if (err.ok() && (final_round || Clock::now() - last_persist >= kAckEvery)) {
+        if (final_round || Clock::now() - last_persist >= kAckEvery) {
             for (auto& [st, part] : parts) {
-                err = PersistAck(part);
-                if (!err.ok()) break;
+                Status s = PersistAck(part);
+                if (!s.ok() && err.ok()) err = s;
             }
             last_persist = Clock::now();
         }
         if (!err.ok()) {
-            t->sink->Abandon();
-            written.clear();
-            written_rows = 0;
-            for (auto& [st, part] : parts) {
-                part->delivered = part->acked;
-                part->delivered_seen = part->acked;
-                part->oldest_unacked = 0;
-            }
             {
                 std::lock_guard<std::mutex> lock(mu_);
                 if (!t->failing || t->last_error != err.message()) {
@@ -475,12 +501,16 @@ void ExportManager::TargetLoop(Target* t) {
             backoff = std::min<std::chrono::milliseconds>(backoff * 2, kMaxBackoff);
             continue;
         }
-        if (t->failing) {
-            std::lock_guard<std::mutex> lock(mu_);
-            t->failing = false;
-            spdlog::info("export target \"{}\" is delivering again", t->config.name);
+        // Healthy again only once the sink acknowledges rows (or has nothing left to take): a
+        // sink that only queues, like Kafka's producer, is not recovered by taking rows.
+        if (acked || written.empty()) {
+            if (t->failing) {
+                std::lock_guard<std::mutex> lock(mu_);
+                t->failing = false;
+                spdlog::info("export target \"{}\" is delivering again", t->config.name);
+            }
+            backoff = kFirstBackoff;
         }
-        backoff = kFirstBackoff;
         if (final_round) return;
         if (!moved) {
             std::unique_lock<std::mutex> lock(target_mu_);

@@ -33,6 +33,7 @@ class PgSink final : public Sink {
 
     Status Write(std::string_view stream, uint32_t partition, std::span<const SpoolRow> rows) override;
     Result<uint64_t> Durable(bool force) override { return written_; }
+    uint64_t DurableSoFar() override { return written_; }
     void Abandon() override;
 
   private:

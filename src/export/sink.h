@@ -29,6 +29,9 @@ class Sink {
     /// force), and says how many rows, counted from the first written, the sink has durably
     /// taken: their positions may be acknowledged.
     virtual Result<uint64_t> Durable(bool force) = 0;
+    /// After a failure, before Abandon: how many rows the sink has durably taken so far, without
+    /// making anything durable (rows a failed Write sent before it failed count).
+    virtual uint64_t DurableSoFar() = 0;
     /// After a failure: drops whatever was written and is not durably taken (it will be written
     /// again) and starts the count again from zero.
     virtual void Abandon() = 0;

@@ -19,8 +19,9 @@ The tests:
                    run. librdkafka properties as kafka.<property> keys, also written unquoted
                    as docs/streams.md does (TOML dotted keys); an unknown one fails the start.
   OutageTest       every broker down under load: calls go on, the target shows retrying with
-                   last_error after message.timeout.ms; brokers up: every row arrives, repeats
-                   only as exact copies, each key's first deliveries in seq order.
+                   last_error after message.timeout.ms, and stays retrying while nothing can be
+                   delivered; brokers up: every row arrives, repeats only as exact copies, each
+                   key's first deliveries in seq order.
   ProduceErrorTest produce requests failing with NOT_LEADER_FOR_PARTITION (retriable) under load:
                    the idempotent producer retries; every row once, in order per key, no gaps.
                    (One request in flight: see the test for the mock brokers' missing sequence

@@ -35,7 +35,8 @@ The tests:
                      (default table name "{stream}"); PostgreSQL stopped under load -> retrying with
                      "cannot connect" -> started -> every row exactly once; kill -9 of surged under
                      load (sync log) -> every acknowledged call's row exactly once, none of a failed
-                     call, each exported id in the table written in the same transaction;
+                     call, each exported id in the table written in the same transaction (a trigger
+                     logs what PostgreSQL is given: the repeats the primary key absorbed);
                      create_table = false with the table missing -> retrying naming it -> created by
                      hand -> delivered; wrong postgresql settings fail the start. PostgreSQL is
                      started once for the class (skipped when /usr/lib/postgresql/*/bin/initdb is
@@ -72,7 +73,7 @@ import test_durability
 import test_export
 from test_durability import CALL_TIMEOUT, outcome_of
 from test_export import (CRASH_SCHEMA, PAYLOAD, TIMESTAMP_TEXT, TYPED_COLUMNS, TYPED_DDL, TYPED_ROWS, ExportCase,
-                         as_dicts, parse_csv)
+                         parse_csv)
 from test_server import free_port
 
 D = surgedb.Decimal
@@ -449,7 +450,8 @@ class HttpFormatTest(HttpCase):
         db = self.connect(server)
         db.sql(f"CREATE STREAM typed PARTITION ON COLUMN id EXPORT TO TARGET hook {TYPED_DDL}")
         db.sql(f"CREATE STREAM typed_csv PARTITION ON COLUMN id EXPORT TO TARGET hookcsv {TYPED_DDL}")
-        db.sql("CREATE STREAM burst PARTITION ON COLUMN id EXPORT TO TARGET hook (id BIGINT NOT NULL, note VARCHAR(20))")
+        db.sql("CREATE STREAM burst PARTITION ON COLUMN id EXPORT TO TARGET hook "
+               "(id BIGINT NOT NULL, note VARCHAR(20))")
         expect = {"typed": {}, "typed_csv": {}, "burst": {}}
         t0 = time.time()
         for row in ALL_TYPED:
@@ -722,9 +724,13 @@ class Postgres:
         psql = os.path.join(bindir, "psql")
         self.psql_bin = psql if os.path.exists(psql) else "psql"
         self.running = False
-        self.run([os.path.join(bindir, "initdb"), "-D", self.db, "-A", "trust", "-U", "surge", "-N", "-E", "UTF8",
-                  "--locale", "C"])
-        self.start()
+        try:
+            self.run([os.path.join(bindir, "initdb"), "-D", self.db, "-A", "trust", "-U", "surge", "-N", "-E",
+                      "UTF8", "--locale", "C"])
+            self.start()
+        except BaseException:
+            self.close()
+            raise
 
     def run(self, cmd):
         r = subprocess.run(self.as_user + cmd, capture_output=True, text=True, timeout=120)
@@ -1029,13 +1035,27 @@ class PostgresTest(SinkCase):
         rng = random.Random(seed)
         targets = {"out": self.target()}
         server = self.start_export(targets, mode="sync")
+        calls = {}  # id -> (kind, state, txn id or error, (writer, payload))
         with server.client() as db:
             for stmt in CRASH_SCHEMA:
                 db.sql(stmt)
+            # A first row each, so that surged creates the tables; then a trigger logs every row
+            # PostgreSQL is given (BEFORE INSERT fires before ON CONFLICT DO NOTHING drops a
+            # repeat): the log shows the redeliveries the primary key absorbed.
+            calls[0] = ("ledger", "ok", db.sql("INSERT INTO ledger VALUES (0, 9, 'seed'); "
+                                               "INSERT INTO evs VALUES (0, 9, 'seed')").txn_id, (9, "seed"))
+            calls[-1] = ("tlog", "ok", db.call("AddT", -1, 9, "seed").txn_id, (9, "seed"))
+            self.wait_acked(db, {"evs": 1, "tlog": 1})
+        self.pg.psql("CREATE TABLE attempts (tbl text, p integer, seq bigint)", self.dbname)
+        self.pg.psql("CREATE FUNCTION note_attempt() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                     "INSERT INTO attempts VALUES (TG_TABLE_NAME, NEW.surge_partition, NEW.surge_seq); "
+                     "RETURN NEW; END $$", self.dbname)
+        for table in ("evs", "tlog"):
+            self.pg.psql(f"CREATE TRIGGER {table}_attempt BEFORE INSERT ON {table} FOR EACH ROW "
+                         f"EXECUTE FUNCTION note_attempt()", self.dbname)
         lock = threading.Lock()
         ids = itertools.count(1)
-        calls = {}  # id -> (kind, state, txn id or error, (writer, payload))
-        ok_ledger, problems = [], []
+        ok_ledger, problems = [0], []
         tally = collections.Counter()
 
         def op(c, w, wrng):
@@ -1133,6 +1153,13 @@ class PostgresTest(SinkCase):
         doomed = {i for i, c in calls.items() if c[0] == "doomed"}
         self.assertEqual(sorted(doomed & {r["id"] for r in self.query("SELECT id FROM evs")}), [],
                          f"{where}: rolled-back batches exported")
+        att = self.query("SELECT tbl, count(*) AS given, count(DISTINCT (p, seq)) AS rows FROM attempts GROUP BY tbl "
+                         "ORDER BY tbl")
+        stored = {t: self.query(f"SELECT count(*) AS n FROM {t} WHERE surge_seq > 0")[0]["n"] for t in ("evs", "tlog")}
+        for a in att:  # every row given after the trigger came is stored once
+            self.assertLessEqual(a["rows"], stored[a["tbl"]], a)
+        print(f"  rows PostgreSQL was given again after the kills (absorbed by the primary key): "
+              f"{ {a['tbl']: a['given'] - a['rows'] for a in att} }", flush=True)
 
     def test_bad_postgresql_settings_fail_the_start(self):
         ok = self.pg.conninfo(self.dbname)
