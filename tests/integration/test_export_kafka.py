@@ -473,7 +473,7 @@ class OutageTest(KafkaExportCase):
         self.assertRegex(server.output(), r'export target "k": .*retrying in \d+ ms')
         txns.update(self.send_stream(db, 61, 81))  # more while retrying
         # While every broker is down nothing can be delivered: the target should stay retrying.
-        # (Checked at the end, after the delivery checks: see the SERVER BUG note there.)
+        # (Checked at the end, after the delivery checks.)
         flaps, deadline = [], time.time() + 2.5
         while time.time() < deadline:
             stats = self.export_stats(db)
@@ -507,7 +507,7 @@ class OutageTest(KafkaExportCase):
         print(f"\n  outage: retrying shown {shown_after:.1f} s after the brokers went down, caught up "
               f"{caught_up:.1f} s after they came back; {len(records)} messages, {repeats} repeated", flush=True)
         delays = re.findall(r"retrying in (\d+) ms", log_down)
-        self.assertEqual(flaps[:5], [], f"SERVER BUG: with every broker down (nothing acknowledged), "
+        self.assertEqual(flaps[:5], [], f"with every broker down (nothing acknowledged), "
                                         f"@Statistics EXPORT went back to status ok ({len(flaps)} of the samples in "
                                         f"2.5 s; (seconds since down, [(partition, status, acked_seq, last_seq)]) "
                                         f"shown), and the log says the target is delivering again "

@@ -45,8 +45,7 @@ The tests:
     python3 test_export_sinks.py --surged PATH/TO/surged
 
 Helpers come from test_export.py / test_durability.py (SURGE_DURABILITY_KEEP=1 keeps each test's
-directory: data and server logs). Assertions marked "SERVER BUG?" check documented behaviour that
-the server was seen to break.
+directory: data and server logs).
 """
 import collections
 import datetime
@@ -431,7 +430,7 @@ class HttpCase(SinkCase):
                 if txn is not None:
                     self.assertEqual(got[(s, i)]["txn_id"], txn, f"{where}: {s} {i}: txn_id is not the call's")
         problems = self.protocol_problems(batches)
-        self.assertEqual(problems, [], f"{where}: SERVER BUG? requests do not follow the acknowledgements (a 2xx "
+        self.assertEqual(problems, [], f"{where}: requests do not follow the acknowledgements (a 2xx "
                                        f"answer acknowledges its batch; the retry starts at the first "
                                        f"unacknowledged row)")
         if exact:
@@ -658,7 +657,7 @@ class HttpAckTest(HttpCase):
         seen = [(b["first"], b["last"], b["answered"]) for b in batches]
         self.assertEqual(seen[:2], [(1, 3, 200), (4, 6, 503)], seen)
         self.assertEqual(seen[2:], [(4, 6, 200), (7, 9, 200)],
-                         f"SERVER BUG? the batch of seqs 1..3 was answered 200 (acknowledged), yet after the "
+                         f"the batch of seqs 1..3 was answered 200 (acknowledged), yet after the "
                          f"503 for 4..6 delivery started again at seq 1 instead of 4. Requests (first, last, "
                          f"answer): {seen}")
         self.check_delivery(batches, {"r": {i: r.txn_id for i in range(1, 10)}}, "ack within a delivery")
@@ -688,7 +687,7 @@ class HttpAckTest(HttpCase):
         problems = self.protocol_problems(batches)
         self.assertEqual(
             (len(p0), stats[0]["acked_seq"], problems), (1, stats[0]["last_seq"], []),
-            f"SERVER BUG? partition 0's rows were answered 200 at once, but while partition 1's requests "
+            f"partition 0's rows were answered 200 at once, but while partition 1's requests "
             f"failed they were not acknowledged (@Statistics EXPORT partition 0 while partition 1 failed: "
             f"{stats[0]}) and were POSTed again on every retry: partition 0 requests (first, last, answer) {p0}; "
             f"partition 1 {p1}")
