@@ -10,6 +10,12 @@
 //          votes table exports its inserts to that target, configured in surged's config file).
 //   kv     a key-value table: Get/Put with 32-byte keys and 1 KB values. --keys N (100000),
 //          --get-ratio F (0.9), --value-bytes N (1024).
+//   meters smart meters (workloads/meters): Report(meter, period, counter) from meters.so, one
+//          15-minute reading per call, meters taking turns, simulated time starting 25 hours ago;
+//          about 1% duplicates, 1% skipped periods (estimated by the server), 0.3% counters that go
+//          back, 0.1% impossible jumps, 0.1% of meters and one whole concentrator silent; Silent
+//          runs once a second. --meters N (100000), --concentrators N (1000), --library PATH
+//          (default workloads/meters.so), --export-target NAME (validated readings and alerts).
 //
 // Each workload creates its schema if missing and loads what it needs. Then, for --duration
 // seconds, closed loop (no --rate: keep --inflight calls outstanding, default 2000) or open loop
@@ -27,6 +33,8 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -58,7 +66,10 @@ struct Options {
     std::string library;
     int64_t max_votes = 2;
     int contestants = 6;
-    std::string export_target;  ///< voter: votes EXPORT TO TARGET this (empty: no export)
+    std::string export_target;  ///< voter: votes, meters: validated and alerts EXPORT TO TARGET this
+    // meters
+    int64_t meters = 100'000;
+    int64_t concentrators = 1000;
     // kv
     int64_t keys = 100'000;
     double get_ratio = 0.9;
@@ -71,6 +82,7 @@ struct Options {
                  "                            [--connections C] [--inflight N]\n"
                  "  voter: [--library PATH] [--max-votes N] [--contestants N] [--export-target NAME]\n"
                  "  kv:    [--keys N] [--get-ratio F] [--value-bytes N]\n"
+                 "  meters: [--meters N] [--concentrators N] [--library PATH] [--export-target NAME]\n"
                  "Closed loop without --rate (keeps --inflight calls outstanding, default 2000); open loop\n"
                  "at R calls/s with --rate (latency from each call's intended send time). The last line\n"
                  "is `throughput: N txn/s`.\n";
@@ -94,7 +106,9 @@ Options Parse(int argc, char** argv) {
     if (argc < 2) Usage("name a workload");
     o.workload = argv[1];
     if (o.workload == "--help" || o.workload == "-h") Usage("");
-    if (o.workload != "voter" && o.workload != "kv") Usage("unknown workload \"" + o.workload + "\"");
+    if (o.workload != "voter" && o.workload != "kv" && o.workload != "meters") {
+        Usage("unknown workload \"" + o.workload + "\"");
+    }
     for (int i = 2; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--help" || a == "-h") Usage("");
@@ -115,6 +129,10 @@ Options Parse(int argc, char** argv) {
                 o.library = v;
             } else if (a == "--max-votes") {
                 o.max_votes = std::stoll(v);
+            } else if (a == "--meters") {
+                o.meters = std::stoll(v);
+            } else if (a == "--concentrators") {
+                o.concentrators = std::stoll(v);
             } else if (a == "--export-target") {
                 o.export_target = v;
             } else if (a == "--contestants") {
@@ -139,6 +157,9 @@ Options Parse(int argc, char** argv) {
     if (o.inflight == 0) o.inflight = o.rate > 0 ? 100'000 : 2000;
     if (o.keys <= 0 || o.value_bytes < 0 || o.value_bytes > 1024) Usage("--keys > 0, --value-bytes 0..1024");
     if (o.contestants <= 0 || o.contestants > 10) Usage("--contestants 1..10");
+    if (o.meters <= 0 || o.concentrators <= 0 || o.concentrators > o.meters) {
+        Usage("--meters > 0 and 0 < --concentrators <= --meters");
+    }
     return o;
 }
 
@@ -253,13 +274,23 @@ double Drive(std::vector<std::unique_ptr<Client>>& clients, const Options& o, Ne
     return static_cast<double>(run.ok) / secs;
 }
 
-std::string DefaultVoterLibrary() {
-    char exe[PATH_MAX];
-    const ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n <= 0) return "voter.so";
-    std::string dir(exe, static_cast<size_t>(n));
-    dir.resize(dir.rfind('/') + 1);
-    return dir + "workloads/voter.so";
+// A workload's procedure library: --library, or workloads/<name> beside this program; resolved
+// to an absolute path (the server opens it).
+std::string WorkloadLibrary(const Options& o, const std::string& name) {
+    std::string lib = o.library;
+    if (lib.empty()) {
+        char exe[PATH_MAX];
+        const ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        std::string dir = n > 0 ? std::string(exe, static_cast<size_t>(n)) : std::string();
+        dir.resize(dir.rfind('/') + 1);
+        lib = dir + "workloads/" + name;
+    }
+    char resolved[PATH_MAX];
+    if (!realpath(lib.c_str(), resolved)) {
+        std::cerr << "surge-bench: procedure library " << lib << " not found (build it, or --library)\n";
+        std::exit(1);
+    }
+    return resolved;
 }
 
 double Voter(std::vector<std::unique_ptr<Client>>& clients, const Options& o) {
@@ -278,13 +309,7 @@ double Voter(std::vector<std::unique_ptr<Client>>& clients, const Options& o) {
         Must(c.Call("@AdHoc", {Value(ddl)}), "voter schema");
     }
     if (!Has(c, "PROCEDURES", "vote")) {
-        std::string lib = o.library.empty() ? DefaultVoterLibrary() : o.library;
-        char resolved[PATH_MAX];
-        if (!realpath(lib.c_str(), resolved)) {
-            std::cerr << "surge-bench: voter library " << lib << " not found (build target voter, or --library)\n";
-            std::exit(1);
-        }
-        lib = resolved;
+        const std::string lib = WorkloadLibrary(o, "voter.so");
         for (const char* proc :
              {"Vote PARTITION ON TABLE votes COLUMN phone_number PARAMETER 0", "Initialize", "Results"}) {
             Must(c.Call("@AdHoc", {Value("CREATE PROCEDURE " + std::string(proc) + " FROM LIBRARY '" + lib + "'")}),
@@ -309,6 +334,130 @@ double Voter(std::vector<std::unique_ptr<Client>>& clients, const Options& o) {
         std::printf(" %s=%s", r.tables[0].at(i, 0).ToString().c_str(), r.tables[0].at(i, 2).ToString().c_str());
     }
     std::printf("\n");
+    return throughput;
+}
+
+// Loads rows through a CRUD procedure with up to 5000 calls in flight.
+void Load(Client& c, const std::string& procedure, int64_t n, const std::function<std::vector<Value>(int64_t)>& row) {
+    std::mutex mu;
+    std::condition_variable cv;
+    int outstanding = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        {
+            std::unique_lock<std::mutex> lock(mu);
+            cv.wait(lock, [&] { return outstanding < 5000; });
+            ++outstanding;
+        }
+        c.CallAsync(procedure, row(i), [&](Response r) {
+            Must(r, "load " + procedure);
+            std::lock_guard<std::mutex> lock(mu);
+            --outstanding;
+            cv.notify_one();
+        });
+    }
+    c.Drain();
+}
+
+void PrintTable(Client& c, const std::string& title, const std::string& sql) {
+    Response r = c.Call("@AdHoc", {Value(sql)});
+    Must(r, title);
+    std::printf("%s:", title.c_str());
+    for (size_t i = 0; i < r.tables[0].row_count(); ++i) {
+        std::printf(" %s=%s", r.tables[0].at(i, 0).ToString().c_str(), r.tables[0].at(i, 1).ToString().c_str());
+    }
+    std::printf("\n");
+}
+
+double Meters(std::vector<std::unique_ptr<Client>>& clients, const Options& o) {
+    constexpr int64_t kPeriod = 15 * 60 * 1'000'000LL;
+    Client& c = *clients[0];
+    if (!Has(c, "TABLES", "meters")) {
+        std::string ddl = workloads::kMetersDdl;
+        const std::string exported = o.export_target.empty() ? "" : "EXPORT TO TARGET " + o.export_target;
+        for (const char* mark : {"/*EXPORT_VALIDATED*/", "/*EXPORT_ALERTS*/"}) {
+            const size_t at = ddl.find(mark);
+            if (at == std::string::npos) {
+                std::cerr << "surge-bench: the meters schema lacks " << mark << "\n";
+                std::exit(1);
+            }
+            ddl.replace(at, std::strlen(mark), exported);
+        }
+        Must(c.Call("@AdHoc", {Value(ddl)}), "meters schema");
+    }
+    if (!Has(c, "PROCEDURES", "report")) {
+        const std::string lib = WorkloadLibrary(o, "meters.so");
+        for (const char* proc : {"Report PARTITION ON TABLE meters COLUMN meter_id PARAMETER 0", "Silent"}) {
+            Must(c.Call("@AdHoc", {Value("CREATE PROCEDURE " + std::string(proc) + " FROM LIBRARY '" + lib + "'")}),
+                 proc);
+        }
+    }
+    Response count = c.Call("@AdHoc", {Value("SELECT COUNT(*) FROM meters")});
+    Must(count, "count meters");
+    if (count.tables[0].at(0, 0).as_int() == 0) {
+        std::printf("loading %lld concentrators and %lld meters...\n", static_cast<long long>(o.concentrators),
+                    static_cast<long long>(o.meters));
+        Load(c, "concentrators.insert", o.concentrators, [](int64_t i) {
+            return std::vector<Value>{Value(i), Value("region-" + std::to_string(i % 16))};
+        });
+        Load(c, "meters.insert", o.meters, [&](int64_t i) {
+            return std::vector<Value>{Value(i), Value(i % o.concentrators), Value::Null(), Value::Null(),
+                                      Value(int64_t{0})};
+        });
+    }
+    // Simulated time: 15-minute periods from 25 hours ago, so the oldest readings expire (TTL one
+    // day) while the run goes on. A meter reports once per round of all meters.
+    const int64_t now_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    const int64_t start = (now_us / kPeriod) * kPeriod - 100 * kPeriod;
+    struct MeterState {
+        int64_t period = -1;  ///< last period reported (index)
+        int64_t counter = 0;
+    };
+    std::vector<MeterState> state(static_cast<size_t>(o.meters));
+    auto silent = [&](int64_t m) { return m % 1000 == 7 || m % o.concentrators == 1; };
+    int64_t cursor = 0;
+    std::atomic<int64_t> round{0};
+    std::atomic<bool> stop{false};
+    std::thread watcher([&] {
+        // Silent once a second, on the simulated clock.
+        while (!stop.load()) {
+            std::this_thread::sleep_for(std::chrono::seconds(1));
+            // Not before every meter had its turn: a meter that has not reported yet is not silent.
+            if (stop.load()) break;
+            if (round.load() < 2) continue;
+            Response r = clients.back()->Call("Silent", {Value::Timestamp(start + round.load() * kPeriod)});
+            if (!r.ok()) std::cerr << "Silent: " << r.status << ": " << r.message << "\n";
+        }
+    });
+    const double throughput = Drive(clients, o, [&](std::mt19937_64& rng) {
+        int64_t m;
+        do {
+            m = cursor++ % o.meters;
+        } while (silent(m));
+        round.store(cursor / o.meters, std::memory_order_relaxed);
+        MeterState& s = state[static_cast<size_t>(m)];
+        const uint64_t dice = rng() % 1000;
+        if (dice < 10 && s.period >= 0) {  // a duplicate of the last reading
+            return Call("Report", {Value(m), Value::Timestamp(start + s.period * kPeriod), Value(s.counter)});
+        }
+        const int64_t next = s.period + ((dice >= 10 && dice < 20) ? 2 : 1);  // 1% skip a period
+        const int64_t used = static_cast<int64_t>(rng() % 400);
+        if (dice >= 20 && dice < 23 && s.period >= 0) {  // a counter that goes back (rejected)
+            return Call("Report", {Value(m), Value::Timestamp(start + next * kPeriod), Value(s.counter - 50)});
+        }
+        if (dice == 23 && s.period >= 0) {  // an impossible jump (rejected)
+            return Call("Report", {Value(m), Value::Timestamp(start + next * kPeriod), Value(s.counter + 10'000'000)});
+        }
+        s.counter += used * (next - s.period);
+        s.period = next;
+        return Call("Report", {Value(m), Value::Timestamp(start + s.period * kPeriod), Value(s.counter)});
+    });
+    stop = true;
+    watcher.join();
+    PrintTable(c, "rejections", "SELECT reason, readings FROM rejections ORDER BY reason");
+    PrintTable(c, "alerts", "SELECT kind, alerts FROM alert_counts ORDER BY kind");
+    PrintTable(c, "readings", "SELECT estimated, COUNT(*) FROM readings GROUP BY estimated ORDER BY estimated");
     return throughput;
 }
 
@@ -364,7 +513,9 @@ int main(int argc, char** argv) {
         }
         clients.push_back(std::move(client));
     }
-    const double throughput = o.workload == "voter" ? Voter(clients, o) : Kv(clients, o);
+    const double throughput = o.workload == "voter"    ? Voter(clients, o)
+                              : o.workload == "meters" ? Meters(clients, o)
+                                                       : Kv(clients, o);
     std::printf("throughput: %.0f txn/s\n", throughput);
     return 0;
 }

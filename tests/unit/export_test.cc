@@ -393,7 +393,7 @@ TEST(SpoolTest, NewColumnsStartANewSegment) {
 
 // ---- formats -----------------------------------------------------------------------------------
 
-TEST(FormatTest, CsvAndJson) {
+TEST(ExportFormatTest, CsvAndJson) {
     auto col = [](const char* name, SqlType type) {
         catalog::ColumnDef c;
         c.name = name;
