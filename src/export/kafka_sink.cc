@@ -2,6 +2,7 @@
 #include "export/kafka_sink.h"
 
 #include <librdkafka/rdkafka.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <thread>
@@ -78,6 +79,18 @@ Status KafkaSink::Connect() {
     }
     rd_kafka_conf_set_dr_msg_cb(
         conf, [](rd_kafka_t* rk, const rd_kafka_message_t* m, void* opaque) { OnDelivery(rk, m, opaque); });
+    // librdkafka's own log lines go to the server's log, not to stderr.
+    rd_kafka_conf_set_log_cb(conf, [](const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+        const auto* self = static_cast<const KafkaSink*>(rd_kafka_opaque(rk));
+        const std::string& name = self ? self->config_.name : std::string();
+        if (level <= 4) {
+            spdlog::warn("export target \"{}\": librdkafka {}: {}", name, fac, buf);
+        } else if (level <= 6) {
+            spdlog::info("export target \"{}\": librdkafka {}: {}", name, fac, buf);
+        } else {
+            spdlog::debug("export target \"{}\": librdkafka {}: {}", name, fac, buf);
+        }
+    });
     rd_kafka_conf_set_opaque(conf, this);
     rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);  // takes conf, also on failure
     if (!rk_) return Bad(config_, std::string("cannot create the Kafka producer: ") + err);
