@@ -199,27 +199,30 @@ Status ExportManager::TruncateAfter(const std::string& stream, uint32_t partitio
 }
 
 Result<ExportManager::Stream*> ExportManager::StreamFor(const exec::ExportChannel& channel) {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = streams_.find(channel.stream);
     Stream* st = nullptr;
-    if (it == streams_.end()) {
-        auto fresh = std::make_unique<Stream>();
-        fresh->name = channel.stream;
-        fresh->dir = options_.dir + "/" + StreamDirName(channel.stream);
-        fresh->parts.resize(options_.partitions);
-        std::error_code ec;
-        fs::create_directories(fresh->dir, ec);
-        if (ec) return Status(ErrorCode::kIoError, "export: cannot create " + fresh->dir + ": " + ec.message());
-        st = fresh.get();
-        streams_[channel.stream] = std::move(fresh);
-    } else {
+    std::string dir;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        auto it = streams_.find(channel.stream);
+        if (it != streams_.end() && it->second->target == channel.target) return it->second.get();
+        if (it == streams_.end()) {
+            auto fresh = std::make_unique<Stream>();
+            fresh->name = channel.stream;
+            fresh->dir = options_.dir + "/" + StreamDirName(channel.stream);
+            fresh->parts.resize(options_.partitions);
+            it = streams_.emplace(channel.stream, std::move(fresh)).first;
+        }
+        // A new stream, or one re-created with another target: rows not yet delivered go to the
+        // new target.
         st = it->second.get();
-        if (st->target == channel.target) return st;
+        st->target = channel.target;
+        dir = st->dir;
     }
-    // A new stream, or one re-created with another target: rows not yet delivered go to the new
-    // target.
-    st->target = channel.target;
-    Status s = WriteFileAtomically(st->dir, "STREAM", "stream " + st->name + "\ntarget " + st->target + "\n");
+    // Only this (the writer's) thread writes STREAM files: no lock held across the fsyncs.
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) return Status(ErrorCode::kIoError, "export: cannot create " + dir + ": " + ec.message());
+    Status s = WriteFileAtomically(dir, "STREAM", "stream " + channel.stream + "\ntarget " + channel.target + "\n");
     if (!s.ok()) return s;
     return st;
 }
