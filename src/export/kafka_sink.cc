@@ -83,12 +83,11 @@ Status KafkaSink::Connect() {
     rd_kafka_conf_set_log_cb(conf, [](const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
         const auto* self = static_cast<const KafkaSink*>(rd_kafka_opaque(rk));
         const std::string& name = self ? self->config_.name : std::string();
+        // Debug lines (7) come only when kafka.debug asks for them: shown like info lines.
         if (level <= 4) {
             spdlog::warn("export target \"{}\": librdkafka {}: {}", name, fac, buf);
-        } else if (level <= 6) {
-            spdlog::info("export target \"{}\": librdkafka {}: {}", name, fac, buf);
         } else {
-            spdlog::debug("export target \"{}\": librdkafka {}: {}", name, fac, buf);
+            spdlog::info("export target \"{}\": librdkafka {}: {}", name, fac, buf);
         }
     });
     rd_kafka_conf_set_opaque(conf, this);
