@@ -246,6 +246,8 @@ Status Spool::StartSegment(const std::shared_ptr<const SpoolSchema>& schema, uin
     std::string header = EncodeHeader(*schema);
     seg.header_size = header.size();
     buffer_ = std::move(header);
+    cur_schema_ = schema;
+    cur_size_ = 0;
     bytes_.fetch_add(seg.header_size, std::memory_order_relaxed);
     new_segment_ = true;
     std::lock_guard<std::mutex> lock(mu_);
@@ -258,8 +260,7 @@ Status Spool::Append(const std::shared_ptr<const SpoolSchema>& schema, uint64_t 
     if (seq <= buffered_last_seq_) return Status::Ok();
     bool roll = fd_ < 0 || roll_requested_.exchange(false, std::memory_order_relaxed);
     if (!roll) {
-        const Segment& cur = segments_.back();  // only this thread changes the newest segment
-        roll = (cur.schema != schema && !cur.schema->Same(*schema)) || cur.size + buffer_.size() >= segment_bytes_;
+        roll = (cur_schema_ != schema && !cur_schema_->Same(*schema)) || cur_size_ + buffer_.size() >= segment_bytes_;
     }
     if (roll) {
         Status s = Flush();
@@ -299,6 +300,7 @@ Status Spool::Flush() {
         cur.size += buffer_.size();
         cur.last_seq = buffered_last_seq_;
     }
+    cur_size_ += buffer_.size();
     last_seq_.store(buffered_last_seq_, std::memory_order_release);
     buffer_.clear();
     unsynced_ = true;

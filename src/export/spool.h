@@ -150,6 +150,10 @@ class Spool {
 
     // Writer state.
     int fd_ = -1;  ///< the newest segment, open for appending
+    // The newest segment's columns and flushed size, the writer's own copy: Release (the reader)
+    // erases from segments_, so the writer reads it only under mu_.
+    std::shared_ptr<const SpoolSchema> cur_schema_;
+    uint64_t cur_size_ = 0;
     std::string buffer_;
     uint64_t buffered_last_seq_ = 0;
     bool unsynced_ = false;
