@@ -13,10 +13,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/files.h"
 #include "common/hash.h"
 #include "durability/codec.h"
 #include "durability/faults.h"
-#include "common/files.h"
 
 namespace surge::durability {
 namespace {

@@ -99,7 +99,7 @@ Result<CallPlan> ResolveCrud(const catalog::Catalog& cat, const std::string& tab
 
 const std::vector<std::string>& SystemProcedureNames() {
     static const std::vector<std::string> names = {
-        "@AdHoc",           "@Explain",      "@ExplainProc",  "@Ping",       "@Shutdown",     "@SnapshotDelete",
+        "@AdHoc",           "@Explain",      "@ExplainProc",  "@Ping",       "@Shutdown",      "@SnapshotDelete",
         "@SnapshotRestore", "@SnapshotSave", "@SnapshotScan", "@Statistics", "@SystemCatalog", "@TtlDelete"};
     return names;
 }

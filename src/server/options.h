@@ -25,8 +25,8 @@ struct ServerOptions {
     uint64_t snapshot_interval_s = 1800;  ///< automatic snapshots; 0: not by time
     uint64_t snapshot_log_mb = 1024;      ///< automatic snapshot when the log has grown this much; 0: not by size
     uint32_t snapshot_retain = 2;
-    uint64_t export_disk_budget_mb = 10240;
-    uint64_t ttl_interval_ms = 1000;  ///< how often TTL tables delete expired rows; 0: never  ///< export spool bytes before exporting writes are refused
+    uint64_t export_disk_budget_mb = 10240;  ///< export spool bytes before exporting writes are refused
+    uint64_t ttl_interval_ms = 1000;         ///< how often TTL tables delete expired rows; 0: never
     /// Export targets ([export.targets.NAME] tables of the config file).
     std::vector<exports::TargetConfig> export_targets;
     std::string log_level = "info";

@@ -83,8 +83,8 @@ std::string Dump(const std::string& bootstrap, const std::string& topic, size_t*
             ++at_end;
         } else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
             std::ostringstream line;
-            line << "{\"partition\":" << m->partition << ",\"offset\":" << m->offset << ",\"key\":"
-                 << (m->key ? Json(static_cast<const char*>(m->key), m->key_len) : "null")
+            line << "{\"partition\":" << m->partition << ",\"offset\":" << m->offset
+                 << ",\"key\":" << (m->key ? Json(static_cast<const char*>(m->key), m->key_len) : "null")
                  << ",\"value\":" << Json(static_cast<const char*>(m->payload), m->len) << "}\n";
             out += line.str();
             ++*count;
@@ -132,8 +132,8 @@ int main(int argc, char** argv) {
         } else if (cmd == "down" || cmd == "up") {
             int id = -1;
             in >> id;
-            const auto e = cmd == "down" ? rd_kafka_mock_broker_set_down(cluster, id)
-                                         : rd_kafka_mock_broker_set_up(cluster, id);
+            const auto e =
+                cmd == "down" ? rd_kafka_mock_broker_set_down(cluster, id) : rd_kafka_mock_broker_set_up(cluster, id);
             std::cout << (e ? std::string("error ") + rd_kafka_err2str(e) : "ok") << std::endl;
         } else if (cmd == "errors") {
             size_t n = 0;
