@@ -3,27 +3,11 @@
 
 #include <cstring>
 
+#include "common/bytes.h"
 #include "common/status.h"
 #include "storage/row_codec.h"
 
 namespace surge::exec {
-namespace {
-
-template <class T>
-void Put(std::string* out, T v) {
-    char b[sizeof(T)];
-    std::memcpy(b, &v, sizeof(T));
-    out->append(b, sizeof(T));
-}
-
-template <class T>
-T Get(const char* p) {
-    T v;
-    std::memcpy(&v, p, sizeof(T));
-    return v;
-}
-
-}  // namespace
 
 std::string_view ExportOpName(ExportOp op) {
     switch (op) {
@@ -43,12 +27,12 @@ bool CapturedRow::Parse(std::string_view bytes, size_t* pos) {
     const size_t p = *pos;
     if (bytes.size() - p < kHeaderBytes) return false;
     const char* at = bytes.data() + p;
-    const auto size = Get<uint32_t>(at);
+    const auto size = GetRaw<uint32_t>(at);
     if (size < kHeaderBytes || bytes.size() - p < size) return false;
-    channel = Get<uint32_t>(at + 4);
-    seq = Get<uint64_t>(at + 8);
-    txn_id = Get<uint64_t>(at + 16);
-    timestamp = Get<int64_t>(at + 24);
+    channel = GetRaw<uint32_t>(at + 4);
+    seq = GetRaw<uint64_t>(at + 8);
+    txn_id = GetRaw<uint64_t>(at + 16);
+    timestamp = GetRaw<int64_t>(at + 24);
     op = static_cast<ExportOp>(static_cast<uint8_t>(at[32]));
     row = std::string_view(at + kHeaderBytes, size - kHeaderBytes);
     *pos = p + size;
@@ -78,11 +62,11 @@ void ExportCapture::Capture(uint32_t channel, ExportOp op, const storage::TupleL
         ThrowSqlError(ErrorCode::kResourceExhausted, why_());
     }
     const size_t start = pending_.size();
-    Put<uint32_t>(&pending_, 0);
-    Put<uint32_t>(&pending_, channel);
-    Put<uint64_t>(&pending_, 0);  // the sequence number, given at commit
-    Put<uint64_t>(&pending_, txn_id);
-    Put<int64_t>(&pending_, timestamp);
+    PutRaw<uint32_t>(&pending_, 0);
+    PutRaw<uint32_t>(&pending_, channel);
+    PutRaw<uint64_t>(&pending_, 0);  // the sequence number, given at commit
+    PutRaw<uint64_t>(&pending_, txn_id);
+    PutRaw<int64_t>(&pending_, timestamp);
     pending_.push_back(static_cast<char>(op));
     storage::EncodeRow(layout, tuple, &pending_);
     const auto size = static_cast<uint32_t>(pending_.size() - start);
@@ -94,9 +78,9 @@ void ExportCapture::Undo(uint64_t offset) { pending_.resize(offset); }
 
 void ExportCapture::Commit(uint64_t offset) {
     char* at = pending_.data() + offset;
-    const uint64_t seq = ++*channel_counters_[Get<uint32_t>(at + 4)];
+    const uint64_t seq = ++*channel_counters_[GetRaw<uint32_t>(at + 4)];
     std::memcpy(at + 8, &seq, 8);
-    committed_ = offset + Get<uint32_t>(at);
+    committed_ = offset + GetRaw<uint32_t>(at);
 }
 
 void ExportCapture::Publish() {

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "common/bytes.h"
 #include "common/files.h"
 #include "common/hash.h"
 
@@ -25,20 +26,6 @@ constexpr size_t kRecordHeader = 8;    // u32 payload bytes, u32 checksum
 constexpr size_t kPayloadHeader = 33;  // seq, txn id, timestamp, gate LSN, op
 constexpr uint64_t kSeed = 0x5350'4f4f'4c31ull;
 constexpr uint32_t kMaxRecord = 1u << 30;
-
-template <class T>
-void Put(std::string* out, T v) {
-    char b[sizeof(T)];
-    std::memcpy(b, &v, sizeof(T));
-    out->append(b, sizeof(T));
-}
-
-template <class T>
-T Get(const char* p) {
-    T v;
-    std::memcpy(&v, p, sizeof(T));
-    return v;
-}
 
 uint32_t Checksum(const char* p, size_t n) { return static_cast<uint32_t>(Hash64(p, n, kSeed)); }
 
@@ -61,19 +48,19 @@ bool ParseSegmentName(const std::string& name, uint64_t* first_seq) {
 
 std::string EncodeHeader(const SpoolSchema& schema) {
     std::string body;
-    Put<uint32_t>(&body, static_cast<uint32_t>(schema.columns.size()));
+    PutRaw<uint32_t>(&body, static_cast<uint32_t>(schema.columns.size()));
     for (const auto& c : schema.columns) {
         body.push_back(static_cast<char>(c.type.id));
-        Put<uint32_t>(&body, c.type.length);
+        PutRaw<uint32_t>(&body, c.type.length);
         body.push_back(c.nullable ? 1 : 0);
-        Put<uint16_t>(&body, static_cast<uint16_t>(c.name.size()));
+        PutRaw<uint16_t>(&body, static_cast<uint16_t>(c.name.size()));
         body += c.name;
     }
-    Put<int32_t>(&body, schema.partition_column);
+    PutRaw<int32_t>(&body, schema.partition_column);
     std::string out(kMagic, sizeof kMagic);
-    Put<uint32_t>(&out, static_cast<uint32_t>(body.size()));
+    PutRaw<uint32_t>(&out, static_cast<uint32_t>(body.size()));
     out += body;
-    Put<uint32_t>(&out, Checksum(body.data(), body.size()));
+    PutRaw<uint32_t>(&out, Checksum(body.data(), body.size()));
     return out;
 }
 
@@ -85,24 +72,24 @@ Status ReadHeader(int fd, const std::string& path, std::shared_ptr<const SpoolSc
     char head[12];
     if (::pread(fd, head, sizeof head, 0) != static_cast<ssize_t>(sizeof head)) return damaged("too short");
     if (std::memcmp(head, kMagic, sizeof kMagic) != 0) return damaged("not a spool segment");
-    const auto n = Get<uint32_t>(head + 8);
+    const auto n = GetRaw<uint32_t>(head + 8);
     if (n > (64u << 20)) return damaged("impossible length");
     std::string body(n + 4, '\0');
     if (::pread(fd, body.data(), body.size(), 12) != static_cast<ssize_t>(body.size())) return damaged("cut short");
-    if (Get<uint32_t>(body.data() + n) != Checksum(body.data(), n)) return damaged("checksum mismatch");
+    if (GetRaw<uint32_t>(body.data() + n) != Checksum(body.data(), n)) return damaged("checksum mismatch");
     const char* p = body.data();
     const char* end = body.data() + n;
     if (end - p < 4) return damaged("no column count");
-    const auto count = Get<uint32_t>(p);
+    const auto count = GetRaw<uint32_t>(p);
     p += 4;
     std::vector<catalog::ColumnDef> cols;
     for (uint32_t i = 0; i < count; ++i) {
         if (end - p < 8) return damaged("column " + std::to_string(i) + " cut short");
         catalog::ColumnDef c;
         c.type.id = static_cast<TypeId>(static_cast<uint8_t>(p[0]));
-        c.type.length = Get<uint32_t>(p + 1);
+        c.type.length = GetRaw<uint32_t>(p + 1);
         c.nullable = p[5] != 0;
-        const auto len = Get<uint16_t>(p + 6);
+        const auto len = GetRaw<uint16_t>(p + 6);
         p += 8;
         if (end - p < len) return damaged("column " + std::to_string(i) + " name cut short");
         c.name.assign(p, len);
@@ -110,7 +97,7 @@ Status ReadHeader(int fd, const std::string& path, std::shared_ptr<const SpoolSc
         cols.push_back(std::move(c));
     }
     if (end - p != 4) return damaged("no partition column");
-    const auto partition_column = Get<int32_t>(p);
+    const auto partition_column = GetRaw<int32_t>(p);
     if (partition_column < -1 || partition_column >= static_cast<int32_t>(cols.size())) {
         return damaged("partition column out of range");
     }
@@ -152,11 +139,11 @@ Status Spool::ScanSegment(const std::string& path, Segment* seg, uint64_t* end, 
     uint64_t expect = seg->first_seq;
     seg->last_seq = 0;
     while (b.size() - p >= kRecordHeader) {
-        const auto n = Get<uint32_t>(b.data() + p);
+        const auto n = GetRaw<uint32_t>(b.data() + p);
         if (n < kPayloadHeader || n > kMaxRecord || b.size() - p - kRecordHeader < n) break;
         const char* payload = b.data() + p + kRecordHeader;
-        if (Get<uint32_t>(b.data() + p + 4) != Checksum(payload, n)) break;
-        const auto seq = Get<uint64_t>(payload);
+        if (GetRaw<uint32_t>(b.data() + p + 4) != Checksum(payload, n)) break;
+        const auto seq = GetRaw<uint64_t>(payload);
         if (seq != expect) break;
         seg->last_seq = seq;
         ++expect;
@@ -270,12 +257,12 @@ Status Spool::Append(const std::shared_ptr<const SpoolSchema>& schema, uint64_t 
     }
     const size_t start = buffer_.size();
     const auto n = static_cast<uint32_t>(kPayloadHeader + row.size());
-    Put<uint32_t>(&buffer_, n);
-    Put<uint32_t>(&buffer_, 0);
-    Put<uint64_t>(&buffer_, seq);
-    Put<uint64_t>(&buffer_, txn_id);
-    Put<int64_t>(&buffer_, timestamp);
-    Put<uint64_t>(&buffer_, lsn);
+    PutRaw<uint32_t>(&buffer_, n);
+    PutRaw<uint32_t>(&buffer_, 0);
+    PutRaw<uint64_t>(&buffer_, seq);
+    PutRaw<uint64_t>(&buffer_, txn_id);
+    PutRaw<int64_t>(&buffer_, timestamp);
+    PutRaw<uint64_t>(&buffer_, lsn);
     buffer_.push_back(static_cast<char>(op));
     buffer_.append(row);
     const uint32_t sum = Checksum(buffer_.data() + start + kRecordHeader, n);
@@ -336,8 +323,8 @@ Status Spool::TruncateAfter(uint64_t seq) {
         auto bytes = ReadWholeFile(seg.path, "export spool");
         if (!bytes.ok()) return bytes.status();
         uint64_t p = seg.header_size;
-        while (p + kRecordHeader + 8 <= bytes->size() && Get<uint64_t>(bytes->data() + p + kRecordHeader) <= seq) {
-            p += kRecordHeader + Get<uint32_t>(bytes->data() + p);
+        while (p + kRecordHeader + 8 <= bytes->size() && GetRaw<uint64_t>(bytes->data() + p + kRecordHeader) <= seq) {
+            p += kRecordHeader + GetRaw<uint32_t>(bytes->data() + p);
         }
         if (::truncate(seg.path.c_str(), static_cast<off_t>(p)) != 0) {
             return IoError("export spool: cannot truncate " + seg.path, errno);
@@ -420,7 +407,7 @@ Status Spool::Read(uint64_t after, uint64_t max_lsn, size_t max_rows, size_t max
         bool stop = false;
         bool used = false;
         while (chunk->size() - p >= kRecordHeader && taken < max_rows && batch->bytes < max_bytes) {
-            const auto n = Get<uint32_t>(chunk->data() + p);
+            const auto n = GetRaw<uint32_t>(chunk->data() + p);
             if (n < kPayloadHeader || n > kMaxRecord) {
                 CloseReader();
                 return Status(ErrorCode::kIoError, "export spool " + seg.path + ": damaged row at offset " +
@@ -431,22 +418,22 @@ Status Spool::Read(uint64_t after, uint64_t max_lsn, size_t max_rows, size_t max
                 break;
             }
             const char* payload = chunk->data() + p + kRecordHeader;
-            if (Get<uint32_t>(chunk->data() + p + 4) != Checksum(payload, n)) {
+            if (GetRaw<uint32_t>(chunk->data() + p + 4) != Checksum(payload, n)) {
                 CloseReader();
                 return Status(ErrorCode::kIoError, "export spool " + seg.path + ": checksum mismatch at offset " +
                                                        std::to_string(read_offset_ + p));
             }
             SpoolRow r;
-            r.seq = Get<uint64_t>(payload);
-            r.lsn = Get<uint64_t>(payload + 24);
+            r.seq = GetRaw<uint64_t>(payload);
+            r.lsn = GetRaw<uint64_t>(payload + 24);
             if (r.seq > after && r.lsn > max_lsn && !seg.recovered) {
                 stop = true;  // not durable in the command log yet
                 break;
             }
             p += kRecordHeader + n;
             if (r.seq <= after) continue;
-            r.txn_id = Get<uint64_t>(payload + 8);
-            r.timestamp = Get<int64_t>(payload + 16);
+            r.txn_id = GetRaw<uint64_t>(payload + 8);
+            r.timestamp = GetRaw<int64_t>(payload + 16);
             r.op = static_cast<exec::ExportOp>(static_cast<uint8_t>(payload[32]));
             r.row = std::string_view(payload + kPayloadHeader, n - kPayloadHeader);
             r.schema = seg.schema.get();
