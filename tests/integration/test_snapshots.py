@@ -654,10 +654,22 @@ class RetentionTest(SnapshotCase):
         try:
             for t in threads:
                 t.start()
-            t_end = time.time() + 4
-            while time.time() < t_end:
+            # Write for at least 4 s, and until the log has rolled over twice (or lost a segment to
+            # retention) and 3 s more have passed for later snapshots to cut past the second
+            # segment: a slow build (TSan) writes far less in 4 s.
+            t_start = time.time()
+            rolled_at = None
+            while True:
+                now = time.time()
                 # Between a MANIFEST's rename and retention there may be retain + 1 for a moment.
                 most_complete = max(most_complete, len(snapshot_dirs(snapshots_root)[0]))
+                segs = log_segments(self.data_dir)
+                if rolled_at is None and segs and (segs[0] > 1 or len(segs) >= 3):
+                    rolled_at = now
+                if rolled_at is not None and now >= max(t_start + 4, rolled_at + 3):
+                    break
+                if now > t_start + 90:
+                    break  # the assertions below say what is missing
                 time.sleep(0.05)
         finally:
             stop.set()

@@ -71,8 +71,8 @@ void AppendN(CommandLog& log, uint64_t first, int n) {
 }
 
 // Opens a log whose next LSN is next_lsn, appends `batches` batches of `per_batch` records (txn
-// ids from first_txn on), pausing between batches so that the writer makes several writes and
-// segments roll over, and closes it. Returns the closed log (for its counters), or null.
+// ids from first_txn on), waiting for each batch to be durable so that the writer makes several
+// writes and segments roll over, and closes it. Returns the closed log (for its counters), or null.
 std::unique_ptr<CommandLog> WriteLog(const CommandLogOptions& opts, uint64_t next_lsn, uint64_t first_txn,
                                      int per_batch, int batches = 1) {
     auto log = CommandLog::Open(opts, next_lsn);
@@ -81,8 +81,12 @@ std::unique_ptr<CommandLog> WriteLog(const CommandLogOptions& opts, uint64_t nex
         return nullptr;
     }
     for (int i = 0; i < batches; ++i) {
-        if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(3));
         AppendN(**log, first_txn + static_cast<uint64_t>(i * per_batch), per_batch);
+        // Each batch is durable before the next is appended, so it is written by its own write
+        // however slow the writer is (a sleep was not enough under TSan).
+        const uint64_t last = next_lsn + static_cast<uint64_t>((i + 1) * per_batch) - 1;
+        for (int w = 0; w < 5000 && (*log)->durable_lsn() < last && (*log)->status().ok(); ++w)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     Status closed = (*log)->Close();
     EXPECT_TRUE(closed.ok()) << closed.message();
