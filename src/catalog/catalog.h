@@ -92,6 +92,10 @@ struct TableDef {
         int64_t micros = 0;
         std::string column;  ///< by name: ALTER TABLE may move it
         uint32_t batch_size = 1000;
+        /// MIGRATE TO TARGET: expired rows are exported (op MIGRATE) to this target and deleted
+        /// once it acknowledged them; empty: deleted at once. Rows carry a migration mark
+        /// (storage/tuple.h). The table's export_target is this target too.
+        std::string migrate_target;
     };
     std::optional<Ttl> ttl;
     uint64_t id = 0;  ///< unique per table incarnation (a dropped and re-created table differs)

@@ -119,7 +119,8 @@ std::unique_ptr<storage::Table> EngineState::BuildStorage(const catalog::Catalog
                     }
                 }
             }
-            table->Insert(values.data(), copy_log);
+            storage::TuplePtr copy = table->Insert(values.data(), copy_log);
+            if (table->has_marks()) table->LoadMark(copy, from->Mark(t));  // still migrating
         }
         copy_log.Release();
     }
@@ -277,19 +278,36 @@ void EngineState::CreateTable(const sql::CreateTableStatement& s) {
                           "stream \"" + s.name + "\" keeps no rows, so it takes no key constraints" + At(s.pos));
         }
     }
-    if (!s.export_target.empty()) {
-        if (export_targets_ &&
-            std::find(export_targets_->begin(), export_targets_->end(), s.export_target) == export_targets_->end()) {
-            std::string known;
-            for (const auto& t : *export_targets_) known += (known.empty() ? "" : ", ") + t;
-            const std::string hint = known.empty() ? "none is configured; add [export.targets." + s.export_target +
-                                                         "] to surged's config file"
-                                                   : "configured: " + known;
-            ThrowSqlError(ErrorCode::kUndefinedObject, std::string(s.stream ? "stream \"" : "table \"") + s.name +
-                                                           "\": no export target \"" + s.export_target +
-                                                           "\" is configured (" + hint + ")" + At(s.pos));
+    // A target must be configured (recovery, with no list, accepts any: the DDL ran before).
+    auto check_target = [&](const std::string& target) {
+        if (!export_targets_ ||
+            std::find(export_targets_->begin(), export_targets_->end(), target) != export_targets_->end()) {
+            return;
         }
+        std::string known;
+        for (const auto& t : *export_targets_) known += (known.empty() ? "" : ", ") + t;
+        const std::string hint =
+            known.empty() ? "none is configured; add [export.targets." + target + "] to surged's config file"
+                          : "configured: " + known;
+        ThrowSqlError(ErrorCode::kUndefinedObject, std::string(s.stream ? "stream \"" : "table \"") + s.name +
+                                                       "\": no export target \"" + target + "\" is configured (" +
+                                                       hint + ")" + At(s.pos));
+    };
+    if (!s.export_target.empty()) {
+        check_target(s.export_target);
         def.export_ops = s.export_ops ? s.export_ops : catalog::kExportInsert;
+    }
+    if (s.ttl && !s.ttl->migrate_target.empty()) {
+        // The table's exported changes and its migrated rows are one stream (the table's name),
+        // so they go to one target.
+        if (!s.export_target.empty() && s.export_target != s.ttl->migrate_target) {
+            ThrowSqlError(ErrorCode::kInvalidDefinition,
+                          "table \"" + s.name + "\" exports to target \"" + s.export_target +
+                              "\" and migrates to target \"" + s.ttl->migrate_target +
+                              "\"; a table's changes and migrated rows go to one target" + At(s.ttl->pos));
+        }
+        check_target(s.ttl->migrate_target);
+        def.export_target = s.ttl->migrate_target;
     }
     for (const auto& spec : s.columns) {
         if (def.FindColumn(spec.name) >= 0) {
@@ -317,6 +335,7 @@ void EngineState::CreateTable(const sql::CreateTableStatement& s) {
         ttl.micros = s.ttl->micros;
         ttl.column = s.ttl->column;
         if (s.ttl->batch_size > 0) ttl.batch_size = static_cast<uint32_t>(s.ttl->batch_size);
+        ttl.migrate_target = s.ttl->migrate_target;
         def.ttl = ttl;
     }
     // Key constraints become indexes: <table>_pkey, <table>_<cols>_key.

@@ -750,7 +750,7 @@ void Engine::SetTimestamp(int64_t micros) { state_->now_micros_ = micros; }
 
 void Engine::SetTransactionId(uint64_t txn_id) { state_->txn_id_ = txn_id; }
 
-Result<uint64_t> Engine::DeleteExpired(std::string_view name) {
+Result<Engine::Expired> Engine::DeleteExpired(std::string_view name, uint64_t migrated_acked) {
     EngineState& st = *state_;
     auto def = st.catalog_->FindTable(name);
     if (!def || !def->ttl) {
@@ -761,13 +761,36 @@ Result<uint64_t> Engine::DeleteExpired(std::string_view name) {
     const int col = def->FindColumn(def->ttl->column);
     if (!table || col < 0)
         return Status(ErrorCode::kInternal, "TTL table \"" + std::string(name) + "\" has no storage");
+    const bool migrate = !def->ttl->migrate_target.empty();
+    if (migrate && !def->partition_column) {
+        return Status(ErrorCode::kFeatureNotSupported,
+                      "table \"" + def->name + "\" is replicated; MIGRATE TO TARGET needs a partitioned table (PARTITION "
+                      "TABLE " + def->name + " ON COLUMN ...)");
+    }
+    if (migrate && (!st.capture_ || !table->has_marks())) {
+        return Status(ErrorCode::kFeatureNotSupported, "table \"" + def->name + "\" migrates to target \"" +
+                                                           def->ttl->migrate_target +
+                                                           "\", but this server exports nothing (it runs without a "
+                                                           "data directory)");
+    }
     const int64_t cutoff = st.now_micros_ - def->ttl->micros;
     const size_t limit = def->ttl->batch_size;
-    std::vector<storage::TuplePtr> victims;
+    std::vector<storage::TuplePtr> victims;  // to delete
+    std::vector<storage::TuplePtr> leaving;  // to migrate
     Value v;
-    auto expired = [&](storage::TuplePtr t) {
-        table->Read(t, col, &v);
-        return !v.is_null() && v.AsInt() < cutoff;
+    // Takes an expired row; false once both lists are full.
+    auto take = [&](storage::TuplePtr t) {
+        if (!migrate) {
+            victims.push_back(t);
+            return victims.size() < limit;
+        }
+        const uint64_t mark = table->Mark(t);
+        if (mark == 0) {
+            if (leaving.size() < limit) leaving.push_back(t);
+        } else if (mark <= migrated_acked && victims.size() < limit) {
+            victims.push_back(t);  // its target has it
+        }
+        return victims.size() < limit || leaving.size() < limit;
     };
     storage::Index* ordered = nullptr;
     for (size_t i = 0; i < table->index_count() && !ordered; ++i) {
@@ -775,25 +798,24 @@ Result<uint64_t> Engine::DeleteExpired(std::string_view name) {
         if (idx.ordered() && idx.def().key[0].column == col) ordered = &idx;
     }
     if (ordered) {
-        // Oldest first; NULLs (which never expire) sort before every value.
+        // Oldest first; NULLs (which never expire) sort before every value. A marked row has not
+        // changed since it expired (an update clears the mark), so none lies past the first row
+        // that has not expired.
         storage::IndexCursor cursor;
         ordered->ScanAll(false, &cursor);
-        while (victims.size() < limit) {
-            storage::TuplePtr t = cursor.Next();
-            if (!t) break;
+        while (storage::TuplePtr t = cursor.Next()) {
             table->Read(t, col, &v);
             if (v.is_null()) continue;
-            if (v.AsInt() >= cutoff) break;
-            victims.push_back(t);
+            if (v.AsInt() >= cutoff || !take(t)) break;
         }
     } else {
         storage::ScanCursor cursor;
-        while (victims.size() < limit) {
-            storage::TuplePtr t = table->NextLive(&cursor);
-            if (!t) break;
-            if (expired(t)) victims.push_back(t);
+        while (storage::TuplePtr t = table->NextLive(&cursor)) {
+            table->Read(t, col, &v);
+            if (!v.is_null() && v.AsInt() < cutoff && !take(t)) break;
         }
     }
+    Expired out;
     const size_t mark = st.undo_.Mark();
     try {
         for (storage::TuplePtr t : victims) table->Delete(t, st.undo_);
@@ -801,7 +823,25 @@ Result<uint64_t> Engine::DeleteExpired(std::string_view name) {
         st.undo_.UndoTo(mark);
         return e.status();
     }
-    return static_cast<uint64_t>(victims.size());
+    out.deleted = victims.size();
+    if (leaving.empty()) return out;
+    const size_t deleted_mark = st.undo_.Mark();
+    try {
+        const uint32_t channel = st.capture_->ChannelFor(def);
+        for (storage::TuplePtr t : leaving) {
+            const uint64_t seq = st.capture_->Capture(channel, ExportOp::kMigrate, table->layout(), t, st.txn_id_,
+                                                      st.now_micros_, st.undo_);
+            table->SetMark(t, seq, st.undo_);
+        }
+    } catch (const SqlError& e) {
+        st.undo_.UndoTo(deleted_mark);
+        // Over the export budget: the deletes stand, the rows wait for room.
+        if (e.status().code() == ErrorCode::kResourceExhausted) return out;
+        st.undo_.UndoTo(mark);
+        return e.status();
+    }
+    out.migrated = leaving.size();
+    return out;
 }
 
 void Engine::SetExportCapture(ExportCapture* capture) {
@@ -833,8 +873,11 @@ Status Engine::ClearTable(storage::Table& table) {
     return WriteInTransaction(*state_, "ClearTable", [&](storage::UndoLog& undo) { table.Truncate(undo); });
 }
 
-Status Engine::InsertRow(storage::Table& table, const Value* values) {
-    return WriteInTransaction(*state_, "InsertRow", [&](storage::UndoLog& undo) { table.Insert(values, undo); });
+Status Engine::InsertRow(storage::Table& table, const Value* values, uint64_t mark) {
+    return WriteInTransaction(*state_, "InsertRow", [&](storage::UndoLog& undo) {
+        storage::TuplePtr t = table.Insert(values, undo);
+        if (mark != 0 && table.has_marks()) table.LoadMark(t, mark);
+    });
 }
 catalog::CatalogPtr Engine::catalog() const { return state_->catalog_; }
 void Engine::BeginHeldDdl() { state_->held_ = EngineState::HeldDdl{state_->catalog_, {}, {}}; }

@@ -108,15 +108,26 @@ class Engine {
     /// The partition's storage for a table or view, or nullptr.
     storage::Table* FindTable(std::string_view name);
     /// Inserts one row (values already of the column types) into a table of this partition in the
-    /// open transaction, maintaining its indexes and views: loading a snapshot.
-    Status InsertRow(storage::Table& table, const Value* values);
+    /// open transaction, maintaining its indexes and views: loading a snapshot. mark: the row's
+    /// migration mark (tables USING TTL ... MIGRATE TO TARGET).
+    Status InsertRow(storage::Table& table, const Value* values, uint64_t mark = 0);
     /// Deletes every row of a table of this partition in the open transaction (a view's rows
     /// before a snapshot's are loaded into it).
     Status ClearTable(storage::Table& table);
     /// USING TTL: deletes up to the table's batch size of rows whose TTL column is older than its
     /// TTL before the transaction's timestamp (oldest first when an ordered index leads with the
-    /// column), in the open transaction, maintaining indexes, views and export. Returns how many.
-    Result<uint64_t> DeleteExpired(std::string_view table);
+    /// column), in the open transaction, maintaining indexes, views and export.
+    ///
+    /// With MIGRATE TO TARGET, expired rows are not deleted at once: up to a batch of them without
+    /// a migration mark are exported (op MIGRATE) and marked with their export sequence number,
+    /// and up to a batch of marked rows whose mark is at most migrated_acked (the target
+    /// acknowledged them) are deleted. When the export backlog is over its disk budget, only the
+    /// deletes happen.
+    struct Expired {
+        uint64_t deleted = 0;
+        uint64_t migrated = 0;
+    };
+    Result<Expired> DeleteExpired(std::string_view table, uint64_t migrated_acked = 0);
     /// Bytes used by all tables (rows, var data, indexes).
     size_t memory_bytes() const;
 

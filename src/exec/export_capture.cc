@@ -19,6 +19,8 @@ std::string_view ExportOpName(ExportOp op) {
             return "UPDATE_BEFORE";
         case ExportOp::kUpdateAfter:
             return "UPDATE_AFTER";
+        case ExportOp::kMigrate:
+            return "MIGRATE";
     }
     return "UNKNOWN";
 }
@@ -39,9 +41,9 @@ bool CapturedRow::Parse(std::string_view bytes, size_t* pos) {
     return true;
 }
 
-uint64_t& ExportCapture::CounterOf(const std::string& stream) {
+ExportCapture::Counter& ExportCapture::CounterOf(const std::string& stream) {
     auto& slot = counters_[stream];
-    if (!slot) slot = std::make_unique<uint64_t>(0);
+    if (!slot) slot = std::make_unique<Counter>();
     return *slot;
 }
 
@@ -55,9 +57,9 @@ uint32_t ExportCapture::ChannelFor(const std::shared_ptr<const catalog::TableDef
     return static_cast<uint32_t>(channels_.size() - 1);
 }
 
-void ExportCapture::Capture(uint32_t channel, ExportOp op, const storage::TupleLayout& layout, const char* tuple,
-                            uint64_t txn_id, int64_t timestamp, storage::UndoLog& undo) {
-    if (paused_) return;
+uint64_t ExportCapture::Capture(uint32_t channel, ExportOp op, const storage::TupleLayout& layout,
+                                const char* tuple, uint64_t txn_id, int64_t timestamp, storage::UndoLog& undo) {
+    if (paused_) return 0;
     if (enforce_ && refusing_ && refusing_->load(std::memory_order_relaxed)) {
         ThrowSqlError(ErrorCode::kResourceExhausted, why_());
     }
@@ -72,13 +74,21 @@ void ExportCapture::Capture(uint32_t channel, ExportOp op, const storage::TupleL
     const auto size = static_cast<uint32_t>(pending_.size() - start);
     std::memcpy(pending_.data() + start, &size, 4);
     undo.RecordHook(this, start);
+    // The commit numbers the open rows oldest first, and an undo takes the newest away.
+    Counter& counter = *channel_counters_[channel];
+    return counter.seq + ++counter.open;
 }
 
-void ExportCapture::Undo(uint64_t offset) { pending_.resize(offset); }
+void ExportCapture::Undo(uint64_t offset) {
+    --channel_counters_[GetRaw<uint32_t>(pending_.data() + offset + 4)]->open;
+    pending_.resize(offset);
+}
 
 void ExportCapture::Commit(uint64_t offset) {
     char* at = pending_.data() + offset;
-    const uint64_t seq = ++*channel_counters_[GetRaw<uint32_t>(at + 4)];
+    Counter& counter = *channel_counters_[GetRaw<uint32_t>(at + 4)];
+    --counter.open;
+    const uint64_t seq = ++counter.seq;
     std::memcpy(at + 8, &seq, 8);
     committed_ = offset + GetRaw<uint32_t>(at);
 }
@@ -95,16 +105,16 @@ void ExportCapture::Publish() {
 
 std::vector<std::pair<std::string, uint64_t>> ExportCapture::Sequences() const {
     std::vector<std::pair<std::string, uint64_t>> out;
-    for (const auto& [name, counter] : counters_) out.emplace_back(name, *counter);
+    for (const auto& [name, counter] : counters_) out.emplace_back(name, counter->seq);
     return out;
 }
 
 uint64_t ExportCapture::Sequence(std::string_view stream) const {
     auto it = counters_.find(std::string(stream));
-    return it == counters_.end() ? 0 : *it->second;
+    return it == counters_.end() ? 0 : it->second->seq;
 }
 
-void ExportCapture::SetSequence(const std::string& stream, uint64_t seq) { CounterOf(stream) = seq; }
+void ExportCapture::SetSequence(const std::string& stream, uint64_t seq) { CounterOf(stream).seq = seq; }
 
 void ExportCapture::Take(std::string* bytes, size_t known, std::vector<ExportChannel>* channels) {
     std::lock_guard<std::mutex> lock(mu_);

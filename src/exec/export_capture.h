@@ -25,7 +25,8 @@
 namespace surge::exec {
 
 /// What an exported row records. The values are the wire and file encoding: do not renumber.
-enum class ExportOp : uint8_t { kInsert = 1, kDelete = 2, kUpdateBefore = 3, kUpdateAfter = 4 };
+/// kMigrate: a row USING TTL ... MIGRATE TO TARGET expired; it is deleted once acknowledged.
+enum class ExportOp : uint8_t { kInsert = 1, kDelete = 2, kUpdateBefore = 3, kUpdateAfter = 4, kMigrate = 5 };
 std::string_view ExportOpName(ExportOp op);
 
 /// One definition of an exporting stream or table as a partition captured it. A table altered or
@@ -61,8 +62,9 @@ class ExportCapture final : public storage::UndoHook {
     /// The channel of an exporting definition (added the first time it is seen).
     uint32_t ChannelFor(const std::shared_ptr<const catalog::TableDef>& def);
     /// Records a change of the open transaction. Fails the statement (kResourceExhausted) while
-    /// the export backlog is over its disk budget and the budget is enforced.
-    void Capture(uint32_t channel, ExportOp op, const storage::TupleLayout& layout, const char* tuple, uint64_t txn_id,
+    /// the export backlog is over its disk budget and the budget is enforced. Returns the
+    /// sequence number the row gets if the transaction commits (0 while paused).
+    uint64_t Capture(uint32_t channel, ExportOp op, const storage::TupleLayout& layout, const char* tuple, uint64_t txn_id,
                  int64_t timestamp, storage::UndoLog& undo);
     /// Hands the committed rows to the export thread. Between transactions only.
     void Publish();
@@ -94,14 +96,20 @@ class ExportCapture final : public storage::UndoHook {
   private:
     void Undo(uint64_t offset) override;
     void Commit(uint64_t offset) override;
-    uint64_t& CounterOf(const std::string& stream);
+    // A stream's counter on this partition: the last sequence number given, and how many rows of
+    // the open transaction wait for theirs.
+    struct Counter {
+        uint64_t seq = 0;
+        uint64_t open = 0;
+    };
+    Counter& CounterOf(const std::string& stream);
 
     const uint32_t partition_;
     // The open transaction's rows follow the committed ones (committed_ bytes) in pending_.
     std::string pending_;
     size_t committed_ = 0;
-    std::vector<uint64_t*> channel_counters_;  ///< per channel: its stream's counter
-    std::unordered_map<std::string, std::unique_ptr<uint64_t>> counters_;
+    std::vector<Counter*> channel_counters_;  ///< per channel: its stream's counter
+    std::unordered_map<std::string, std::unique_ptr<Counter>> counters_;
     const std::atomic<bool>* refusing_ = nullptr;
     std::function<std::string()> why_;
     bool enforce_ = false;

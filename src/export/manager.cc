@@ -188,6 +188,13 @@ std::map<std::string, std::vector<ExportManager::Position>> ExportManager::Posit
     return out;
 }
 
+uint64_t ExportManager::AckedSequence(const std::string& stream, uint32_t partition) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = streams_.find(stream);
+    if (it == streams_.end() || partition >= it->second->parts.size() || !it->second->parts[partition]) return 0;
+    return it->second->parts[partition]->acked_seen.load();
+}
+
 Status ExportManager::TruncateAfter(const std::string& stream, uint32_t partition, uint64_t seq) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = streams_.find(stream);

@@ -86,6 +86,9 @@ class ExportManager {
     void Stop();
 
     std::vector<ChannelStats> Statistics() const;
+    /// The newest row of a stream's partition its target durably took (0: none). Rows of a table
+    /// that migrates are deleted up to it.
+    uint64_t AckedSequence(const std::string& stream, uint32_t partition) const;
     std::vector<std::string> TargetNames() const;
     /// Spooled bytes not yet acknowledged (what the disk budget bounds), as of the writer's last round.
     uint64_t pending_bytes() const;

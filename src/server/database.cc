@@ -33,12 +33,19 @@ bool IsTransaction(const proc::CallPlan& plan) {
            plan.name == "@TtlDelete";
 }
 
-// @TtlDelete's answer: how many rows it deleted.
-exec::ResultSet DeletedRows(uint64_t n) {
+// @TtlDelete's answer: how many rows it deleted and how many it sent to a MIGRATE target.
+exec::ResultSet ExpiredRows(const exec::Engine::Expired& e) {
     exec::ResultSet rs;
     rs.columns.push_back({"deleted", SqlType::Of(TypeId::kBigInt)});
-    rs.values.push_back(Value::BigInt(static_cast<int64_t>(n)));
+    rs.columns.push_back({"migrated", SqlType::Of(TypeId::kBigInt)});
+    rs.values.push_back(Value::BigInt(static_cast<int64_t>(e.deleted)));
+    rs.values.push_back(Value::BigInt(static_cast<int64_t>(e.migrated)));
     return rs;
+}
+
+// @TtlDelete's optional third parameter: the newest migrated row its target acknowledged.
+uint64_t MigratedAcked(const std::vector<Value>& params) {
+    return params.size() > 2 ? static_cast<uint64_t>(params[2].AsInt()) : 0;
 }
 
 // A queue refusal (full or stopping) as the client sees it.
@@ -607,11 +614,13 @@ void Database::Dispatch(std::shared_ptr<const proc::CallPlan> plan, std::shared_
 
 void Database::RunTtlDelete(std::shared_ptr<const proc::CallPlan> plan, std::shared_ptr<Call> call) {
     const auto& params = call->params;
-    if (params.size() != 2 || params[0].is_null() || params[0].type() != TypeId::kVarchar || params[1].is_null() ||
-        !IsIntegral(params[1].type())) {
+    if (params.size() < 2 || params.size() > 3 || params[0].is_null() || params[0].type() != TypeId::kVarchar ||
+        params[1].is_null() || !IsIntegral(params[1].type()) ||
+        (params.size() == 3 && (params[2].is_null() || !IsIntegral(params[2].type()) || params[2].AsInt() < 0))) {
         return call->Finish(Status(ErrorCode::kInvalidParameter,
-                                   "@TtlDelete takes a table name (VARCHAR) and a partition (INTEGER; -1 for a "
-                                   "replicated table)"),
+                                   "@TtlDelete takes a table name (VARCHAR), a partition (INTEGER; -1 for a "
+                                   "replicated table) and, for a table that migrates, the newest migrated row its "
+                                   "target acknowledged (BIGINT sequence number >= 0; default 0)"),
                             v1::INVALID_PARAMETER);
     }
     const std::string table(params[0].AsString());
@@ -640,19 +649,19 @@ void Database::RunTtlDelete(std::shared_ptr<const proc::CallPlan> plan, std::sha
     SubmitMulti(
         [table](txn::MpContext& ctx, Call& c) {
             ctx.BeginAll(c.timestamp);
-            uint64_t deleted = 0;
+            exec::Engine::Expired expired;
             Status st;
             for (size_t i = 0; i < ctx.partition_count() && st.ok(); ++i) {
                 auto n = ctx.engine(i).DeleteExpired(table);
                 if (n.ok()) {
-                    deleted = *n;
+                    expired = *n;
                 } else {
                     st = n.status();
                 }
             }
             if (st.ok()) {
                 ctx.CommitAll();
-                c.AddResult(DeletedRows(deleted));
+                c.AddResult(ExpiredRows(expired));
             } else {
                 ctx.RollbackAll();
             }
@@ -695,10 +704,13 @@ void Database::StartTtlDelete(const std::string& table, int32_t partition) {
         // partition has waiting, so the deletes never stall it.
         const v1::Response& r = *raw->response;
         bool more = false;
-        if (r.status().code() == v1::OK && r.results_size() == 1 && r.results(0).data_size() == 1) {
+        if (r.status().code() == v1::OK && r.results_size() == 1 && r.results(0).data_size() == 2) {
             auto def = catalog()->FindTable(table);
-            const auto& ints = r.results(0).data(0).ints();
-            more = def && def->ttl && ints.size() == 1 && static_cast<uint64_t>(ints.Get(0)) >= def->ttl->batch_size;
+            for (int c = 0; c < 2; ++c) {
+                const auto& ints = r.results(0).data(c).ints();
+                more = more || (def && def->ttl && ints.size() == 1 &&
+                                static_cast<uint64_t>(ints.Get(0)) >= def->ttl->batch_size);
+            }
         } else if (r.status().code() != v1::OK && r.status().code() != v1::SHUTTING_DOWN) {
             spdlog::warn("TTL of {} (partition {}): {}", table, partition, r.status().message());
         }
@@ -708,6 +720,12 @@ void Database::StartTtlDelete(const std::string& table, int32_t partition) {
         ttl_in_flight_.fetch_sub(1);
     };
     call->params = {Value::Varchar(table), Value::Integer(partition)};
+    // A table that migrates: its target's acknowledgement lets the rows it has go.
+    auto def = catalog()->FindTable(table);
+    if (def && def->ttl && !def->ttl->migrate_target.empty() && exports_ && partition >= 0) {
+        call->params.push_back(
+            Value::BigInt(static_cast<int64_t>(exports_->AckedSequence(table, static_cast<uint32_t>(partition)))));
+    }
     Dispatch(std::move(*plan), std::move(call));
 }
 
@@ -759,9 +777,9 @@ class Database::CallTask final : public txn::Task {
         const proc::CallPlan& plan = *plan_;
         Call& c = *call_;
         if (plan.name == "@TtlDelete") {
-            auto n = engine.DeleteExpired(c.params[0].AsString());
+            auto n = engine.DeleteExpired(c.params[0].AsString(), MigratedAcked(c.params));
             if (!n.ok()) return {n.status()};
-            c.AddResult(DeletedRows(*n));
+            c.AddResult(ExpiredRows(*n));
             return {Status::Ok()};
         }
         if (plan.kind == proc::CallPlan::Kind::kNative) {

@@ -132,9 +132,10 @@ class Database {
     /// Rebuilds a verified snapshot's schema (every DDL batch) on parked partitions.
     Status ApplySnapshotSchema(txn::MpContext& ctx, const std::string& dir, const durability::SnapshotManifest& m);
     /// Loads a verified snapshot's rows of partition p into `engine` (on its thread, or the
-    /// coordinator's while parked), in transactions of a few thousand rows.
+    /// coordinator's while parked), in transactions of a few thousand rows. keep_marks: rows keep
+    /// their migration marks (recovery) or are migrated again (@SnapshotRestore).
     Status LoadSnapshotRows(exec::Engine& engine, uint32_t p, const std::string& dir,
-                            const durability::SnapshotManifest& m);
+                            const durability::SnapshotManifest& m, bool keep_marks);
     /// Recovery: a verified snapshot's schema, then its rows on every partition in parallel.
     Status LoadSnapshot(const std::string& dir, const durability::SnapshotManifest& m);
     /// Recovery's choice: the newest snapshot in DATA/snapshots that verifies (loaded), or none.

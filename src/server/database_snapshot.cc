@@ -267,7 +267,8 @@ void Database::ScanSnapshotPart(const std::shared_ptr<SnapshotRun>& run, uint32_
                 values.resize(layout.column_count());
                 std::string csv;
                 size_t pos = 0;
-                while (pos < chunk.size() && storage::DecodeRow(layout, chunk, &pos, values.data())) {
+                uint64_t mark;
+                while (pos < chunk.size() && storage::DecodeSnapshotRow(layout, chunk, &pos, values.data(), &mark)) {
                     for (size_t c = 0; c < values.size(); ++c) {
                         if (c) csv += ',';
                         exports::AppendCsvField(values[c], &csv);
@@ -444,7 +445,7 @@ Status Database::ApplySnapshotSchema(txn::MpContext& ctx, const std::string& dir
 }
 
 Status Database::LoadSnapshotRows(exec::Engine& engine, uint32_t p, const std::string& dir,
-                                  const durability::SnapshotManifest& m) {
+                                  const durability::SnapshotManifest& m, bool keep_marks) {
     // Loaded rows are the snapshot's, not new events: tables that export their changes do not
     // export them.
     struct PauseExport {
@@ -487,8 +488,9 @@ Status Database::LoadSnapshotRows(exec::Engine& engine, uint32_t p, const std::s
             uint32_t in_txn = 0;
             uint64_t token = 0;
             Status st;
+            uint64_t mark = 0;
             for (uint32_t r = 0; r < rows && st.ok(); ++r) {
-                if (!storage::DecodeRow(layout, payload, &pos, values.data())) {
+                if (!storage::DecodeSnapshotRow(layout, payload, &pos, values.data(), &mark)) {
                     st = Status(ErrorCode::kIoError, "snapshot " + dir + ": a row of " + f.name +
                                                          " does not decode as a row of " + def->name);
                     break;
@@ -506,7 +508,7 @@ Status Database::LoadSnapshotRows(exec::Engine& engine, uint32_t p, const std::s
                     st = engine.Begin(token);
                     if (!st.ok()) break;
                 }
-                st = engine.InsertRow(*table, values.data());
+                st = engine.InsertRow(*table, values.data(), keep_marks ? mark : 0);
                 if (!st.ok()) {
                     st = Status(st.code(),
                                 "snapshot " + dir + ": loading a row of " + def->name + " failed: " + st.message());
@@ -544,7 +546,7 @@ Status Database::LoadSnapshot(const std::string& dir, const durability::Snapshot
     std::vector<std::promise<Status>> loaded(partitions_.size());
     for (uint32_t p = 0; p < partitions_.size(); ++p) {
         auto task = std::make_unique<txn::FunctionTask>(
-            [&, p](exec::Engine& engine, uint64_t) { loaded[p].set_value(LoadSnapshotRows(engine, p, dir, m)); },
+            [&, p](exec::Engine& engine, uint64_t) { loaded[p].set_value(LoadSnapshotRows(engine, p, dir, m, true)); },
             [&, p](const Status& why) { loaded[p].set_value(why); });
         Status q = partitions_[p]->SubmitUrgent(std::move(task));
         if (!q.ok()) loaded[p].set_value(q);
@@ -945,7 +947,9 @@ void Database::RunSnapshotProcedure(const proc::CallPlan& plan, std::shared_ptr<
                                                               st.message() + "); nothing was restored"));
                     }
                     for (uint32_t p = 0; p < ctx.partition_count() && st.ok(); ++p) {
-                        st = LoadSnapshotRows(ctx.engine(p), p, dir, manifest);
+                        // Rows that were migrating are migrated again: the marks are sequence
+                        // numbers of the snapshot's export, not of this database's.
+                        st = LoadSnapshotRows(ctx.engine(p), p, dir, manifest, false);
                     }
                     if (!st.ok()) {
                         return c.Finish(Status(st.code(), st.message() +

@@ -254,11 +254,12 @@ struct CreateTableStatement : Statement {
     std::string partition_column;  ///< PARTITION ON COLUMN (empty: replicated)
     std::string export_target;     ///< EXPORT TO TARGET (empty: none)
     uint8_t export_ops = 0;        ///< EXPORT ... ON: bits (1 insert, 2 delete, 4 update); 0 = not given
-    // USING TTL n unit ON COLUMN c [BATCH_SIZE k]
+    // USING TTL n unit ON COLUMN c [BATCH_SIZE k] [MIGRATE TO TARGET t]
     struct Ttl {
         int64_t micros = 0;
         std::string column;
-        int64_t batch_size = 0;  ///< 0: not given
+        int64_t batch_size = 0;      ///< 0: not given
+        std::string migrate_target;  ///< empty: not given
         SourcePos pos;
     };
     std::optional<Ttl> ttl;

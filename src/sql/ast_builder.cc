@@ -189,7 +189,7 @@ void AstBuilder::TableTtl(const Token& ttl_kw, const Token& n, const Token& unit
     if (u == "day" || u == "days") per = 86'400'000'000;
     if (per == 0) Fail(unit, "TTL unit is SECONDS, MINUTES, HOURS or DAYS, not \"" + std::string(unit.text) + "\"");
     if (v > INT64_MAX / per) Fail(n, "TTL is too long");
-    creating_->ttl = CreateTableStatement::Ttl{v * per, Identifier(column), 0, ttl_kw.pos};
+    creating_->ttl = CreateTableStatement::Ttl{v * per, Identifier(column), 0, {}, ttl_kw.pos};
 }
 
 void AstBuilder::TtlBatchSize(const Token& kw, const Token& n) {
@@ -197,7 +197,14 @@ void AstBuilder::TtlBatchSize(const Token& kw, const Token& n) {
     int64_t v = 0;
     auto [ptr, ec] = std::from_chars(n.text.view().data(), n.text.view().data() + n.text.size(), v);
     if (ec != std::errc() || v <= 0 || v > 1'000'000) Fail(n, "BATCH_SIZE wants a whole number from 1 to 1000000");
+    if (creating_->ttl->batch_size != 0) Fail(kw, "BATCH_SIZE is given twice");
     creating_->ttl->batch_size = v;
+}
+
+void AstBuilder::TtlMigrate(const Token& kw, const Token& target) {
+    if (Identifier(kw) != "migrate") Fail(kw, "expected MIGRATE TO TARGET after the TTL column");
+    if (!creating_->ttl->migrate_target.empty()) Fail(kw, "MIGRATE TO TARGET is given twice");
+    creating_->ttl->migrate_target = Identifier(target);
 }
 
 Statement* AstBuilder::DropStream(const Token& kw, int if_exists, const Token& name) {

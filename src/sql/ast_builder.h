@@ -54,6 +54,7 @@ class AstBuilder {
     void ExportOn(int op_bit);
     /// USING TTL n unit ON COLUMN c; BATCH_SIZE k.
     void TableTtl(const Token& ttl_kw, const Token& n, const Token& unit, const Token& column);
+    void TtlMigrate(const Token& kw, const Token& target);
     void TtlBatchSize(const Token& kw, const Token& n);
     Statement* DropStream(const Token& kw, int if_exists, const Token& name);
     Statement* FinishCreateTable(CreateTableStatement* s);

@@ -301,12 +301,14 @@ cmd(A) ::= TRUNCATE(D) TABLE nm(T). { A = b->Truncate(D, T); }
 
 //////////////////////////////// DDL ////////////////////////////////
 cmd(A) ::= create_table(T) LP columnlist conslist_opt RP table_export_opt table_ttl_opt. { A = b->FinishCreateTable(T); }
-// Time to live: USING TTL n unit ON COLUMN c [BATCH_SIZE k] (TTL and the unit are identifiers,
-// checked by the builder, so they stay usable as names).
+// Time to live: USING TTL n unit ON COLUMN c [BATCH_SIZE k] [MIGRATE TO TARGET t] (TTL, the unit,
+// BATCH_SIZE and MIGRATE are identifiers, checked by the builder, so they stay usable as names).
 table_ttl_opt ::= .
-table_ttl_opt ::= USING nm(K) INTEGER(N) nm(U) ON COLUMN nm(C) ttl_batch_opt. { b->TableTtl(K, N, U, C); }
-ttl_batch_opt ::= .
-ttl_batch_opt ::= nm(K) INTEGER(N). { b->TtlBatchSize(K, N); }
+table_ttl_opt ::= ttl_head ttl_options.
+ttl_head ::= USING nm(K) INTEGER(N) nm(U) ON COLUMN nm(C). { b->TableTtl(K, N, U, C); }
+ttl_options ::= .
+ttl_options ::= ttl_options nm(K) INTEGER(N). { b->TtlBatchSize(K, N); }
+ttl_options ::= ttl_options nm(K) TO TARGET nm(T). { b->TtlMigrate(K, T); }
 // A table that exports its changes: EXPORT TO TARGET t [ON INSERT, UPDATE, DELETE] (default:
 // inserts).
 table_export_opt ::= .

@@ -62,4 +62,25 @@ bool DecodeRow(const TupleLayout& layout, std::string_view bytes, size_t* pos, V
     return true;
 }
 
+void EncodeSnapshotRow(const TupleLayout& layout, const char* tuple, std::string* out) {
+    EncodeRow(layout, tuple, out);
+    if (!layout.has_mark()) return;
+    const uint64_t mark = layout.GetMark(tuple);
+    out->append(reinterpret_cast<const char*>(&mark), 8);
+}
+
+bool DecodeSnapshotRow(const TupleLayout& layout, std::string_view bytes, size_t* pos, Value* values,
+                       uint64_t* mark) {
+    *mark = 0;
+    size_t p = *pos;
+    if (!DecodeRow(layout, bytes, &p, values)) return false;
+    if (layout.has_mark()) {
+        if (bytes.size() - p < 8) return false;
+        std::memcpy(mark, bytes.data() + p, 8);
+        p += 8;
+    }
+    *pos = p;
+    return true;
+}
+
 }  // namespace surge::storage

@@ -25,4 +25,10 @@ void EncodeRow(const TupleLayout& layout, const char* tuple, std::string* out);
 /// it. False (values unspecified) when the bytes end early or hold an impossible length.
 bool DecodeRow(const TupleLayout& layout, std::string_view bytes, size_t* pos, Value* values);
 
+/// A snapshot's row: EncodeRow's bytes, then, in a layout with a migration mark (tuple.h), the
+/// mark as 8 little-endian bytes.
+void EncodeSnapshotRow(const TupleLayout& layout, const char* tuple, std::string* out);
+/// Decodes what EncodeSnapshotRow wrote; *mark is 0 in a layout without a mark.
+bool DecodeSnapshotRow(const TupleLayout& layout, std::string_view bytes, size_t* pos, Value* values, uint64_t* mark);
+
 }  // namespace surge::storage

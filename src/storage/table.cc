@@ -25,7 +25,9 @@ bool MaskBit(const char* mask, size_t k) { return (static_cast<uint8_t>(mask[k /
 }  // namespace
 
 Table::Table(std::shared_ptr<const catalog::TableDef> def, std::vector<IndexSpec> indexes)
-    : def_(std::move(def)), layout_(def_->columns), stream_(def_->is_stream()) {
+    : def_(std::move(def)),
+      layout_(def_->columns, def_->ttl && !def_->ttl->migrate_target.empty()),
+      stream_(def_->is_stream()) {
     const uint32_t size = layout_.size();
     block_bytes_ = std::max<size_t>(kBlockBytes, size);
     tuples_per_block_ = block_bytes_ / size;
@@ -140,6 +142,7 @@ void Table::Update(TuplePtr tuple, const Value* values, UndoLog& undo) {
     char* stage = staging_.get();
     std::memcpy(stage, tuple, size);
     WriteValues(stage, values, tuple);  // unchanged var columns keep the row's pointers
+    layout_.SetMark(stage, 0);          // a changed row is migrated again (as it is now) when it expires
 
     const size_t n = indexes_.size();
     char* before;
@@ -206,6 +209,20 @@ void Table::Delete(TuplePtr tuple, UndoLog& undo) {
     for (size_t i = 0; i < listeners_.size(); ++i) listeners_[i]->OnDelete(*this, tuple, undo);
 }
 
+void Table::SetMark(TuplePtr tuple, uint64_t mark, UndoLog& undo) {
+    if (!layout_.has_mark() || TupleLayout::Flags(tuple) != kTupleLive) {
+        ThrowSqlError(ErrorCode::kInternal, "storage: migration mark on a row of \"" + def_->name +
+                                                "\" that is not live or has no mark");
+    }
+    PreserveForSnapshot(tuple);  // the snapshot has the row with its mark as it was
+    const uint32_t size = layout_.size();
+    char* before = undo.AllocateImage(image_size_);
+    std::memcpy(before, tuple, size);
+    std::memset(before + size, 0, image_size_ - size);  // no var data changes hands
+    layout_.SetMark(tuple, mark);
+    undo.RecordUpdate(this, tuple, before);
+}
+
 void Table::Truncate(UndoLog& undo) {
     // Collect first: deleting while scanning is fine for slots, but listeners may write to other
     // tables and we want a fixed set of victims.
@@ -243,7 +260,7 @@ void Table::BeginSnapshot() {
 }
 
 void Table::PreserveSlow(TuplePtr tuple) {
-    EncodeRow(layout_, tuple, &preserved_);
+    EncodeSnapshotRow(layout_, tuple, &preserved_);
     ++preserved_rows_;
     tuple[0] = static_cast<char>((static_cast<uint8_t>(tuple[0]) & ~kTupleParity) | parity_);
 }
@@ -266,7 +283,7 @@ bool Table::SnapshotScan(std::string* out, size_t budget, uint64_t* rows) {
             char* t = base + cur.slot * size;
             ++cur.slot;
             if (TupleLayout::Flags(t) != kTupleLive || TupleLayout::Parity(t) == parity_) continue;
-            EncodeRow(layout_, t, out);
+            EncodeSnapshotRow(layout_, t, out);
             ++*rows;
             t[0] = static_cast<char>(kTupleLive | parity_);
         }

@@ -83,6 +83,14 @@ class Table {
     /// Deletes every row (undoably).
     void Truncate(UndoLog& undo);
 
+    // ---- migration marks (USING TTL ... MIGRATE TO TARGET; tuple.h) ----
+    bool has_marks() const { return layout_.has_mark(); }
+    uint64_t Mark(const char* tuple) const { return layout_.GetMark(tuple); }
+    /// Sets a live row's mark (undoably; no listener hears it). Update() clears it.
+    void SetMark(TuplePtr tuple, uint64_t mark, UndoLog& undo);
+    /// Sets the mark of a row this transaction inserted (loading a snapshot, copying a table).
+    void LoadMark(TuplePtr tuple, uint64_t mark) { layout_.SetMark(tuple, mark); }
+
     /// Next live tuple at or after cursor, advancing it; nullptr at the end.
     TuplePtr NextLive(ScanCursor* cursor) const;
     /// Reads a column of a tuple.

@@ -40,7 +40,7 @@ uint32_t SlotAlign(uint32_t width) { return std::min<uint32_t>(width, 8); }
 
 }  // namespace
 
-TupleLayout::TupleLayout(const std::vector<catalog::ColumnDef>& columns) {
+TupleLayout::TupleLayout(const std::vector<catalog::ColumnDef>& columns, bool with_mark) {
     const size_t n = columns.size();
     types_.reserve(n);
     for (const auto& c : columns) {
@@ -63,6 +63,12 @@ TupleLayout::TupleLayout(const std::vector<catalog::ColumnDef>& columns) {
         offsets_[col] = pos;
         pos += width;
         max_align = std::max(max_align, align);
+    }
+    if (with_mark) {
+        pos = (pos + 7) / 8 * 8;
+        mark_offset_ = pos;
+        pos += 8;
+        max_align = std::max<uint32_t>(max_align, 8);
     }
     size_ = (pos + max_align - 1) / max_align * max_align;
 }

@@ -1,6 +1,9 @@
 // Tuple layout: how one row of a table is packed in a storage block.
 //
-//   [flags: 1 byte][null bitmap: ceil(n/8) bytes][fixed-width slot per column]
+//   [flags: 1 byte][null bitmap: ceil(n/8) bytes][fixed-width slot per column][mark: 8 bytes]
+//
+// The mark is there only in tables created USING TTL ... MIGRATE TO TARGET: 0, or the export
+// sequence number of the MIGRATE row that is taking the row to its target (docs/streams.md).
 //
 // Slot widths: TINYINT 1, SMALLINT 2, INTEGER 4, BIGINT/TIMESTAMP/FLOAT 8, DECIMAL 16,
 // VARCHAR/VARBINARY 8 (a VarData* to out-of-line bytes, or nullptr when the value is NULL).
@@ -45,7 +48,8 @@ void ReadFixedSlot(TypeId t, const char* slot, Value* out);
 
 class TupleLayout {
   public:
-    explicit TupleLayout(const std::vector<catalog::ColumnDef>& columns);
+    /// with_mark: the tuple ends with a migration mark (see above).
+    explicit TupleLayout(const std::vector<catalog::ColumnDef>& columns, bool with_mark = false);
 
     uint32_t size() const { return size_; }
     size_t column_count() const { return types_.size(); }
@@ -76,10 +80,23 @@ class TupleLayout {
     /// Reads column col into *out, reusing out's string buffer.
     void Read(const char* t, int col, Value* out) const;
 
+    bool has_mark() const { return mark_offset_ != 0; }
+    /// The migration mark (0 in a layout without one).
+    uint64_t GetMark(const char* t) const {
+        if (!mark_offset_) return 0;
+        uint64_t m;
+        std::memcpy(&m, t + mark_offset_, 8);
+        return m;
+    }
+    void SetMark(char* t, uint64_t mark) const {
+        if (mark_offset_) std::memcpy(t + mark_offset_, &mark, 8);
+    }
+
   private:
     std::vector<TypeId> types_;
     std::vector<uint32_t> offsets_;
     uint32_t size_ = 0;
+    uint32_t mark_offset_ = 0;  ///< 0: no mark
     bool has_var_ = false;
 };
 

@@ -155,6 +155,65 @@ TEST_F(CaptureTest, SequencesContinueAcrossRecreationAndRecovery) {
     EXPECT_EQ(Taken(cap_, &channels_), (std::vector<std::string>{"s:101:0:INSERT:4:5"}));
 }
 
+TEST_F(CaptureTest, MigrationExportsExpiredRowsAndDeletesOnlyAcknowledgedOnes) {
+    Ok("CREATE TABLE m (id INTEGER PRIMARY KEY, ts TIMESTAMP, v INTEGER) "
+       "USING TTL 1 HOURS ON COLUMN ts BATCH_SIZE 2 MIGRATE TO TARGET t");
+    Ok("PARTITION TABLE m ON COLUMN id");
+    Ok("CREATE INDEX m_ts ON m (ts)");
+    for (int i = 1; i <= 5; ++i) Ok("INSERT INTO m VALUES (" + std::to_string(i) + ", '2020-01-0" + std::to_string(i) + "', " + std::to_string(i) + ")");
+    Ok("INSERT INTO m VALUES (9, '2100-01-01', 9)");
+    cap_.Publish();
+    EXPECT_TRUE(Taken(cap_, &channels_).empty());  // inserts are not exported (no EXPORT clause)
+    auto run = [&](uint64_t token, uint64_t acked, bool commit) {
+        engine_.SetTransactionId(token);
+        engine_.SetTimestamp(1'800'000'000'000'000);  // 2027
+        EXPECT_TRUE(engine_.Begin(token).ok());
+        auto r = engine_.DeleteExpired("m", acked);
+        EXPECT_TRUE(r.ok()) << r.status().message();
+        if (commit) {
+            EXPECT_TRUE(engine_.Commit(token).ok());
+        } else {
+            EXPECT_TRUE(engine_.Rollback(token).ok());
+        }
+        return r.ok() ? std::make_pair(r->deleted, r->migrated) : std::make_pair(uint64_t{99}, uint64_t{99});
+    };
+    auto ids = [&] {
+        exec::ResultSet rs;
+        EXPECT_TRUE(engine_.Execute("SELECT id FROM m ORDER BY id", &rs).ok());
+        std::string out;
+        for (const auto& v : rs.values) out += v.ToString() + " ";
+        return out;
+    };
+    // Oldest first, a batch of 2; nothing is deleted before the target acknowledged it.
+    EXPECT_EQ(run(10, 0, true), std::make_pair(uint64_t{0}, uint64_t{2}));
+    // A rolled-back migration gives its sequence numbers back.
+    EXPECT_EQ(run(11, 0, false), std::make_pair(uint64_t{0}, uint64_t{2}));
+    EXPECT_EQ(run(12, 1, true), std::make_pair(uint64_t{1}, uint64_t{2}));
+    EXPECT_EQ(ids(), "2 3 4 5 9 ");
+    // Row 2 (seq 2) changes while it migrates: it is migrated again as it is now.
+    Ok("UPDATE m SET v = 20 WHERE id = 2");
+    EXPECT_EQ(run(13, 4, true), std::make_pair(uint64_t{2}, uint64_t{2}));
+    EXPECT_EQ(ids(), "2 5 9 ");
+    EXPECT_EQ(run(14, 6, true), std::make_pair(uint64_t{2}, uint64_t{0}));
+    EXPECT_EQ(ids(), "9 ");
+    cap_.Publish();
+    EXPECT_EQ(Taken(cap_, &channels_),
+              (std::vector<std::string>{"m:1:10:MIGRATE:1:2020-01-01 00:00:00.000000:1",
+                                        "m:2:10:MIGRATE:2:2020-01-02 00:00:00.000000:2",
+                                        "m:3:12:MIGRATE:3:2020-01-03 00:00:00.000000:3",
+                                        "m:4:12:MIGRATE:4:2020-01-04 00:00:00.000000:4",
+                                        "m:5:13:MIGRATE:2:2020-01-02 00:00:00.000000:20",
+                                        "m:6:13:MIGRATE:5:2020-01-05 00:00:00.000000:5"}));
+    // A replicated table cannot migrate; an engine that exports nothing neither.
+    Ok("CREATE TABLE r (id INTEGER, ts TIMESTAMP) USING TTL 1 HOURS ON COLUMN ts MIGRATE TO TARGET t");
+    Ok("INSERT INTO r VALUES (1, '2020-01-01')");
+    ASSERT_TRUE(engine_.Begin(20).ok());
+    auto r = engine_.DeleteExpired("r");
+    EXPECT_FALSE(r.ok());
+    EXPECT_NE(r.status().message().find("needs a partitioned table"), std::string::npos) << r.status().message();
+    ASSERT_TRUE(engine_.Rollback(20).ok());
+}
+
 TEST_F(CaptureTest, BudgetRefusesExportingStatementsOnly) {
     Ok("CREATE STREAM s EXPORT TO TARGET t (a INTEGER)");
     Ok("CREATE TABLE plain (a INTEGER)");

@@ -1314,6 +1314,64 @@ TEST(RowCodecTest, RoundTripsEveryTypeAndRejectsEveryTruncation) {
     undo.Release();
 }
 
+TEST(TableTest, MigrationMarksAreUndoneClearedByUpdatesAndCarriedBySnapshots) {
+    auto def = MakeDef("m", {Col("id", TypeId::kBigInt, false), Col("note", TypeId::kVarchar)});
+    def->ttl = TableDef::Ttl{3'600'000'000, "id", 10, "billing"};
+    Table table(def, {});
+    ASSERT_TRUE(table.has_marks());
+    EXPECT_EQ(table.layout().size() % 8, 0u);
+    UndoLog undo;
+    std::vector<TuplePtr> rows;
+    for (int64_t i = 0; i < 4; ++i) {
+        std::vector<Value> v = {Value::BigInt(i), Value::Varchar("n" + std::to_string(i))};
+        rows.push_back(table.Insert(v.data(), undo));
+    }
+    undo.Release();
+    for (TuplePtr t : rows) EXPECT_EQ(table.Mark(t), 0u);
+    // Set and rolled back; set and committed.
+    table.SetMark(rows[0], 5, undo);
+    EXPECT_EQ(table.Mark(rows[0]), 5u);
+    undo.UndoAll();
+    EXPECT_EQ(table.Mark(rows[0]), 0u);
+    table.SetMark(rows[0], 7, undo);
+    table.SetMark(rows[1], 8, undo);
+    table.SetMark(rows[2], 9, undo);
+    undo.Release();
+    // An update clears the mark (and its rollback brings it back).
+    std::vector<Value> changed = {Value::BigInt(1), Value::Varchar("changed")};
+    table.Update(rows[1], changed.data(), undo);
+    EXPECT_EQ(table.Mark(rows[1]), 0u);
+    undo.UndoAll();
+    EXPECT_EQ(table.Mark(rows[1]), 8u);
+    EXPECT_EQ(table.Get(rows[1], 1).ToString(), "n1");
+    // A snapshot has each row with its mark as of its start, though marks change while it runs.
+    table.BeginSnapshot();
+    table.SetMark(rows[3], 11, undo);  // preserved with mark 0
+    table.Update(rows[2], changed.data(), undo);
+    undo.Release();
+    std::string out;
+    uint64_t n = 0;
+    while (!table.SnapshotScan(&out, out.size() + 64, &n)) {
+    }
+    table.EndSnapshot();
+    ASSERT_EQ(n, 4u);
+    std::map<int64_t, uint64_t> marks;
+    std::vector<Value> values(2);
+    size_t pos = 0;
+    for (uint64_t r = 0; r < n; ++r) {
+        uint64_t mark = 99;
+        ASSERT_TRUE(DecodeSnapshotRow(table.layout(), out, &pos, values.data(), &mark));
+        marks[values[0].AsInt()] = mark;
+    }
+    EXPECT_EQ(pos, out.size());
+    EXPECT_EQ(marks, (std::map<int64_t, uint64_t>{{0, 7}, {1, 8}, {2, 9}, {3, 0}}));
+    EXPECT_EQ(table.Mark(rows[2]), 0u);
+    EXPECT_EQ(table.Mark(rows[3]), 11u);
+    // A table without MIGRATE has no marks, and its snapshot rows carry none.
+    Table plain(MakeDef("p", {Col("id", TypeId::kBigInt, false)}), {});
+    EXPECT_FALSE(plain.has_marks());
+}
+
 TEST_F(KvFixture, SnapshotScanSeesTheCutWhileRowsChangeAndRollBack) {
     std::set<int64_t> ids;
     for (int64_t i = 0; i < 3000; ++i) {
