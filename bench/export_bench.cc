@@ -1,5 +1,6 @@
-// Export benchmarks: what capturing an exported row costs the partition thread, and how many rows
-// per second the whole path delivers to the file target (capture -> publish -> spool -> file).
+// Export benchmarks: what capturing an exported row costs the partition thread, how many rows
+// per second the whole path delivers to the file target (capture -> publish -> spool -> file), and
+// what migrating expired rows (MIGRATE TO TARGET) costs the partition thread.
 //
 //   build-rel/bench/export_bench --benchmark_min_time=1s
 //
@@ -133,5 +134,75 @@ void BM_ExportToFiles(benchmark::State& state) {
     state.SetItemsProcessed(state.iterations() * rows);
 }
 BENCHMARK(BM_ExportToFiles)->Arg(2'000'000)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(3);
+
+// Migration (USING TTL ... MIGRATE TO TARGET) on the partition thread, 1M expired rows, batches
+// of 2000. Arg 0: the target acknowledges everything at once, so each @TtlDelete pass deletes the
+// previous batch and migrates (exports and marks) the next: rows per second through both. Arg 1:
+// the target acknowledges nothing: the time of a pass once the rows waiting for it reach the
+// bound on what a pass steps over (65,536).
+void BM_Migrate(benchmark::State& state) {
+    const bool acking = state.range(0) == 0;
+    constexpr int64_t kRows = 1'000'000;
+    Engine e;
+    ExportCapture cap(0);
+    e.SetExportCapture(&cap);
+    ResultSet rs;
+    Check(e.Execute("CREATE TABLE intraday (meter BIGINT NOT NULL PRIMARY KEY, ts TIMESTAMP NOT NULL, "
+                    "kwh INTEGER NOT NULL) USING TTL 1 SECONDS ON COLUMN ts BATCH_SIZE 2000 MIGRATE TO TARGET "
+                    "billing; PARTITION TABLE intraday ON COLUMN meter; CREATE INDEX intraday_ts ON intraday (ts)",
+                    &rs),
+          "create");
+    uint64_t token = 1;
+    auto load = [&] {
+        auto ins = e.Prepare("INSERT INTO intraday VALUES (?, ?, ?)");
+        Check(ins.status(), "prepare");
+        Value p[3];
+        for (int64_t i = 0; i < kRows;) {
+            Check(e.Begin(++token), "begin");
+            for (int k = 0; k < 1000; ++k, ++i) {
+                p[0].SetInt(surge::TypeId::kBigInt, i);
+                p[1].SetInt(surge::TypeId::kTimestamp, 1'700'000'000'000'000 + i);
+                p[2].SetInt(surge::TypeId::kInteger, static_cast<int32_t>(i % 997));
+                Check(e.Execute(**ins, p, &rs), "insert");
+            }
+            Check(e.Commit(token), "commit");
+        }
+    };
+    std::string sink;
+    std::vector<surge::exec::ExportChannel> channels;
+    // One pass, as the TTL timer runs it.
+    auto pass = [&] {
+        e.SetTimestamp(1'800'000'000'000'000);
+        Check(e.Begin(++token), "begin");
+        auto r = e.DeleteExpired("intraday", acking ? cap.Sequence("intraday") : 0);
+        Check(r.status(), "migrate");
+        Check(e.Commit(token), "commit");
+        cap.Publish();
+        sink.clear();
+        cap.Take(&sink, channels.size(), &channels);
+        return *r;
+    };
+    load();
+    if (!acking) {
+        while (pass().migrated > 0) {
+        }
+        for (auto _ : state) benchmark::DoNotOptimize(pass());
+        state.SetLabel("a pass while rows wait for the target");
+        return;
+    }
+    int64_t moved = 0;
+    for (auto _ : state) {
+        const auto r = pass();
+        if (r.migrated == 0 && r.deleted == 0) {
+            state.PauseTiming();
+            load();
+            state.ResumeTiming();
+        }
+        moved += static_cast<int64_t>(r.deleted);
+    }
+    state.SetItemsProcessed(moved);
+    state.SetLabel("rows migrated and then deleted");
+}
+BENCHMARK(BM_Migrate)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -15,7 +15,9 @@
 //          about 1% duplicates, 1% skipped periods (estimated by the server), 0.3% counters that go
 //          back, 0.1% impossible jumps, 0.1% of meters and one whole concentrator silent; Silent
 //          runs once a second. --meters N (100000), --concentrators N (1000), --library PATH
-//          (default workloads/meters.so), --export-target NAME (validated readings and alerts).
+//          (default workloads/meters.so), --export-target NAME (validated readings and alerts),
+//          --billing-target NAME (the readings of each finished day migrate to it; without it they
+//          are deleted). Yesterday's readings leave during the run.
 //
 // Each workload creates its schema if missing and loads what it needs. Then, for --duration
 // seconds, closed loop (no --rate: keep --inflight calls outstanding, default 2000) or open loop
@@ -70,6 +72,7 @@ struct Options {
     // meters
     int64_t meters = 100'000;
     int64_t concentrators = 1000;
+    std::string billing_target;  ///< readings MIGRATE TO TARGET this
     // kv
     int64_t keys = 100'000;
     double get_ratio = 0.9;
@@ -83,6 +86,7 @@ struct Options {
                  "  voter: [--library PATH] [--max-votes N] [--contestants N] [--export-target NAME]\n"
                  "  kv:    [--keys N] [--get-ratio F] [--value-bytes N]\n"
                  "  meters: [--meters N] [--concentrators N] [--library PATH] [--export-target NAME]\n"
+                 "          [--billing-target NAME]\n"
                  "Closed loop without --rate (keeps --inflight calls outstanding, default 2000); open loop\n"
                  "at R calls/s with --rate (latency from each call's intended send time). The last line\n"
                  "is `throughput: N txn/s`.\n";
@@ -135,6 +139,8 @@ Options Parse(int argc, char** argv) {
                 o.concentrators = std::stoll(v);
             } else if (a == "--export-target") {
                 o.export_target = v;
+            } else if (a == "--billing-target") {
+                o.billing_target = v;
             } else if (a == "--contestants") {
                 o.contestants = std::stoi(v);
             } else if (a == "--keys") {
@@ -374,13 +380,16 @@ double Meters(std::vector<std::unique_ptr<Client>>& clients, const Options& o) {
     if (!Has(c, "TABLES", "meters")) {
         std::string ddl = workloads::kMetersDdl;
         const std::string exported = o.export_target.empty() ? "" : "EXPORT TO TARGET " + o.export_target;
-        for (const char* mark : {"/*EXPORT_VALIDATED*/", "/*EXPORT_ALERTS*/"}) {
+        const std::string migrated = o.billing_target.empty() ? "" : "MIGRATE TO TARGET " + o.billing_target;
+        for (const auto& [mark, clause] :
+             {std::pair{"/*EXPORT_VALIDATED*/", exported}, std::pair{"/*EXPORT_ALERTS*/", exported},
+              std::pair{"/*MIGRATE_READINGS*/", migrated}}) {
             const size_t at = ddl.find(mark);
             if (at == std::string::npos) {
                 std::cerr << "surge-bench: the meters schema lacks " << mark << "\n";
                 std::exit(1);
             }
-            ddl.replace(at, std::strlen(mark), exported);
+            ddl.replace(at, std::strlen(mark), clause);
         }
         Must(c.Call("@AdHoc", {Value(ddl)}), "meters schema");
     }
@@ -458,6 +467,24 @@ double Meters(std::vector<std::unique_ptr<Client>>& clients, const Options& o) {
     PrintTable(c, "rejections", "SELECT reason, readings FROM rejections ORDER BY reason");
     PrintTable(c, "alerts", "SELECT kind, alerts FROM alert_counts ORDER BY kind");
     PrintTable(c, "readings", "SELECT estimated, COUNT(*) FROM readings GROUP BY estimated ORDER BY estimated");
+    if (!o.billing_target.empty()) {
+        // Migrated readings: exported to billing (last_seq), and acknowledged by it (then deleted).
+        Response st = c.Call("@Statistics", {Value("EXPORT")});
+        Must(st, "@Statistics EXPORT");
+        const auto& t = st.tables[0];
+        auto col = [&](const char* name) {
+            return static_cast<size_t>(std::find(t.column_names.begin(), t.column_names.end(), name) -
+                                       t.column_names.begin());
+        };
+        int64_t exported = 0, acked = 0;
+        for (size_t i = 0; i < t.row_count(); ++i) {
+            if (t.at(i, col("stream")).ToString() != "readings") continue;
+            exported += t.at(i, col("last_seq")).as_int();
+            acked += t.at(i, col("acked_seq")).as_int();
+        }
+        std::printf("billing: %lld readings migrated to %s, %lld acknowledged (and deleted)\n",
+                    static_cast<long long>(exported), o.billing_target.c_str(), static_cast<long long>(acked));
+    }
     return throughput;
 }
 

@@ -286,9 +286,9 @@ void EngineState::CreateTable(const sql::CreateTableStatement& s) {
         }
         std::string known;
         for (const auto& t : *export_targets_) known += (known.empty() ? "" : ", ") + t;
-        const std::string hint =
-            known.empty() ? "none is configured; add [export.targets." + target + "] to surged's config file"
-                          : "configured: " + known;
+        const std::string hint = known.empty()
+                                     ? "none is configured; add [export.targets." + target + "] to surged's config file"
+                                     : "configured: " + known;
         ThrowSqlError(ErrorCode::kUndefinedObject, std::string(s.stream ? "stream \"" : "table \"") + s.name +
                                                        "\": no export target \"" + target + "\" is configured (" +
                                                        hint + ")" + At(s.pos));

@@ -3,9 +3,13 @@
 
 #include <absl/container/flat_hash_map.h>
 
+#include <absl/container/flat_hash_set.h>
+
+#include "common/bytes.h"
 #include "exec/engine_state.h"
 #include "exec/view_maintainer.h"
 #include "storage/key_encoding.h"
+#include "storage/row_codec.h"
 #include "types/value_ops.h"
 
 namespace surge::exec {
@@ -750,7 +754,35 @@ void Engine::SetTimestamp(int64_t micros) { state_->now_micros_ = micros; }
 
 void Engine::SetTransactionId(uint64_t txn_id) { state_->txn_id_ = txn_id; }
 
-Result<Engine::Expired> Engine::DeleteExpired(std::string_view name, uint64_t migrated_acked) {
+namespace {
+
+// See DeleteExpired: the fewest rows a migrating table's pass steps over.
+constexpr size_t kMaxWaitingSteps = 65'536;
+
+// A TTL decision (see Engine::DeleteExpired): u32 rows to delete, u32 rows to migrate, then each
+// row's identity as u32 length + bytes: its primary key (the index's key encoding) or, in a table
+// without one, its values (storage/row_codec.h).
+bool ParseDecision(std::string_view d, std::vector<std::string_view>* victims, std::vector<std::string_view>* leaving) {
+    if (d.size() < 8) return false;
+    const uint32_t n[2] = {GetRaw<uint32_t>(d.data()), GetRaw<uint32_t>(d.data() + 4)};
+    size_t pos = 8;
+    for (int k = 0; k < 2; ++k) {
+        auto* out = k == 0 ? victims : leaving;
+        for (uint32_t i = 0; i < n[k]; ++i) {
+            if (d.size() - pos < 4) return false;
+            const uint32_t len = GetRaw<uint32_t>(d.data() + pos);
+            pos += 4;
+            if (d.size() - pos < len) return false;
+            out->emplace_back(d.data() + pos, len);
+            pos += len;
+        }
+    }
+    return pos == d.size();
+}
+
+}  // namespace
+
+Result<Engine::Expired> Engine::DeleteExpired(std::string_view name, uint64_t migrated_acked, std::string* decision) {
     EngineState& st = *state_;
     auto def = st.catalog_->FindTable(name);
     if (!def || !def->ttl) {
@@ -764,8 +796,10 @@ Result<Engine::Expired> Engine::DeleteExpired(std::string_view name, uint64_t mi
     const bool migrate = !def->ttl->migrate_target.empty();
     if (migrate && !def->partition_column) {
         return Status(ErrorCode::kFeatureNotSupported,
-                      "table \"" + def->name + "\" is replicated; MIGRATE TO TARGET needs a partitioned table (PARTITION "
-                      "TABLE " + def->name + " ON COLUMN ...)");
+                      "table \"" + def->name +
+                          "\" is replicated; MIGRATE TO TARGET needs a partitioned table (PARTITION "
+                          "TABLE " +
+                          def->name + " ON COLUMN ...)");
     }
     if (migrate && (!st.capture_ || !table->has_marks())) {
         return Status(ErrorCode::kFeatureNotSupported, "table \"" + def->name + "\" migrates to target \"" +
@@ -778,41 +812,122 @@ Result<Engine::Expired> Engine::DeleteExpired(std::string_view name, uint64_t mi
     std::vector<storage::TuplePtr> victims;  // to delete
     std::vector<storage::TuplePtr> leaving;  // to migrate
     Value v;
-    // Takes an expired row; false once both lists are full.
-    auto take = [&](storage::TuplePtr t) {
-        if (!migrate) {
-            victims.push_back(t);
-            return victims.size() < limit;
-        }
-        const uint64_t mark = table->Mark(t);
-        if (mark == 0) {
-            if (leaving.size() < limit) leaving.push_back(t);
-        } else if (mark <= migrated_acked && victims.size() < limit) {
-            victims.push_back(t);  // its target has it
-        }
-        return victims.size() < limit || leaving.size() < limit;
+    auto expired = [&](storage::TuplePtr t) {
+        table->Read(t, col, &v);
+        return !v.is_null() && v.AsInt() < cutoff;
     };
     storage::Index* ordered = nullptr;
     for (size_t i = 0; i < table->index_count() && !ordered; ++i) {
         storage::Index& idx = table->index(i);
         if (idx.ordered() && idx.def().key[0].column == col) ordered = &idx;
     }
-    if (ordered) {
-        // Oldest first; NULLs (which never expire) sort before every value. A marked row has not
-        // changed since it expired (an update clears the mark), so none lies past the first row
-        // that has not expired.
-        storage::IndexCursor cursor;
-        ordered->ScanAll(false, &cursor);
-        while (storage::TuplePtr t = cursor.Next()) {
-            table->Read(t, col, &v);
-            if (v.is_null()) continue;
-            if (v.AsInt() >= cutoff || !take(t)) break;
+    // The rows with TTL value `at` (all expired ones when `at` is null), oldest first through the
+    // ordered index, else in storage order; visit returns false to stop.
+    auto walk = [&](const Value* at, auto&& visit) {
+        if (ordered) {
+            storage::KeyRange range;
+            range.has_lower = range.has_upper = true;
+            storage::EncodeKeyPart(at ? *at : Value::Timestamp(INT64_MIN), TypeId::kTimestamp, &range.lower);
+            storage::EncodeKeyPart(at ? *at : Value::Timestamp(cutoff), TypeId::kTimestamp, &range.upper);
+            range.upper_inclusive = at != nullptr;
+            storage::IndexCursor cursor;
+            ordered->ScanRange(range, false, &cursor);
+            while (storage::TuplePtr t = cursor.Next()) {
+                if (!visit(t)) return;
+            }
+            return;
         }
-    } else {
         storage::ScanCursor cursor;
         while (storage::TuplePtr t = table->NextLive(&cursor)) {
-            table->Read(t, col, &v);
-            if (!v.is_null() && v.AsInt() < cutoff && !take(t)) break;
+            const bool match = at ? (table->Read(t, col, &v), !v.is_null() && v.AsInt() == at->AsInt()) : expired(t);
+            if (match && !visit(t)) return;
+        }
+    };
+    // A row's identity in a decision: its primary key, or its values.
+    storage::Index* pk = table->primary_key();
+    auto identity = [&](storage::TuplePtr t, std::string* out) {
+        out->clear();
+        if (pk) {
+            bool has_null;
+            pk->BuildKey(t, out, &has_null);
+        } else {
+            storage::EncodeRow(table->layout(), t, out);
+        }
+    };
+    const bool replaying = decision && !decision->empty();
+    if (replaying) {
+        // Apply the decision a first run made (and logged): the same rows, whatever order the
+        // indexes hold equal TTL values in here. Each must still be due.
+        std::vector<std::string_view> ids[2];
+        if (!ParseDecision(*decision, &ids[0], &ids[1])) {
+            return Status(ErrorCode::kInvalidParameter, "@TtlDelete: the decision parameter is malformed");
+        }
+        absl::flat_hash_set<storage::TuplePtr> chosen;
+        std::string scratch;
+        std::vector<Value> values(def->columns.size());
+        for (int k = 0; k < 2; ++k) {
+            for (std::string_view id : ids[k]) {
+                storage::TuplePtr found = nullptr;
+                if (pk) {
+                    found = pk->FindUnique(id);
+                    if (found && chosen.contains(found)) found = nullptr;
+                } else {
+                    size_t pos = 0;
+                    if (storage::DecodeRow(table->layout(), id, &pos, values.data()) && pos == id.size() &&
+                        !values[static_cast<size_t>(col)].is_null()) {
+                        walk(&values[static_cast<size_t>(col)], [&](storage::TuplePtr t) {
+                            if (chosen.contains(t)) return true;
+                            identity(t, &scratch);
+                            if (scratch == id) found = t;
+                            return found == nullptr;
+                        });
+                    }
+                }
+                const uint64_t mark = found ? table->Mark(found) : 0;
+                const bool due = found && expired(found) &&
+                                 (k == 0 ? (!migrate || (mark != 0 && mark <= migrated_acked)) : mark == 0);
+                if (!due) {
+                    return Status(ErrorCode::kInvalidParameter, "@TtlDelete: a row its decision names to " +
+                                                                    std::string(k == 0 ? "delete" : "migrate") +
+                                                                    " is not in \"" + def->name + "\" or not due");
+                }
+                chosen.insert(found);
+                (k == 0 ? victims : leaving).push_back(found);
+            }
+        }
+    } else {
+        // Oldest first, from the first non-NULL value (NULL never expires) up to the cutoff. A
+        // marked row has not changed since it expired (an update clears the mark), so none lies
+        // past the cutoff. Rows still waiting for their target are stepped over; a pass steps
+        // over at most max(kMaxWaitingSteps, 32 x batch) rows, which bounds its time and how many
+        // rows of the table wait for the target at once on this partition.
+        size_t steps = 0;
+        const size_t max_steps = std::max<size_t>(kMaxWaitingSteps, 32 * limit);
+        walk(nullptr, [&](storage::TuplePtr t) {
+            if (!migrate) {
+                victims.push_back(t);
+                return victims.size() < limit;
+            }
+            if (steps++ == max_steps) return false;
+            const uint64_t mark = table->Mark(t);
+            if (mark == 0) {
+                if (leaving.size() < limit) leaving.push_back(t);
+            } else if (mark <= migrated_acked && victims.size() < limit) {
+                victims.push_back(t);  // its target has it
+            }
+            return victims.size() < limit || leaving.size() < limit;
+        });
+    }
+    // The decision, for the command log (before the deletes: identities read the rows).
+    std::string ids;
+    if (decision && !replaying) {
+        std::string one;
+        for (auto* list : {&victims, &leaving}) {
+            for (storage::TuplePtr t : *list) {
+                identity(t, &one);
+                PutRaw<uint32_t>(&ids, static_cast<uint32_t>(one.size()));
+                ids += one;
+            }
         }
     }
     Expired out;
@@ -824,23 +939,37 @@ Result<Engine::Expired> Engine::DeleteExpired(std::string_view name, uint64_t mi
         return e.status();
     }
     out.deleted = victims.size();
-    if (leaving.empty()) return out;
     const size_t deleted_mark = st.undo_.Mark();
     try {
-        const uint32_t channel = st.capture_->ChannelFor(def);
-        for (storage::TuplePtr t : leaving) {
-            const uint64_t seq = st.capture_->Capture(channel, ExportOp::kMigrate, table->layout(), t, st.txn_id_,
-                                                      st.now_micros_, st.undo_);
-            table->SetMark(t, seq, st.undo_);
+        if (!leaving.empty()) {
+            const uint32_t channel = st.capture_->ChannelFor(def);
+            for (storage::TuplePtr t : leaving) {
+                const uint64_t seq = st.capture_->Capture(channel, ExportOp::kMigrate, table->layout(), t, st.txn_id_,
+                                                          st.now_micros_, st.undo_);
+                table->SetMark(t, seq, st.undo_);
+            }
+            out.migrated = leaving.size();
         }
     } catch (const SqlError& e) {
         st.undo_.UndoTo(deleted_mark);
         // Over the export budget: the deletes stand, the rows wait for room.
-        if (e.status().code() == ErrorCode::kResourceExhausted) return out;
-        st.undo_.UndoTo(mark);
-        return e.status();
+        if (e.status().code() != ErrorCode::kResourceExhausted || replaying) {
+            st.undo_.UndoTo(mark);
+            return e.status();
+        }
     }
-    out.migrated = leaving.size();
+    if (decision && !replaying) {
+        // Identities of the rows migrated follow those deleted: drop them if none was.
+        if (out.migrated == 0) {
+            size_t keep = 0;
+            for (size_t i = 0; i < victims.size(); ++i) keep += 4 + GetRaw<uint32_t>(ids.data() + keep);
+            ids.resize(keep);
+        }
+        decision->clear();
+        PutRaw<uint32_t>(decision, static_cast<uint32_t>(out.deleted));
+        PutRaw<uint32_t>(decision, static_cast<uint32_t>(out.migrated));
+        *decision += ids;
+    }
     return out;
 }
 

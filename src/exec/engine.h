@@ -122,12 +122,19 @@ class Engine {
     /// a migration mark are exported (op MIGRATE) and marked with their export sequence number,
     /// and up to a batch of marked rows whose mark is at most migrated_acked (the target
     /// acknowledged them) are deleted. When the export backlog is over its disk budget, only the
-    /// deletes happen.
+    /// deletes happen. Through an ordered index, a pass steps over at most max(65536, 32 x batch)
+    /// rows that wait for their target (the bound on rows in flight per partition).
+    ///
+    /// decision: which rows a pass takes depends on the order indexes keep equal TTL values in,
+    /// which differs between processes and between replicated copies. Given an empty string, the
+    /// pass chooses and writes its choice there (for the command log); given a choice, the pass
+    /// applies it instead (replay, the other copies of a replicated table), failing if a row it
+    /// names is missing or not due.
     struct Expired {
         uint64_t deleted = 0;
         uint64_t migrated = 0;
     };
-    Result<Expired> DeleteExpired(std::string_view table, uint64_t migrated_acked = 0);
+    Result<Expired> DeleteExpired(std::string_view table, uint64_t migrated_acked = 0, std::string* decision = nullptr);
     /// Bytes used by all tables (rows, var data, indexes).
     size_t memory_bytes() const;
 

@@ -57,8 +57,8 @@ uint32_t ExportCapture::ChannelFor(const std::shared_ptr<const catalog::TableDef
     return static_cast<uint32_t>(channels_.size() - 1);
 }
 
-uint64_t ExportCapture::Capture(uint32_t channel, ExportOp op, const storage::TupleLayout& layout,
-                                const char* tuple, uint64_t txn_id, int64_t timestamp, storage::UndoLog& undo) {
+uint64_t ExportCapture::Capture(uint32_t channel, ExportOp op, const storage::TupleLayout& layout, const char* tuple,
+                                uint64_t txn_id, int64_t timestamp, storage::UndoLog& undo) {
     if (paused_) return 0;
     if (enforce_ && refusing_ && refusing_->load(std::memory_order_relaxed)) {
         ThrowSqlError(ErrorCode::kResourceExhausted, why_());

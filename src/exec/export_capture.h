@@ -64,8 +64,8 @@ class ExportCapture final : public storage::UndoHook {
     /// Records a change of the open transaction. Fails the statement (kResourceExhausted) while
     /// the export backlog is over its disk budget and the budget is enforced. Returns the
     /// sequence number the row gets if the transaction commits (0 while paused).
-    uint64_t Capture(uint32_t channel, ExportOp op, const storage::TupleLayout& layout, const char* tuple, uint64_t txn_id,
-                 int64_t timestamp, storage::UndoLog& undo);
+    uint64_t Capture(uint32_t channel, ExportOp op, const storage::TupleLayout& layout, const char* tuple,
+                     uint64_t txn_id, int64_t timestamp, storage::UndoLog& undo);
     /// Hands the committed rows to the export thread. Between transactions only.
     void Publish();
     /// True when committed rows wait for Publish.

@@ -48,6 +48,18 @@ uint64_t MigratedAcked(const std::vector<Value>& params) {
     return params.size() > 2 ? static_cast<uint64_t>(params[2].AsInt()) : 0;
 }
 
+// @TtlDelete's fourth parameter: the rows a first run chose (exec::Engine::DeleteExpired), which a
+// replay applies. Absent or empty: choose now, and add the choice to the call's parameters, so
+// that the command log records it.
+std::string TtlDecision(const std::vector<Value>& params) {
+    return params.size() > 3 ? std::string(params[3].AsString()) : std::string();
+}
+void RecordTtlDecision(std::vector<Value>* params, const std::string& decision) {
+    if (params->size() > 3) return;
+    if (params->size() < 3) params->push_back(Value::BigInt(0));
+    params->push_back(Value::Varbinary(decision));
+}
+
 // A queue refusal (full or stopping) as the client sees it.
 v1::StatusCode RefusalCode(const Status& s) {
     return s.code() == ErrorCode::kLimitExceeded ? v1::OVERLOADED : v1::SHUTTING_DOWN;
@@ -614,13 +626,15 @@ void Database::Dispatch(std::shared_ptr<const proc::CallPlan> plan, std::shared_
 
 void Database::RunTtlDelete(std::shared_ptr<const proc::CallPlan> plan, std::shared_ptr<Call> call) {
     const auto& params = call->params;
-    if (params.size() < 2 || params.size() > 3 || params[0].is_null() || params[0].type() != TypeId::kVarchar ||
+    if (params.size() < 2 || params.size() > 4 || params[0].is_null() || params[0].type() != TypeId::kVarchar ||
         params[1].is_null() || !IsIntegral(params[1].type()) ||
-        (params.size() == 3 && (params[2].is_null() || !IsIntegral(params[2].type()) || params[2].AsInt() < 0))) {
+        (params.size() >= 3 && (params[2].is_null() || !IsIntegral(params[2].type()) || params[2].AsInt() < 0)) ||
+        (params.size() == 4 && (params[3].is_null() || params[3].type() != TypeId::kVarbinary))) {
         return call->Finish(Status(ErrorCode::kInvalidParameter,
                                    "@TtlDelete takes a table name (VARCHAR), a partition (INTEGER; -1 for a "
-                                   "replicated table) and, for a table that migrates, the newest migrated row its "
-                                   "target acknowledged (BIGINT sequence number >= 0; default 0)"),
+                                   "replicated table), for a table that migrates the newest migrated row its "
+                                   "target acknowledged (BIGINT sequence number >= 0; default 0), and the rows a "
+                                   "logged run chose (VARBINARY; the command log's, for replay)"),
                             v1::INVALID_PARAMETER);
     }
     const std::string table(params[0].AsString());
@@ -649,10 +663,13 @@ void Database::RunTtlDelete(std::shared_ptr<const proc::CallPlan> plan, std::sha
     SubmitMulti(
         [table](txn::MpContext& ctx, Call& c) {
             ctx.BeginAll(c.timestamp);
+            // Partition 0's copy chooses the rows (unless the log's decision is given); every copy
+            // deletes the same ones.
             exec::Engine::Expired expired;
+            std::string decision = TtlDecision(c.params);
             Status st;
             for (size_t i = 0; i < ctx.partition_count() && st.ok(); ++i) {
-                auto n = ctx.engine(i).DeleteExpired(table);
+                auto n = ctx.engine(i).DeleteExpired(table, 0, &decision);
                 if (n.ok()) {
                     expired = *n;
                 } else {
@@ -660,6 +677,7 @@ void Database::RunTtlDelete(std::shared_ptr<const proc::CallPlan> plan, std::sha
                 }
             }
             if (st.ok()) {
+                RecordTtlDecision(&c.params, decision);
                 ctx.CommitAll();
                 c.AddResult(ExpiredRows(expired));
             } else {
@@ -777,8 +795,11 @@ class Database::CallTask final : public txn::Task {
         const proc::CallPlan& plan = *plan_;
         Call& c = *call_;
         if (plan.name == "@TtlDelete") {
-            auto n = engine.DeleteExpired(c.params[0].AsString(), MigratedAcked(c.params));
-            if (!n.ok()) return {n.status()};
+            std::string decision = TtlDecision(c.params);
+            auto n = engine.DeleteExpired(c.params[0].AsString(), MigratedAcked(c.params), &decision);
+            if (!n.ok())
+                return {n.status(), n.status().code() == ErrorCode::kInvalidParameter ? v1::INVALID_PARAMETER : v1::OK};
+            RecordTtlDecision(&c.params, decision);
             c.AddResult(ExpiredRows(*n));
             return {Status::Ok()};
         }

@@ -69,8 +69,7 @@ void EncodeSnapshotRow(const TupleLayout& layout, const char* tuple, std::string
     out->append(reinterpret_cast<const char*>(&mark), 8);
 }
 
-bool DecodeSnapshotRow(const TupleLayout& layout, std::string_view bytes, size_t* pos, Value* values,
-                       uint64_t* mark) {
+bool DecodeSnapshotRow(const TupleLayout& layout, std::string_view bytes, size_t* pos, Value* values, uint64_t* mark) {
     *mark = 0;
     size_t p = *pos;
     if (!DecodeRow(layout, bytes, &p, values)) return false;

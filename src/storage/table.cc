@@ -211,8 +211,8 @@ void Table::Delete(TuplePtr tuple, UndoLog& undo) {
 
 void Table::SetMark(TuplePtr tuple, uint64_t mark, UndoLog& undo) {
     if (!layout_.has_mark() || TupleLayout::Flags(tuple) != kTupleLive) {
-        ThrowSqlError(ErrorCode::kInternal, "storage: migration mark on a row of \"" + def_->name +
-                                                "\" that is not live or has no mark");
+        ThrowSqlError(ErrorCode::kInternal,
+                      "storage: migration mark on a row of \"" + def_->name + "\" that is not live or has no mark");
     }
     PreserveForSnapshot(tuple);  // the snapshot has the row with its mark as it was
     const uint32_t size = layout_.size();

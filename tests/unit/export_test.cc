@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/bytes.h"
 #include "exec/engine.h"
 #include "exec/export_capture.h"
 #include "export/file_sink.h"
@@ -160,7 +161,9 @@ TEST_F(CaptureTest, MigrationExportsExpiredRowsAndDeletesOnlyAcknowledgedOnes) {
        "USING TTL 1 HOURS ON COLUMN ts BATCH_SIZE 2 MIGRATE TO TARGET t");
     Ok("PARTITION TABLE m ON COLUMN id");
     Ok("CREATE INDEX m_ts ON m (ts)");
-    for (int i = 1; i <= 5; ++i) Ok("INSERT INTO m VALUES (" + std::to_string(i) + ", '2020-01-0" + std::to_string(i) + "', " + std::to_string(i) + ")");
+    for (int i = 1; i <= 5; ++i)
+        Ok("INSERT INTO m VALUES (" + std::to_string(i) + ", '2020-01-0" + std::to_string(i) + "', " +
+           std::to_string(i) + ")");
     Ok("INSERT INTO m VALUES (9, '2100-01-01', 9)");
     cap_.Publish();
     EXPECT_TRUE(Taken(cap_, &channels_).empty());  // inserts are not exported (no EXPORT clause)
@@ -198,12 +201,10 @@ TEST_F(CaptureTest, MigrationExportsExpiredRowsAndDeletesOnlyAcknowledgedOnes) {
     EXPECT_EQ(ids(), "9 ");
     cap_.Publish();
     EXPECT_EQ(Taken(cap_, &channels_),
-              (std::vector<std::string>{"m:1:10:MIGRATE:1:2020-01-01 00:00:00.000000:1",
-                                        "m:2:10:MIGRATE:2:2020-01-02 00:00:00.000000:2",
-                                        "m:3:12:MIGRATE:3:2020-01-03 00:00:00.000000:3",
-                                        "m:4:12:MIGRATE:4:2020-01-04 00:00:00.000000:4",
-                                        "m:5:13:MIGRATE:2:2020-01-02 00:00:00.000000:20",
-                                        "m:6:13:MIGRATE:5:2020-01-05 00:00:00.000000:5"}));
+              (std::vector<std::string>{
+                  "m:1:10:MIGRATE:1:2020-01-01 00:00:00.000000:1", "m:2:10:MIGRATE:2:2020-01-02 00:00:00.000000:2",
+                  "m:3:12:MIGRATE:3:2020-01-03 00:00:00.000000:3", "m:4:12:MIGRATE:4:2020-01-04 00:00:00.000000:4",
+                  "m:5:13:MIGRATE:2:2020-01-02 00:00:00.000000:20", "m:6:13:MIGRATE:5:2020-01-05 00:00:00.000000:5"}));
     // A replicated table cannot migrate; an engine that exports nothing neither.
     Ok("CREATE TABLE r (id INTEGER, ts TIMESTAMP) USING TTL 1 HOURS ON COLUMN ts MIGRATE TO TARGET t");
     Ok("INSERT INTO r VALUES (1, '2020-01-01')");
@@ -212,6 +213,129 @@ TEST_F(CaptureTest, MigrationExportsExpiredRowsAndDeletesOnlyAcknowledgedOnes) {
     EXPECT_FALSE(r.ok());
     EXPECT_NE(r.status().message().find("needs a partitioned table"), std::string::npos) << r.status().message();
     ASSERT_TRUE(engine_.Rollback(20).ok());
+}
+
+TEST_F(CaptureTest, MigrationBoundsTheRowsWaitingForTheTarget) {
+    Ok("CREATE TABLE m (id INTEGER PRIMARY KEY, ts TIMESTAMP) "
+       "USING TTL 1 HOURS ON COLUMN ts BATCH_SIZE 1000 MIGRATE TO TARGET t");
+    Ok("PARTITION TABLE m ON COLUMN id");
+    Ok("CREATE INDEX m_ts ON m (ts)");
+    for (int b = 0; b < 70; ++b) {
+        std::string sql = "INSERT INTO m VALUES ";
+        for (int i = 0; i < 1000; ++i) sql += (i ? ", (" : "(") + std::to_string(b * 1000 + i) + ", '2020-01-01')";
+        Ok(sql);
+    }
+    std::string sink;
+    uint64_t token = 100;
+    auto pass = [&](uint64_t acked) {
+        engine_.SetTimestamp(1'800'000'000'000'000);
+        EXPECT_TRUE(engine_.Begin(++token).ok());
+        auto r = engine_.DeleteExpired("m", acked);
+        EXPECT_TRUE(r.ok());
+        EXPECT_TRUE(engine_.Commit(token).ok());
+        cap_.Publish();
+        sink.clear();
+        cap_.Take(&sink, channels_.size(), &channels_);
+        return r.ok() ? *r : exec::Engine::Expired{};
+    };
+    // Nothing acknowledged: passes migrate until 65,536 rows wait, then step over them and stop.
+    int passes = 0;
+    while (pass(0).migrated > 0) ++passes;
+    EXPECT_EQ(passes, 66);
+    EXPECT_EQ(cap_.Sequence("m"), 65'536u);
+    // The target takes 3000: they leave a batch at a time, and as many more start to migrate
+    // once the walk no longer steps over them (the pass that deletes rows still counts them).
+    auto r = pass(3000);
+    EXPECT_EQ(r.deleted, 1000u);
+    EXPECT_EQ(r.migrated, 0u);
+    r = pass(3000);
+    EXPECT_EQ(r.deleted, 1000u);
+    EXPECT_EQ(r.migrated, 1000u);
+    EXPECT_EQ(cap_.Sequence("m"), 66'536u);
+}
+
+// Which expired rows a pass takes depends on how indexes order equal TTL values; the decision a
+// pass records makes another copy (a replay, a replicated table's other partitions) take the same.
+TEST(TtlDecisionTest, ACopyAppliesTheRowsAnotherChose) {
+    struct Copy {
+        exec::Engine engine;
+        exec::ExportCapture cap{0};
+        std::vector<exec::ExportChannel> channels;
+        uint64_t token = 0;
+        void Ok(const std::string& sql) {
+            exec::ResultSet rs;
+            Status s = engine.Execute(sql, &rs);
+            ASSERT_TRUE(s.ok()) << sql << ": " << s.message();
+        }
+        std::string Ids(const char* table) {
+            exec::ResultSet rs;
+            EXPECT_TRUE(engine.Execute(std::string("SELECT id, v FROM ") + table + " ORDER BY id, v", &rs).ok());
+            std::string out;
+            for (const auto& v : rs.values) out += v.ToString() + " ";
+            return out;
+        }
+        Result<exec::Engine::Expired> Pass(const char* table, std::string* decision) {
+            engine.SetTimestamp(1'800'000'000'000'000);
+            EXPECT_TRUE(engine.Begin(++token).ok());
+            auto r = engine.DeleteExpired(table, 0, decision);
+            if (r.ok()) {
+                EXPECT_TRUE(engine.Commit(token).ok());
+            } else {
+                EXPECT_TRUE(engine.Rollback(token).ok());
+            }
+            cap.Publish();
+            return r;
+        }
+    };
+    Copy a, b;
+    for (Copy* c : {&a, &b}) {
+        c->engine.SetExportCapture(&c->cap);
+        c->Ok(
+            "CREATE TABLE m (id INTEGER PRIMARY KEY, ts TIMESTAMP, v INTEGER) "
+            "USING TTL 1 HOURS ON COLUMN ts BATCH_SIZE 3 MIGRATE TO TARGET t; PARTITION TABLE m ON COLUMN id; "
+            "CREATE INDEX m_ts ON m (ts)");
+        c->Ok("CREATE TABLE p (id INTEGER, ts TIMESTAMP, v INTEGER) USING TTL 1 HOURS ON COLUMN ts BATCH_SIZE 4");
+        c->Ok("CREATE INDEX p_ts ON p (ts)");
+    }
+    // The same rows, inserted in opposite orders: equal TTL values, so the indexes may differ.
+    for (int i = 0; i < 12; ++i) {
+        const int id = i < 6 ? i : 17 - i;
+        a.Ok("INSERT INTO m VALUES (" + std::to_string(i) + ", '2020-01-01', " + std::to_string(i) + ")");
+        b.Ok("INSERT INTO m VALUES (" + std::to_string(11 - i) + ", '2020-01-01', " + std::to_string(11 - i) + ")");
+        a.Ok("INSERT INTO p VALUES (" + std::to_string(i % 5) + ", '2020-01-01', " + std::to_string(i) + ")");
+        b.Ok("INSERT INTO p VALUES (" + std::to_string(id % 5) + ", '2020-01-01', " + std::to_string(id) + ")");
+    }
+    for (const char* table : {"m", "p"}) {
+        SCOPED_TRACE(table);
+        std::string decision;
+        auto r = a.Pass(table, &decision);
+        ASSERT_TRUE(r.ok()) << r.status().message();
+        EXPECT_FALSE(decision.empty());
+        const std::string taken = decision;
+        auto rb = b.Pass(table, &decision);
+        ASSERT_TRUE(rb.ok()) << rb.status().message();
+        EXPECT_EQ(decision, taken);  // applied, not rewritten
+        EXPECT_EQ(rb->deleted, r->deleted);
+        EXPECT_EQ(rb->migrated, r->migrated);
+        EXPECT_EQ(a.Ids(table), b.Ids(table));
+    }
+    EXPECT_EQ(Taken(a.cap, &a.channels), Taken(b.cap, &b.channels));  // the same rows under the same seqs
+    // A decision naming a row that is not due (or not there) changes nothing.
+    b.Ok("INSERT INTO p VALUES (100, '2100-01-01', 1)");
+    std::string fresh;
+    auto r = b.Pass("p", &fresh);
+    ASSERT_TRUE(r.ok());
+    std::string bogus;
+    PutRaw<uint32_t>(&bogus, 1);
+    PutRaw<uint32_t>(&bogus, 0);
+    std::string row = fresh.substr(8);  // one of the rows just deleted: gone now
+    bogus += row.substr(0, 4 + GetRaw<uint32_t>(row.data()));
+    const std::string before = b.Ids("p");
+    auto bad = b.Pass("p", &bogus);
+    EXPECT_EQ(bad.status().code(), ErrorCode::kInvalidParameter);
+    EXPECT_EQ(b.Ids("p"), before);
+    std::string cut = "\x01";
+    EXPECT_EQ(b.Pass("p", &cut).status().code(), ErrorCode::kInvalidParameter);
 }
 
 TEST_F(CaptureTest, BudgetRefusesExportingStatementsOnly) {

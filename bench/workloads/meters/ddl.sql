@@ -5,7 +5,8 @@
 -- rejected stream; the views keep real-time consumption and rejection counts. Silent flags meters
 -- that missed two periods, and whether their whole concentrator is silent.
 -- surge-bench fills in the EXPORT_VALIDATED and EXPORT_ALERTS comments below with EXPORT TO TARGET
--- clauses when given --export-target.
+-- clauses when given --export-target, and MIGRATE_READINGS with MIGRATE TO TARGET when given
+-- --billing-target.
 CREATE TABLE concentrators (
   concentrator_id INTEGER NOT NULL PRIMARY KEY,
   region VARCHAR(16) NOT NULL
@@ -21,17 +22,20 @@ CREATE TABLE meters (
 PARTITION TABLE meters ON COLUMN meter_id;
 CREATE INDEX meters_last_period ON meters (last_period);
 
--- Intraday readings: what billing takes at the end of the day; older ones expire.
+-- Intraday readings: a day's readings stay until the day is over (billing_day is the midnight,
+-- UTC, that ends it); then they leave, for the billing target when there is one (MIGRATE TO
+-- TARGET: each is deleted only once billing has it).
 CREATE TABLE readings (
   meter_id BIGINT NOT NULL,
   period TIMESTAMP NOT NULL,
   counter BIGINT NOT NULL,
   kwh BIGINT NOT NULL,
   estimated TINYINT NOT NULL,
+  billing_day TIMESTAMP NOT NULL,
   PRIMARY KEY (meter_id, period)
-) USING TTL 1 DAYS ON COLUMN period BATCH_SIZE 2000;
+) USING TTL 1 SECONDS ON COLUMN billing_day BATCH_SIZE 2000 /*MIGRATE_READINGS*/;
 PARTITION TABLE readings ON COLUMN meter_id;
-CREATE INDEX readings_period ON readings (period);
+CREATE INDEX readings_billing_day ON readings (billing_day);
 
 CREATE STREAM validated PARTITION ON COLUMN meter_id /*EXPORT_VALIDATED*/ (
   meter_id BIGINT NOT NULL,

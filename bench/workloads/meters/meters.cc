@@ -9,8 +9,9 @@
 // (1), the period was already reported (2), the period is older than the last one (3), the
 // counter went backwards (4) or the energy is beyond what a meter can draw (5). A period after a
 // gap of up to kMaxEstimated missing periods first gets the missing readings, estimated by linear
-// interpolation of the counter (estimated = 1). Accepted readings go to readings (intraday) and to
-// the validated stream; the meter's last period and counter move on. Answers 0.
+// interpolation of the counter (estimated = 1). Accepted readings go to readings (intraday, with
+// the end of their day for billing) and to the validated stream; the meter's last period and
+// counter move on. Answers 0.
 //
 // Silent(now): meters whose last reading is older than two periods before now (or that never
 // reported) raise an alert once per silence: "silent", or "concentrator_silent" when every meter
@@ -33,6 +34,13 @@ using surge::sdk::Value;
 constexpr int64_t kPeriodMicros = 15 * 60 * 1'000'000LL;
 constexpr int64_t kMaxWhPerPeriod = 25'000;  // 100 kW for 15 minutes
 constexpr int64_t kMaxEstimated = 4;
+constexpr int64_t kDayMicros = 86'400'000'000LL;
+
+// The midnight (UTC) that ends the day of a period.
+int64_t BillingDay(int64_t period) {
+    const int64_t day = period / kDayMicros - (period % kDayMicros < 0 ? 1 : 0);
+    return (day + 1) * kDayMicros;
+}
 
 class Report : public surge::sdk::Procedure {
   public:
@@ -41,7 +49,7 @@ class Report : public surge::sdk::Procedure {
         meter_ = def.Declare("SELECT concentrator_id, last_period, last_counter FROM meters WHERE meter_id = ?");
         seen_ = def.Declare("SELECT COUNT(*) FROM readings WHERE meter_id = ? AND period = ?");
         reject_ = def.Declare("INSERT INTO rejected VALUES (?, ?, ?)");
-        reading_ = def.Declare("INSERT INTO readings VALUES (?, ?, ?, ?, ?)");
+        reading_ = def.Declare("INSERT INTO readings VALUES (?, ?, ?, ?, ?, ?)");
         validated_ = def.Declare("INSERT INTO validated VALUES (?, ?, ?, ?, ?, ?)");
         advance_ =
             def.Declare("UPDATE meters SET last_period = ?, last_counter = ?, silent_alerted = 0 WHERE meter_id = ?");
@@ -78,7 +86,8 @@ class Report : public surge::sdk::Procedure {
             for (int64_t k = 1; k <= gaps; ++k) {
                 const int64_t est = last_counter + (counter - last_counter) * k / (gaps + 1);
                 const int64_t at = last_period + k * kPeriodMicros;
-                ctx.Queue(reading_, meter, Value::Timestamp(at), est, est - prev, int64_t{1});
+                ctx.Queue(reading_, meter, Value::Timestamp(at), est, est - prev, int64_t{1},
+                          Value::Timestamp(BillingDay(at)));
                 ctx.Queue(validated_, meter, concentrator, Value::Timestamp(at), est, est - prev, int64_t{1});
                 prev = est;
             }
@@ -87,7 +96,8 @@ class Report : public surge::sdk::Procedure {
                                          ? last_counter + (counter - last_counter) * gaps / (gaps + 1)
                                          : last_counter;
         const int64_t kwh = first ? 0 : counter - prev_counter;
-        ctx.Queue(reading_, meter, Value::Timestamp(period), counter, kwh, int64_t{0});
+        ctx.Queue(reading_, meter, Value::Timestamp(period), counter, kwh, int64_t{0},
+                  Value::Timestamp(BillingDay(period)));
         ctx.Queue(validated_, meter, concentrator, Value::Timestamp(period), counter, kwh, int64_t{0});
         ctx.Queue(advance_, Value::Timestamp(period), counter, meter);
         ctx.ExecuteBatch();
