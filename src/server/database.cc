@@ -346,6 +346,7 @@ Status Database::Recover(RecoveryInfo* info) {
                 }
             };
             call->discard_results = true;  // nobody reads a replayed call's rows
+            call->replayed = true;
             call->txn_id = rec.txn_id;
             call->timestamp = rec.timestamp;
             call->params = std::move(rec.params);
@@ -651,6 +652,18 @@ void Database::RunTtlDelete(std::shared_ptr<const proc::CallPlan> plan, std::sha
                                        "@TtlDelete: partition " + std::to_string(partition) + " does not exist (0.." +
                                            std::to_string(partition_count() - 1) + ")"),
                                 v1::INVALID_PARAMETER);
+        }
+        // Rows of a migrating table leave only once their target has them: a caller cannot say
+        // it has more than it has (a replay repeats what was true then).
+        if (params.size() >= 3 && !call->replayed && !def->ttl->migrate_target.empty()) {
+            const uint64_t acked = exports_ ? exports_->AckedSequence(table, static_cast<uint32_t>(partition)) : 0;
+            if (static_cast<uint64_t>(params[2].AsInt()) > acked) {
+                return call->Finish(Status(ErrorCode::kInvalidParameter,
+                                           "@TtlDelete: target \"" + def->ttl->migrate_target + "\" has acknowledged " +
+                                               table + "'s rows of partition " + std::to_string(partition) + " up to " +
+                                               std::to_string(acked) + ", not " + std::to_string(params[2].AsInt())),
+                                    v1::INVALID_PARAMETER);
+            }
         }
         return SubmitSingle(static_cast<uint32_t>(partition), std::move(plan), std::move(call));
     }

@@ -43,6 +43,7 @@ struct Database::Call final : durability::DurableWaiter, std::enable_shared_from
     /// Recovery: the partition the logged call ran on (a replay must route there too).
     std::optional<uint32_t> replay_partition;
     bool discard_results = false;  ///< recovery: the rows a replayed call returns go nowhere
+    bool replayed = false;         ///< recovery: a call from the command log
     /// The partitions' export captures: rows the call committed are published after its log
     /// record is appended (a row must never be delivered before its transaction is logged).
     std::vector<std::unique_ptr<exec::ExportCapture>>* captures = nullptr;

@@ -19,6 +19,12 @@ class Service final
     : public v1::Surge::WithRawCallbackMethod_Call<v1::Surge::WithCallbackMethod_Stream<v1::Surge::Service>> {
   public:
     explicit Service(Database& db) : db_(db) {}
+    /// After the server's Wait(). Takes the lock so that the streams' last Forget (on a gRPC
+    /// thread, whose synchronization a TSan build cannot see inside libgrpc) happens before.
+    ~Service() override {
+        std::lock_guard<std::mutex> lock(mu_);
+        streams_.clear();
+    }
 
     grpc::ServerUnaryReactor* Call(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
                                    grpc::ByteBuffer* response) override;

@@ -482,8 +482,15 @@ class ConsistentCutTest(SnapshotCase):
         try:
             for t in threads:
                 t.start()
+            def transfers_done():
+                return sum(1 for w in calls for c in list(w) if c[0] == "transfer")
+
             for _ in range(10):
+                # At least 0.3 s and 20 more transfers before each snapshot (a TSan build is slow).
                 time.sleep(0.3)
+                want, deadline = transfers_done() + 20, time.monotonic() + 30
+                while transfers_done() < want and time.monotonic() < deadline and not problems:
+                    time.sleep(0.05)
                 sent = time.monotonic()
                 state, res = outcome_of(lambda: db.call("@SnapshotSave", ext, "CSV"))
                 answered = time.monotonic()

@@ -278,6 +278,13 @@ class MigrateTest(ExportCase):
                 with self.assertRaises(surgedb.Error) as e:
                     db.call("@TtlDelete", *params)
                 self.assertIn(text, str(e.exception))
+        # A caller cannot claim the target has rows it has not acknowledged.
+        db.sql("CREATE TABLE pm (id INTEGER NOT NULL PRIMARY KEY, ts TIMESTAMP) "
+               "USING TTL 1 DAY ON COLUMN ts MIGRATE TO TARGET billing; PARTITION TABLE pm ON COLUMN id")
+        with self.assertRaises(surgedb.Error) as e:
+            db.call("@TtlDelete", "pm", 0, 5)
+        self.assertIn('target "billing" has acknowledged pm\'s rows of partition 0 up to 0, not 5', str(e.exception))
+        self.assertEqual(db.call("@TtlDelete", "pm", 0, 0).rows, [(0, 0)])
         # Exporting changes and migrating rows: one target.
         with self.assertRaises(surgedb.Error) as e:
             db.sql("CREATE TABLE b (id INTEGER, ts TIMESTAMP) EXPORT TO TARGET audit ON DELETE "
