@@ -198,18 +198,26 @@ class ExportCase(DurabilityCase):
     def out_dir(self, name="out"):
         return os.path.join(self.tmp.name, name)
 
+    # Keys of the config file: written bare when TOML allows (a dotted key like header.X is then
+    # TOML's dotted key, as the docs show it), quoted otherwise; True quotes every key, so that a
+    # kafka.<property> key stays one key.
+    QUOTE_KEYS = False
+
     def write_config(self, targets, name="surged.toml"):
-        """targets: {name: {setting: value}}; file targets with roll_seconds = 1 unless given."""
+        """targets: {name: {setting: value}}; a target without a type is a file target, and file
+        targets get roll_seconds = 1 unless given."""
         lines = []
         for tname, settings in targets.items():
             lines.append(f"[export.targets.{tname}]")
-            settings = {"type": "file", "roll_seconds": ROLL_SECONDS, **settings}
+            if settings.get("type", "file") == "file":
+                settings = {"type": "file", "roll_seconds": ROLL_SECONDS, **settings}
             for k, v in settings.items():
                 if isinstance(v, bool):
                     v = "true" if v else "false"
                 elif isinstance(v, str):
                     v = json.dumps(v)  # a TOML basic string
-                lines.append(f"{k} = {v}")
+                bare = not self.QUOTE_KEYS and re.fullmatch(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*", k)
+                lines.append(f"{k if bare else json.dumps(k)} = {v}")
             lines.append("")
         path = os.path.join(self.tmp.name, name)
         with open(path, "w") as f:
@@ -451,7 +459,7 @@ class FormatTest(ExportCase):
     def test_bad_target_settings_fail_the_start(self):
         cases = [({"type": "carrier-pigeon", "dir": self.out_dir()}, 'type "carrier-pigeon" is not available'),
                  ({"type": "kafka", "dir": self.out_dir()}, 'unknown setting "dir" for a kafka target'),
-                 ({"type": "kafka"}, 'unknown setting "roll_seconds" for a kafka target'),
+                 ({"type": "kafka", "roll_seconds": 1}, 'unknown setting "roll_seconds" for a kafka target'),
                  ({}, 'needs dir'),
                  ({"dir": self.out_dir(), "format": "xml"}, "format is csv or jsonl"),
                  ({"dir": self.out_dir(), "roll_seconds": 0}, "roll_seconds wants a whole number"),

@@ -164,24 +164,7 @@ class KafkaExportCase(ExportCase):
         self.kafka.close()
         super().tearDown()
 
-    def write_config(self, targets, name="surged.toml"):
-        """targets: {name: {setting: value}}. Unlike ExportCase.write_config no roll_seconds (a
-        file-target setting) is added; keys are quoted, so that a kafka.<property> key stays one
-        key instead of TOML's nested tables (see test_dotted_kafka_keys_as_documented)."""
-        lines = []
-        for tname, settings in targets.items():
-            lines.append(f"[export.targets.{tname}]")
-            for k, v in settings.items():
-                if isinstance(v, bool):
-                    v = "true" if v else "false"
-                elif isinstance(v, str):
-                    v = json.dumps(v)
-                lines.append(f"{json.dumps(k)} = {v}")
-            lines.append("")
-        path = os.path.join(self.tmp.name, name)
-        with open(path, "w") as f:
-            f.write("\n".join(lines))
-        return path
+    QUOTE_KEYS = True  # a kafka.<property> key stays one key (see test_dotted_kafka_keys_as_documented)
 
     def kafka_target(self, **settings):
         """A kafka target's settings; keyword kafka_x_y stands for kafka.x.y."""

@@ -240,26 +240,6 @@ class Webhook:
 # ---------------------------------------------------------------------------------------------
 
 class SinkCase(ExportCase):
-    def write_config(self, targets, name="surged.toml"):
-        """targets: {name: {setting: value}}. Unlike ExportCase.write_config no file-target
-        setting (roll_seconds) is added. Keys are written bare (a dotted key like
-        header.Authorization as the docs show it), quoted only when TOML needs it."""
-        lines = []
-        for tname, settings in targets.items():
-            lines.append(f"[export.targets.{tname}]")
-            for k, v in settings.items():
-                if isinstance(v, bool):
-                    v = "true" if v else "false"
-                elif isinstance(v, str):
-                    v = json.dumps(v)  # a TOML basic string
-                key = k if re.fullmatch(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*", k) else json.dumps(k)
-                lines.append(f"{key} = {v}")
-            lines.append("")
-        path = os.path.join(self.tmp.name, name)
-        with open(path, "w") as f:
-            f.write("\n".join(lines))
-        return path
-
     def wait_stats(self, db, predicate, what, timeout=WAIT):
         """Polls @Statistics EXPORT until predicate(stats) holds (stats non-empty)."""
         deadline = time.time() + timeout
