@@ -859,7 +859,7 @@ Result<Engine::Expired> Engine::DeleteExpired(std::string_view name, uint64_t mi
         // Apply the decision a first run made (and logged): the same rows, whatever order the
         // indexes hold equal TTL values in here. Each must still be due.
         std::vector<std::string_view> ids[2];
-        if (!ParseDecision(*decision, &ids[0], &ids[1])) {
+        if (!ParseDecision(*decision, &ids[0], &ids[1]) || (!migrate && !ids[1].empty())) {
             return Status(ErrorCode::kInvalidParameter, "@TtlDelete: the decision parameter is malformed");
         }
         absl::flat_hash_set<storage::TuplePtr> chosen;

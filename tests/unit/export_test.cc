@@ -336,6 +336,13 @@ TEST(TtlDecisionTest, ACopyAppliesTheRowsAnotherChose) {
     EXPECT_EQ(b.Ids("p"), before);
     std::string cut = "\x01";
     EXPECT_EQ(b.Pass("p", &cut).status().code(), ErrorCode::kInvalidParameter);
+    // p does not migrate: a decision that migrates a row of it is refused.
+    std::string migrating;
+    PutRaw<uint32_t>(&migrating, 0);
+    PutRaw<uint32_t>(&migrating, 1);
+    migrating += row.substr(0, 4 + GetRaw<uint32_t>(row.data()));
+    EXPECT_EQ(b.Pass("p", &migrating).status().code(), ErrorCode::kInvalidParameter);
+    EXPECT_EQ(b.Ids("p"), before);
 }
 
 TEST_F(CaptureTest, BudgetRefusesExportingStatementsOnly) {
