@@ -4,6 +4,8 @@
 #include <bit>
 #include <cstring>
 
+#include "common/bytes.h"
+
 namespace surge::storage {
 
 static_assert(std::endian::native == std::endian::little, "snapshot rows are written in the host's byte order");
@@ -64,9 +66,7 @@ bool DecodeRow(const TupleLayout& layout, std::string_view bytes, size_t* pos, V
 
 void EncodeSnapshotRow(const TupleLayout& layout, const char* tuple, std::string* out) {
     EncodeRow(layout, tuple, out);
-    if (!layout.has_mark()) return;
-    const uint64_t mark = layout.GetMark(tuple);
-    out->append(reinterpret_cast<const char*>(&mark), 8);
+    if (layout.has_mark()) PutRaw<uint64_t>(out, layout.GetMark(tuple));
 }
 
 bool DecodeSnapshotRow(const TupleLayout& layout, std::string_view bytes, size_t* pos, Value* values, uint64_t* mark) {
@@ -75,7 +75,7 @@ bool DecodeSnapshotRow(const TupleLayout& layout, std::string_view bytes, size_t
     if (!DecodeRow(layout, bytes, &p, values)) return false;
     if (layout.has_mark()) {
         if (bytes.size() - p < 8) return false;
-        std::memcpy(mark, bytes.data() + p, 8);
+        *mark = GetRaw<uint64_t>(bytes.data() + p);
         p += 8;
     }
     *pos = p;

@@ -158,14 +158,12 @@ void Table::Update(TuplePtr tuple, const Value* values, UndoLog& undo) {
                 if (other != nullptr && other != tuple) index.ThrowDuplicate(stage);
             }
         }
-        before = undo.AllocateImage(image_size_);
+        before = BeforeImage(tuple, undo);
     } catch (...) {
         FreeVarDiff(stage, tuple);
         throw;
     }
-    std::memcpy(before, tuple, size);
     char* mask = before + size;
-    std::memset(mask, 0, image_size_ - size);
     for (size_t k = 0; k < var_columns_.size(); ++k) {
         const int c = var_columns_[k];
         if (layout_.GetVar(tuple, c) != layout_.GetVar(stage, c)) mask[k / 8] |= static_cast<char>(1 << (k % 8));
@@ -214,13 +212,18 @@ void Table::SetMark(TuplePtr tuple, uint64_t mark, UndoLog& undo) {
         ThrowSqlError(ErrorCode::kInternal,
                       "storage: migration mark on a row of \"" + def_->name + "\" that is not live or has no mark");
     }
-    PreserveForSnapshot(tuple);  // the snapshot has the row with its mark as it was
+    PreserveForSnapshot(tuple);               // the snapshot has the row with its mark as it was
+    char* before = BeforeImage(tuple, undo);  // no var data changes hands: the mask stays clear
+    layout_.SetMark(tuple, mark);
+    undo.RecordUpdate(this, tuple, before);
+}
+
+char* Table::BeforeImage(const char* tuple, UndoLog& undo) {
     const uint32_t size = layout_.size();
     char* before = undo.AllocateImage(image_size_);
     std::memcpy(before, tuple, size);
-    std::memset(before + size, 0, image_size_ - size);  // no var data changes hands
-    layout_.SetMark(tuple, mark);
-    undo.RecordUpdate(this, tuple, before);
+    std::memset(before + size, 0, image_size_ - size);
+    return before;
 }
 
 void Table::Truncate(UndoLog& undo) {

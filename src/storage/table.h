@@ -145,6 +145,9 @@ class Table {
     /// Frees the VarData of `owner` that `other` does not point to as well.
     void FreeVarDiff(const char* owner, const char* other);
     void CheckNotNull(const Value* values) const;
+    /// An update's before-image of tuple in undo's arena (image_size_ below), its var-column
+    /// bitmap clear.
+    char* BeforeImage(const char* tuple, UndoLog& undo);
     /// Copy-on-write before a row changes while a snapshot runs (see BeginSnapshot).
     void PreserveForSnapshot(TuplePtr tuple) {
         if (cow_active_ && TupleLayout::Parity(tuple) != parity_) PreserveSlow(tuple);
