@@ -918,18 +918,6 @@ Result<Engine::Expired> Engine::DeleteExpired(std::string_view name, uint64_t mi
             return victims.size() < limit || leaving.size() < limit;
         });
     }
-    // The decision, for the command log (before the deletes: identities read the rows).
-    std::string ids;
-    if (decision && !replaying) {
-        std::string one;
-        for (auto* list : {&victims, &leaving}) {
-            for (storage::TuplePtr t : *list) {
-                identity(t, &one);
-                PutRaw<uint32_t>(&ids, static_cast<uint32_t>(one.size()));
-                ids += one;
-            }
-        }
-    }
     Expired out;
     const size_t mark = st.undo_.Mark();
     try {
@@ -959,16 +947,16 @@ Result<Engine::Expired> Engine::DeleteExpired(std::string_view name, uint64_t mi
         }
     }
     if (decision && !replaying) {
-        // Identities of the rows migrated follow those deleted: drop them if none was.
-        if (out.migrated == 0) {
-            size_t keep = 0;
-            for (size_t i = 0; i < victims.size(); ++i) keep += 4 + GetRaw<uint32_t>(ids.data() + keep);
-            ids.resize(keep);
-        }
+        // The decision, for the command log. Deleted rows stay readable until the commit.
         decision->clear();
         PutRaw<uint32_t>(decision, static_cast<uint32_t>(out.deleted));
         PutRaw<uint32_t>(decision, static_cast<uint32_t>(out.migrated));
-        *decision += ids;
+        std::string one;
+        for (size_t i = 0; i < out.deleted + out.migrated; ++i) {
+            identity(i < out.deleted ? victims[i] : leaving[i - out.deleted], &one);
+            PutRaw<uint32_t>(decision, static_cast<uint32_t>(one.size()));
+            *decision += one;
+        }
     }
     return out;
 }
