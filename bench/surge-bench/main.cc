@@ -473,8 +473,12 @@ double Meters(std::vector<std::unique_ptr<Client>>& clients, const Options& o) {
         Must(st, "@Statistics EXPORT");
         const auto& t = st.tables[0];
         auto col = [&](const char* name) {
-            return static_cast<size_t>(std::find(t.column_names.begin(), t.column_names.end(), name) -
-                                       t.column_names.begin());
+            auto it = std::find(t.column_names.begin(), t.column_names.end(), name);
+            if (it == t.column_names.end()) {
+                std::cerr << "surge-bench: @Statistics EXPORT has no column " << name << "\n";
+                std::exit(1);
+            }
+            return static_cast<size_t>(it - t.column_names.begin());
         };
         int64_t exported = 0, acked = 0;
         for (size_t i = 0; i < t.row_count(); ++i) {

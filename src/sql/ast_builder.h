@@ -52,10 +52,10 @@ class AstBuilder {
     void StreamExport(const Token& target);
     /// EXPORT ... ON: one more kind of change (catalog::kExportInsert/Delete/Update bits).
     void ExportOn(int op_bit);
-    /// USING TTL n unit ON COLUMN c; BATCH_SIZE k.
+    /// USING TTL n unit ON COLUMN c, then BATCH_SIZE k and MIGRATE TO TARGET t in either order.
     void TableTtl(const Token& ttl_kw, const Token& n, const Token& unit, const Token& column);
-    void TtlMigrate(const Token& kw, const Token& target);
     void TtlBatchSize(const Token& kw, const Token& n);
+    void TtlMigrate(const Token& kw, const Token& target);
     Statement* DropStream(const Token& kw, int if_exists, const Token& name);
     Statement* FinishCreateTable(CreateTableStatement* s);
     void AddColumn(const Token& name, SqlType type);
