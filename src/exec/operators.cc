@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "common/status.h"
+#include "exec/scan_filter.h"
 #include "storage/key_encoding.h"
 #include "types/value_ops.h"
 
@@ -37,6 +38,14 @@ struct RowEq {
 };
 using RowSet = std::unordered_set<std::vector<Value>, RowHash, RowEq>;
 
+/// Marks what each of exprs reads in *used (MarkColumns); false if that cannot be known.
+bool MarkAll(const std::vector<sql::BoundExprPtr>& exprs, std::vector<bool>* used) {
+    for (const auto& e : exprs) {
+        if (e && !MarkColumns(*e, used)) return false;
+    }
+    return true;
+}
+
 class OneRowOp : public Operator {
   public:
     using Operator::Operator;
@@ -52,25 +61,50 @@ class OneRowOp : public Operator {
     bool done_ = false;
 };
 
-/// Base of the two table scans: reads tuples into rows and applies the residual filter. A scan
-/// covers every table of its TableSet in turn (one for a partition's own plan; each partition's
-/// part in multi-partition execution).
+/// Base of the two table scans: tests tuples against the compiled part of the residual filter,
+/// decodes the columns the parent reads (and the rest of the filter reads) into rows, and applies
+/// the rest of the filter. A scan covers every table of its TableSet in turn (one for a
+/// partition's own plan; each partition's part in multi-partition execution).
 class ScanOp : public Operator {
   public:
-    ScanOp(const PlanNode& plan, TableResolver& tables) : Operator(plan) {
-        TableSet set = tables.Resolve(*plan.table);
-        tables_.assign(set.begin(), set.end());
-        if (tables_.empty()) ThrowSqlError(ErrorCode::kInternal, "no storage for \"" + plan.table->name + "\"");
+    ScanOp(const PlanNode& plan, TableResolver& tables)
+        : Operator(plan), filter_(plan.filter.get(), Layout(plan, tables, &tables_)) {
+        used_.assign(width_, true);
     }
     storage::TuplePtr current_tuple() const override { return current_; }
     size_t current_part() const override { return current_part_; }
+    void LimitColumns(const std::vector<bool>& used) override {
+        used_ = used;
+        used_.resize(width_, true);
+        decode_valid_ = false;
+    }
 
   protected:
+    /// Binds the filter for this execution; false when no row can pass.
+    bool OpenFilter(ExecContext& ctx) {
+        if (!filter_.Open(ctx)) return false;
+        if (!decode_valid_ || filter_.depends_on_params()) {
+            std::vector<bool> need = used_;
+            for (const sql::BoundExpr* e : filter_.residual()) {
+                if (!MarkColumns(*e, &need)) need.assign(width_, true);
+            }
+            decode_.clear();
+            for (size_t c = 0; c < width_; ++c) {
+                if (need[c]) decode_.push_back(static_cast<int>(c));
+            }
+            decode_valid_ = true;
+        }
+        return true;
+    }
+
     bool Emit(ExecContext& ctx, storage::TuplePtr t, std::vector<Value>* row) {
+        if (!filter_.Pass(t)) return false;
         row->resize(width_);
         const auto& layout = tables_[part_]->layout();
-        for (size_t c = 0; c < width_; ++c) layout.Read(t, static_cast<int>(c), &(*row)[c]);
-        if (plan_.filter && !EvalPredicate(*plan_.filter, EvalRow{row->data(), outer_}, ctx)) return false;
+        for (int c : decode_) layout.Read(t, c, &(*row)[c]);
+        for (const sql::BoundExpr* e : filter_.residual()) {
+            if (!EvalPredicate(*e, EvalRow{row->data(), outer_}, ctx)) return false;
+        }
         current_ = t;
         current_part_ = part_;
         return true;
@@ -81,27 +115,53 @@ class ScanOp : public Operator {
     storage::TuplePtr current_ = nullptr;
     size_t current_part_ = 0;
     const EvalRow* outer_ = nullptr;
+    TupleFilter filter_;
+
+  private:
+    static const storage::TupleLayout& Layout(const PlanNode& plan, TableResolver& tables,
+                                              std::vector<storage::Table*>* out) {
+        TableSet set = tables.Resolve(*plan.table);
+        out->assign(set.begin(), set.end());
+        if (out->empty()) ThrowSqlError(ErrorCode::kInternal, "no storage for \"" + plan.table->name + "\"");
+        return (*out)[0]->layout();
+    }
+
+    std::vector<bool> used_;   ///< columns the parent reads
+    std::vector<int> decode_;  ///< columns Emit decodes: used_ and what the residual reads
+    bool decode_valid_ = false;
 };
 
 class SeqScanOp : public ScanOp {
   public:
     using ScanOp::ScanOp;
-    void Open(ExecContext&, const EvalRow& context) override {
-        cursor_ = {};
-        part_ = 0;
+    void Open(ExecContext& ctx, const EvalRow& context) override {
+        block_ = slot_ = 0;
         outer_ = context.outer;
+        part_ = OpenFilter(ctx) ? 0 : tables_.size();
     }
     bool Next(ExecContext& ctx, std::vector<Value>* row) override {
-        for (; part_ < tables_.size(); ++part_, cursor_ = {}) {
-            while (storage::TuplePtr t = tables_[part_]->NextLive(&cursor_)) {
-                if (Emit(ctx, t, row)) return true;
+        for (; part_ < tables_.size(); ++part_, block_ = slot_ = 0) {
+            const storage::Table& table = *tables_[part_];
+            const size_t size = table.layout().size();
+            for (; block_ < table.block_count(); ++block_, slot_ = 0) {
+                size_t n;
+                storage::TuplePtr base = table.block(block_, &n);
+                // The tight loop: rows the compiled tests reject are never decoded.
+                for (size_t s = slot_; s < n; ++s) {
+                    storage::TuplePtr t = base + s * size;
+                    if (storage::TupleLayout::Flags(t) != storage::kTupleLive) continue;
+                    if (Emit(ctx, t, row)) {
+                        slot_ = s + 1;
+                        return true;
+                    }
+                }
             }
         }
         return false;
     }
 
   private:
-    storage::ScanCursor cursor_;
+    size_t block_ = 0, slot_ = 0;
 };
 
 class IndexScanOp : public ScanOp {
@@ -119,6 +179,7 @@ class IndexScanOp : public ScanOp {
         outer_ = context.outer;
         part_ = 0;
         lookup_ = Lookup::kNone;
+        if (!OpenFilter(ctx)) return;
         single_ = nullptr;
         single_pending_ = false;
         cursor_ = storage::IndexCursor();
@@ -265,6 +326,10 @@ class FilterOp : public Operator {
         }
         return false;
     }
+    void LimitColumns(const std::vector<bool>& used) override {
+        std::vector<bool> need = used;
+        if (MarkColumns(*plan_.filter, &need)) child_->LimitColumns(need);
+    }
     // A filter over a DML target's scan (a condition the scan could not take, such as a
     // correlated subquery) passes the scan's tuple through.
     storage::TuplePtr current_tuple() const override { return child_->current_tuple(); }
@@ -280,6 +345,19 @@ class ProjectOp : public Operator {
     ProjectOp(const PlanNode& plan, TableResolver& tables)
         : Operator(plan), child_(BuildOperator(*plan.children[0], tables)) {
         width_ = plan.exprs.size();
+        LimitColumns(std::vector<bool>(width_, true));
+    }
+    /// Computes only the outputs the parent reads, from only the columns those read.
+    void LimitColumns(const std::vector<bool>& used) override {
+        computed_.clear();
+        std::vector<bool> need(child_->width(), false);
+        bool known = true;
+        for (size_t i = 0; i < width_; ++i) {
+            if (i < used.size() && !used[i]) continue;
+            computed_.push_back(i);
+            known = known && MarkColumns(*plan_.exprs[i], &need);
+        }
+        if (known) child_->LimitColumns(need);
     }
     void Open(ExecContext& ctx, const EvalRow& context) override {
         outer_ = context.outer;
@@ -289,13 +367,14 @@ class ProjectOp : public Operator {
         if (!child_->Next(ctx, &in_)) return false;
         row->resize(width_);
         EvalRow r{in_.data(), outer_};
-        for (size_t i = 0; i < width_; ++i) (*row)[i] = Eval(*plan_.exprs[i], r, ctx);
+        for (size_t i : computed_) (*row)[i] = Eval(*plan_.exprs[i], r, ctx);
         return true;
     }
 
   private:
     std::unique_ptr<Operator> child_;
     std::vector<Value> in_;
+    std::vector<size_t> computed_;  ///< the outputs the parent reads
     const EvalRow* outer_ = nullptr;
 };
 
@@ -306,6 +385,14 @@ class NestedLoopJoinOp : public Operator {
           left_(BuildOperator(*plan.children[0], tables)),
           right_(BuildOperator(*plan.children[1], tables)) {
         width_ = left_->width() + right_->width();
+    }
+    /// Narrows the right side only: the right side's index lookups read the left row as their
+    /// context, beyond what this node's own expressions read.
+    void LimitColumns(const std::vector<bool>& used) override {
+        std::vector<bool> need = used;
+        need.resize(width_, true);
+        if (plan_.filter && !MarkColumns(*plan_.filter, &need)) return;
+        right_->LimitColumns(std::vector<bool>(need.begin() + static_cast<ptrdiff_t>(left_->width()), need.end()));
     }
     void Open(ExecContext& ctx, const EvalRow& context) override {
         outer_ = context.outer;
@@ -421,6 +508,15 @@ class HashJoinOp : public Operator {
           table_(0, RowHash{plan.hash_right_keys.size()}, RowEq{plan.hash_right_keys.size()}) {
         width_ = left_->width() + right_->width();
     }
+    void LimitColumns(const std::vector<bool>& used) override {
+        const auto lw = static_cast<ptrdiff_t>(left_->width());
+        std::vector<bool> need = used;
+        need.resize(width_, true);
+        if (plan_.filter && !MarkColumns(*plan_.filter, &need)) return;
+        std::vector<bool> left(need.begin(), need.begin() + lw), right(need.begin() + lw, need.end());
+        if (MarkAll(plan_.hash_left_keys, &left)) left_->LimitColumns(left);
+        if (MarkAll(plan_.hash_right_keys, &right)) right_->LimitColumns(right);
+    }
     void Open(ExecContext& ctx, const EvalRow& context) override {
         outer_ = context.outer;
         table_.clear();
@@ -509,7 +605,12 @@ class MaterializedOp : public Operator {
 class AggregateOp : public MaterializedOp {
   public:
     AggregateOp(const PlanNode& plan, TableResolver& tables)
-        : MaterializedOp(plan), child_(BuildOperator(*plan.children[0], tables)) {}
+        : MaterializedOp(plan), child_(BuildOperator(*plan.children[0], tables)) {
+        std::vector<bool> need(child_->width(), false);
+        bool known = MarkAll(plan.group_by, &need);
+        for (const auto& a : plan.aggs) known = known && (!a.arg || MarkColumns(*a.arg, &need));
+        if (known) child_->LimitColumns(need);
+    }
 
     void Open(ExecContext& ctx, const EvalRow& context) override {
         rows_.clear();
@@ -538,13 +639,22 @@ class AggregateOp : public MaterializedOp {
         std::vector<Value> key(ng);
         while (child_->Next(ctx, &in_)) {
             EvalRow r{in_.data(), context.outer};
-            for (size_t i = 0; i < ng; ++i) key[i] = Eval(*plan_.group_by[i], r, ctx);
-            auto [it, inserted] = groups.try_emplace(key, states.size());
-            if (inserted) {
-                keys.push_back(key);
-                states.push_back(new_state());
+            size_t group = 0;
+            if (ng == 0) {  // one group: no key to hash
+                if (states.empty()) {
+                    keys.emplace_back();
+                    states.push_back(new_state());
+                }
+            } else {
+                for (size_t i = 0; i < ng; ++i) key[i] = Eval(*plan_.group_by[i], r, ctx);
+                auto [it, inserted] = groups.try_emplace(key, states.size());
+                if (inserted) {
+                    keys.push_back(key);
+                    states.push_back(new_state());
+                }
+                group = it->second;
             }
-            State& st = states[it->second];
+            State& st = states[group];
             for (size_t a = 0; a < na; ++a) {
                 const auto& spec = plan_.aggs[a];
                 if (spec.func == sql::AggFunc::kCountStar) {
@@ -628,6 +738,12 @@ class SortOp : public MaterializedOp {
         width_ = child_->width();
     }
     void SetRowBudget(int64_t rows) override { budget_ = rows; }
+    void LimitColumns(const std::vector<bool>& used) override {
+        std::vector<bool> need = used;
+        need.resize(width_, true);
+        for (const auto& k : plan_.sort_keys) need[k.slot] = true;
+        child_->LimitColumns(need);
+    }
     void Open(ExecContext& ctx, const EvalRow& context) override {
         rows_.clear();
         pos_ = 0;
@@ -698,6 +814,18 @@ class WindowOp : public MaterializedOp {
     WindowOp(const PlanNode& plan, TableResolver& tables)
         : MaterializedOp(plan), child_(BuildOperator(*plan.children[0], tables)) {
         width_ = child_->width() + plan.windows.size();
+    }
+    void LimitColumns(const std::vector<bool>& used) override {
+        std::vector<bool> need(used.begin(),
+                               used.begin() + static_cast<ptrdiff_t>(std::min(used.size(), child_->width())));
+        need.resize(child_->width(), true);
+        for (const auto& w : plan_.windows) {
+            if (!MarkAll(w.partition_by, &need) || !MarkAll(w.order_by, &need) ||
+                (w.arg && !MarkColumns(*w.arg, &need))) {
+                return;
+            }
+        }
+        child_->LimitColumns(need);
     }
     void Open(ExecContext& ctx, const EvalRow& context) override {
         rows_.clear();
@@ -856,6 +984,7 @@ class LimitOp : public Operator {
         : Operator(plan), child_(BuildOperator(*plan.children[0], tables)) {
         width_ = child_->width();
     }
+    void LimitColumns(const std::vector<bool>& used) override { child_->LimitColumns(used); }
     void Open(ExecContext& ctx, const EvalRow& context) override {
         auto count = [&](const sql::BoundExprPtr& e, const char* what) -> int64_t {
             Value v = Eval(*e, context, ctx);
@@ -897,6 +1026,12 @@ class DistinctOp : public Operator {
         width_ = child_->width();
         visible_ = plan.visible_columns ? plan.visible_columns : plan.output.size();
         seen_ = RowSet(16, RowHash{visible_}, RowEq{visible_});
+    }
+    void LimitColumns(const std::vector<bool>& used) override {
+        std::vector<bool> need = used;
+        need.resize(width_, true);
+        for (size_t i = 0; i < visible_ && i < width_; ++i) need[i] = true;
+        child_->LimitColumns(need);
     }
     void Open(ExecContext& ctx, const EvalRow& context) override {
         seen_.clear();

@@ -24,6 +24,10 @@ class Operator {
     /// Called before Open by a parent that will read at most rows rows (LIMIT + OFFSET); a sort
     /// then keeps only that many. Negative: no bound.
     virtual void SetRowBudget(int64_t rows) {}
+    /// Called after construction by a parent that reads only the columns marked in used (one
+    /// entry per column of this operator's rows): the others may then hold any value, and a scan
+    /// does not decode them. A later call replaces an earlier one. Default: every column is made.
+    virtual void LimitColumns(const std::vector<bool>& used) {}
     /// The tuple behind the last row, for scans (UPDATE and DELETE targets); else nullptr.
     virtual storage::TuplePtr current_tuple() const { return nullptr; }
     /// Which of the scanned TableSet's tables current_tuple() lives in.

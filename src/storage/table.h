@@ -91,6 +91,13 @@ class Table {
     /// Sets the mark of a row this transaction inserted (loading a snapshot, copying a table).
     void LoadMark(TuplePtr tuple, uint64_t mark) { layout_.SetMark(tuple, mark); }
 
+    /// Storage blocks, for scans that walk tuples in place: block b holds *slots tuple slots of
+    /// layout().size() bytes from the returned address, live or not (TupleLayout::Flags).
+    size_t block_count() const { return blocks_.size(); }
+    TuplePtr block(size_t b, size_t* slots) const {
+        *slots = b + 1 == blocks_.size() ? used_in_last_block_ : tuples_per_block_;
+        return blocks_[b].get();
+    }
     /// Next live tuple at or after cursor, advancing it; nullptr at the end.
     TuplePtr NextLive(ScanCursor* cursor) const;
     /// Reads a column of a tuple.

@@ -1,0 +1,86 @@
+// Fast paths of table scans: which columns a plan node reads, and scan predicates compiled to
+// tests on a tuple's bytes.
+//
+// A scan normally decodes every column of a row into Values and then evaluates its residual
+// filter as an expression tree. Most filters of analytic and dashboard queries are a conjunction
+// of `column <op> constant` terms on fixed-width columns; TupleFilter tests those directly on the
+// stored tuple (a load and a compare), so rows they reject are never decoded. Operators that know
+// which of their input's columns they read tell their child (Operator::LimitColumns), and the scan
+// decodes only those.
+#pragma once
+
+#include <vector>
+
+#include "exec/eval.h"
+#include "storage/tuple.h"
+
+namespace surge::exec {
+
+/// Marks in *used (indexed by slot) the columns of its own row (depth 0) that e reads. Returns
+/// false when that cannot be known from e alone: e holds a correlated subquery, which may read
+/// any column of the row through its outer chain. Slots outside *used are ignored.
+bool MarkColumns(const sql::BoundExpr& e, std::vector<bool>* used);
+
+/// A scan's residual filter split into tests on tuple bytes and the conjuncts that remain
+/// expressions. Built once per operator; Open binds parameter values, since whether a term can be
+/// tested on the tuple depends on its value's type.
+class TupleFilter {
+  public:
+    /// filter: the scan's residual (may be null); layout: the scanned tables' tuple layout.
+    TupleFilter(const sql::BoundExpr* filter, const storage::TupleLayout& layout);
+
+    /// Binds the candidate terms to this execution's parameters. False when some conjunct can
+    /// never be true (a comparison with NULL): the scan produces nothing.
+    bool Open(ExecContext& ctx);
+
+    /// Whether a live tuple passes every compiled test.
+    bool Pass(const char* t) const {
+        for (const Test& x : tests_) {
+            if (!x.Run(t)) return false;
+        }
+        return true;
+    }
+    /// The conjuncts Open could not compile, to evaluate over the decoded row.
+    const std::vector<const sql::BoundExpr*>& residual() const { return residual_; }
+    /// Whether Open's result depends on parameter values (else it is the same every time).
+    bool depends_on_params() const { return depends_on_params_; }
+
+  private:
+    enum class Load : uint8_t { kI8, kI16, kI32, kI64, kF64 };
+    enum class Cmp : uint8_t { kEq, kNe, kLt, kLe, kGt, kGe, kIsNull, kIsNotNull };
+
+    struct Test {
+        uint32_t offset = 0;
+        uint32_t null_byte = 0;
+        uint8_t null_mask = 0;
+        Load load = Load::kI64;
+        Cmp cmp = Cmp::kEq;
+        int64_t i = 0;
+        double d = 0;
+
+        bool Run(const char* t) const;
+    };
+
+    /// A conjunct that may compile: column <cmp> value, or column IS [NOT] NULL.
+    struct Candidate {
+        const sql::BoundExpr* expr;  ///< the whole conjunct
+        int column;
+        Cmp cmp;
+        const sql::BoundExpr* value;  ///< constant or parameter; null for IS [NOT] NULL
+    };
+
+    void Split(const sql::BoundExpr* e);
+    /// Compiles c against value v; false if v's type does not allow a test on the tuple.
+    bool Compile(const Candidate& c, const Value& v, Test* out) const;
+
+    const storage::TupleLayout& layout_;
+    std::vector<Candidate> candidates_;
+    std::vector<const sql::BoundExpr*> others_;  ///< conjuncts that never compile
+    std::vector<Test> tests_;
+    std::vector<const sql::BoundExpr*> residual_;
+    bool depends_on_params_ = false;
+    bool opened_ = false;
+    bool never_ = false;  ///< a constant made a conjunct never true
+};
+
+}  // namespace surge::exec
