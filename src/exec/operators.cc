@@ -2,7 +2,10 @@
 // distinct and set operations.
 #include "exec/operators.h"
 
+#include <absl/container/flat_hash_map.h>
+
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <unordered_map>
 #include <unordered_set>
@@ -498,7 +501,9 @@ class NestedLoopJoinOp : public Operator {
 
 /// Inner or left equi-join: reads the right side once at Open into a hash table keyed on
 /// hash_right_keys (rows with a NULL key can never match and are left out), then probes it with
-/// each left row's hash_left_keys, testing the residual filter on each candidate pair.
+/// each left row's hash_left_keys, testing the residual filter on each candidate pair. A single
+/// key of integer (or TIMESTAMP) type on both sides is hashed as an int64 in a flat table;
+/// other keys as rows of Values. Right rows keep only the columns the parent and the filter read.
 class HashJoinOp : public Operator {
   public:
     HashJoinOp(const PlanNode& plan, TableResolver& tables)
@@ -507,57 +512,82 @@ class HashJoinOp : public Operator {
           right_(BuildOperator(*plan.children[1], tables)),
           table_(0, RowHash{plan.hash_right_keys.size()}, RowEq{plan.hash_right_keys.size()}) {
         width_ = left_->width() + right_->width();
+        for (size_t i = 0; i < left_->width(); ++i) copy_left_.push_back(i);
+        for (size_t i = 0; i < right_->width(); ++i) copy_right_.push_back(i);
+        auto integer = [](const sql::BoundExprPtr& e) {
+            return IsIntegral(e->type.id) || e->type.id == TypeId::kTimestamp;
+        };
+        int_keys_ = plan.hash_right_keys.size() == 1 && integer(plan.hash_left_keys[0]) &&
+                    integer(plan.hash_right_keys[0]);
     }
     void LimitColumns(const std::vector<bool>& used) override {
-        const auto lw = static_cast<ptrdiff_t>(left_->width());
+        const size_t lw = left_->width();
         std::vector<bool> need = used;
         need.resize(width_, true);
         if (plan_.filter && !MarkColumns(*plan_.filter, &need)) return;
-        std::vector<bool> left(need.begin(), need.begin() + lw), right(need.begin() + lw, need.end());
+        copy_left_.clear();
+        copy_right_.clear();
+        for (size_t i = 0; i < width_; ++i) {
+            if (need[i]) (i < lw ? copy_left_ : copy_right_).push_back(i < lw ? i : i - lw);
+        }
+        std::vector<bool> left(need.begin(), need.begin() + static_cast<ptrdiff_t>(lw));
+        std::vector<bool> right(need.begin() + static_cast<ptrdiff_t>(lw), need.end());
         if (MarkAll(plan_.hash_left_keys, &left)) left_->LimitColumns(left);
         if (MarkAll(plan_.hash_right_keys, &right)) right_->LimitColumns(right);
     }
     void Open(ExecContext& ctx, const EvalRow& context) override {
         outer_ = context.outer;
-        table_.clear();
-        right_rows_.clear();
-        right_->Open(ctx, EvalRow{nullptr, outer_});
-        std::vector<Value> row, key;
-        while (right_->Next(ctx, &row)) {
-            if (!Keys(ctx, plan_.hash_right_keys, row, &key)) continue;
-            table_[key].push_back(static_cast<uint32_t>(right_rows_.size()));
-            right_rows_.push_back(row);
+        use_ints_ = int_keys_;
+        if (!Build(ctx)) {  // a key value that is not an integer after all
+            use_ints_ = false;
+            Build(ctx);
         }
         left_->Open(ctx, context);
-        bucket_ = nullptr;
+        probing_ = false;
     }
     bool Next(ExecContext& ctx, std::vector<Value>* row) override {
         const size_t lw = left_->width();
         while (true) {
-            if (!bucket_) {
+            if (!probing_) {
                 if (!left_->Next(ctx, &left_row_)) return false;
                 matched_ = false;
+                probing_ = true;
+                candidate_ = kEnd;
+                bucket_ = nullptr;
                 pos_ = 0;
-                static const std::vector<uint32_t> kNone;
-                bucket_ = &kNone;
-                if (Keys(ctx, plan_.hash_left_keys, left_row_, &key_)) {
+                if (use_ints_) {
+                    int64_t k;
+                    if (IntKey(Eval(*plan_.hash_left_keys[0], EvalRow{left_row_.data(), outer_}, ctx), &k)) {
+                        auto it = int_table_.find(k);
+                        if (it != int_table_.end()) candidate_ = it->second.first;
+                    }
+                } else if (Keys(ctx, plan_.hash_left_keys, left_row_, &key_)) {
                     auto it = table_.find(key_);
                     if (it != table_.end()) bucket_ = &it->second;
                 }
             }
-            while (pos_ < bucket_->size()) {
-                const std::vector<Value>& r = right_rows_[(*bucket_)[pos_++]];
+            while (true) {
+                uint32_t r;
+                if (use_ints_) {
+                    if (candidate_ == kEnd) break;
+                    r = candidate_;
+                    candidate_ = next_[r];
+                } else {
+                    if (!bucket_ || pos_ >= bucket_->size()) break;
+                    r = (*bucket_)[pos_++];
+                }
                 row->resize(width_);
-                std::copy(left_row_.begin(), left_row_.begin() + lw, row->begin());
-                std::copy(r.begin(), r.end(), row->begin() + lw);
+                for (size_t i : copy_left_) (*row)[i] = left_row_[i];
+                const Value* right = &right_values_[r * copy_right_.size()];
+                for (size_t j = 0; j < copy_right_.size(); ++j) (*row)[lw + copy_right_[j]] = right[j];
                 if (plan_.filter && !EvalPredicate(*plan_.filter, EvalRow{row->data(), outer_}, ctx)) continue;
                 matched_ = true;
                 return true;
             }
-            bucket_ = nullptr;
+            probing_ = false;
             if (plan_.join_type == sql::JoinType::kLeft && !matched_) {
                 row->resize(width_);
-                std::copy(left_row_.begin(), left_row_.begin() + lw, row->begin());
+                for (size_t i : copy_left_) (*row)[i] = left_row_[i];
                 for (size_t i = lw; i < width_; ++i) (*row)[i] = Value::Null(plan_.output[i].type.id);
                 return true;
             }
@@ -565,6 +595,59 @@ class HashJoinOp : public Operator {
     }
 
   private:
+    static constexpr uint32_t kEnd = UINT32_MAX;
+
+    /// Reads the right side into the table; false (in integer mode) when a key is not an integer.
+    bool Build(ExecContext& ctx) {
+        table_.clear();
+        int_table_.clear();
+        next_.clear();
+        right_values_.clear();
+        right_->Open(ctx, EvalRow{nullptr, outer_});
+        std::vector<Value> row, key;
+        uint32_t n = 0;
+        while (right_->Next(ctx, &row)) {
+            if (use_ints_) {
+                Value v = Eval(*plan_.hash_right_keys[0], EvalRow{row.data(), outer_}, ctx);
+                if (v.is_null()) continue;
+                if (!IsIntegral(v.type()) && v.type() != TypeId::kTimestamp) return false;
+                // Chained in insertion order: first and last row of each key, next_ links.
+                auto [it, inserted] = int_table_.try_emplace(v.AsInt(), n, n);
+                if (!inserted) {
+                    next_[it->second.second] = n;
+                    it->second.second = n;
+                }
+                next_.push_back(kEnd);
+            } else {
+                if (!Keys(ctx, plan_.hash_right_keys, row, &key)) continue;
+                table_[key].push_back(n);
+            }
+            for (size_t j : copy_right_) right_values_.push_back(row[j]);
+            ++n;
+        }
+        return true;
+    }
+
+    /// A left key as the int64 that equal right keys (all integers) would have; false when no
+    /// integer equals it (NULL, a fraction, another type).
+    static bool IntKey(const Value& v, int64_t* out) {
+        if (v.is_null()) return false;
+        if (IsIntegral(v.type()) || v.type() == TypeId::kTimestamp) {
+            *out = v.AsInt();
+            return true;
+        }
+        if (!IsNumeric(v.type())) return false;
+        Value whole = Value::BigInt(0);
+        try {
+            whole = CastValue(v, SqlType::Of(TypeId::kBigInt));
+        } catch (const SqlError&) {
+            return false;  // out of BIGINT's range
+        }
+        if (!GroupEquals(whole, v)) return false;
+        *out = whole.AsInt();
+        return true;
+    }
+
     // The key values of row; false if one is NULL (= never matches).
     bool Keys(ExecContext& ctx, const std::vector<sql::BoundExprPtr>& exprs, const std::vector<Value>& row,
               std::vector<Value>* key) {
@@ -578,9 +661,16 @@ class HashJoinOp : public Operator {
     }
 
     std::unique_ptr<Operator> left_, right_;
+    bool int_keys_ = false;  ///< the plan's key types allow the integer table
+    bool use_ints_ = false;  ///< this execution uses it
     std::unordered_map<std::vector<Value>, std::vector<uint32_t>, RowHash, RowEq> table_;
-    std::vector<std::vector<Value>> right_rows_;
+    absl::flat_hash_map<int64_t, std::pair<uint32_t, uint32_t>> int_table_;
+    std::vector<uint32_t> next_;
+    std::vector<Value> right_values_;  ///< copy_right_.size() values per right row
+    std::vector<size_t> copy_left_, copy_right_;
     std::vector<Value> left_row_, key_;
+    bool probing_ = false;
+    uint32_t candidate_ = kEnd;
     const std::vector<uint32_t>* bucket_ = nullptr;
     size_t pos_ = 0;
     bool matched_ = false;
@@ -593,7 +683,7 @@ class MaterializedOp : public Operator {
     using Operator::Operator;
     bool Next(ExecContext&, std::vector<Value>* row) override {
         if (pos_ >= rows_.size()) return false;
-        *row = rows_[pos_++];
+        *row = std::move(rows_[pos_++]);  // every subclass rebuilds rows_ at Open
         return true;
     }
 
@@ -807,53 +897,190 @@ class SortOp : public MaterializedOp {
 };
 
 /// Window functions: collects its input, then for each function sorts row numbers by partition
-/// and order keys and walks each partition's peer groups (rows with equal order keys), writing
-/// the function's value into the column appended for it. Rows come out in input order.
-class WindowOp : public MaterializedOp {
+/// and order keys and walks each partition's peer groups (rows with equal order keys), computing
+/// the function's value for the column appended for it. Rows come out in input order. Input rows
+/// are kept in one flat array (only the columns the parent and the functions read), results in
+/// another; functions whose column the parent does not read are not computed.
+class WindowOp : public Operator {
   public:
     WindowOp(const PlanNode& plan, TableResolver& tables)
-        : MaterializedOp(plan), child_(BuildOperator(*plan.children[0], tables)) {
+        : Operator(plan), child_(BuildOperator(*plan.children[0], tables)) {
         width_ = child_->width() + plan.windows.size();
+        for (size_t i = 0; i < child_->width(); ++i) keep_.push_back(i);
+        computed_.assign(plan.windows.size(), true);
     }
     void LimitColumns(const std::vector<bool>& used) override {
-        std::vector<bool> need(used.begin(),
-                               used.begin() + static_cast<ptrdiff_t>(std::min(used.size(), child_->width())));
-        need.resize(child_->width(), true);
+        const size_t cw = child_->width();
+        std::vector<bool> need(used.begin(), used.begin() + static_cast<ptrdiff_t>(std::min(used.size(), cw)));
+        need.resize(cw, true);
         for (const auto& w : plan_.windows) {
             if (!MarkAll(w.partition_by, &need) || !MarkAll(w.order_by, &need) ||
                 (w.arg && !MarkColumns(*w.arg, &need))) {
                 return;
             }
         }
+        keep_.clear();
+        for (size_t i = 0; i < cw; ++i) {
+            if (need[i]) keep_.push_back(i);
+        }
+        for (size_t k = 0; k < plan_.windows.size(); ++k) computed_[k] = cw + k >= used.size() || used[cw + k];
         child_->LimitColumns(need);
     }
     void Open(ExecContext& ctx, const EvalRow& context) override {
-        rows_.clear();
-        pos_ = 0;
+        const size_t cw = child_->width(), nw = plan_.windows.size();
+        vals_.clear();
+        outs_.clear();
+        n_ = pos_ = 0;
         outer_ = context.outer;
         child_->Open(ctx, context);
         std::vector<Value> row;
         while (child_->Next(ctx, &row)) {
-            row.resize(width_);
-            rows_.push_back(row);
+            vals_.resize((n_ + 1) * cw);
+            Value* dst = vals_.data() + n_ * cw;
+            for (size_t c : keep_) dst[c] = std::move(row[c]);
+            ++n_;
         }
-        const size_t base = child_->width();
-        for (size_t k = 0; k < plan_.windows.size(); ++k) Compute(ctx, plan_.windows[k], base + k);
+        outs_.resize(n_ * nw);
+        for (size_t k = 0; k < nw; ++k) {
+            if (computed_[k]) Compute(ctx, plan_.windows[k], k);
+        }
+    }
+    bool Next(ExecContext&, std::vector<Value>* row) override {
+        if (pos_ >= n_) return false;
+        const size_t cw = child_->width(), nw = plan_.windows.size();
+        row->resize(width_);
+        Value* src = vals_.data() + pos_ * cw;
+        for (size_t c : keep_) (*row)[c] = std::move(src[c]);  // rebuilt at every Open
+        for (size_t k = 0; k < nw; ++k) (*row)[cw + k] = std::move(outs_[pos_ * nw + k]);
+        ++pos_;
+        return true;
     }
 
   private:
     void Compute(ExecContext& ctx, const sql::WindowFunc& w, size_t out) {
-        const size_t n = rows_.size();
-        const size_t np = w.partition_by.size(), no = w.order_by.size();
-        // keys[i]: partition values, then order values, then the argument.
-        std::vector<std::vector<Value>> keys(n);
+        const size_t n = n_;
+        const size_t no = w.order_by.size();
+        // The rows in window order, and where partitions and peer groups start in it.
+        std::vector<uint32_t> order(n);
+        std::vector<uint8_t> starts(n);  // bit 0: a new partition, bit 1: a new peer group
+        if (!SortIntegerKeys(ctx, w, &order, &starts)) SortValueKeys(ctx, w, &order, &starts);
+        const bool ranking = w.kind == sql::WindowFuncKind::kRowNumber || w.kind == sql::WindowFuncKind::kRank ||
+                             w.kind == sql::WindowFuncKind::kDenseRank;
+        std::vector<Value> args;
+        if (w.arg) {
+            args.resize(n);
+            for (size_t i = 0; i < n; ++i) args[i] = Eval(*w.arg, EvalRow{Row(i), outer_}, ctx);
+        }
+        // Results by input row, written back in input order (rows_ is visited once, in order).
+        std::vector<int64_t> ranks(ranking ? n : 0);
+        std::vector<Value> results(ranking ? 0 : n);
+        const Value none;
+        for (size_t i = 0; i < n;) {
+            size_t j = i + 1;
+            while (j < n && !(starts[j] & 1)) ++j;
+            Running acc(w);
+            int64_t dense = 0;
+            for (size_t p = i; p < j;) {
+                size_t q = p + 1;
+                while (q < j && no > 0 && !(starts[q] & 2)) ++q;
+                if (no == 0) q = j;  // without ORDER BY the whole partition is one peer group
+                ++dense;
+                if (ranking) {
+                    for (size_t r = p; r < q; ++r) {
+                        ranks[order[r]] = w.kind == sql::WindowFuncKind::kRowNumber ? static_cast<int64_t>(r - i + 1)
+                                          : w.kind == sql::WindowFuncKind::kRank   ? static_cast<int64_t>(p - i + 1)
+                                                                                   : dense;
+                    }
+                } else {
+                    for (size_t r = p; r < q; ++r) acc.Add(w.arg ? args[order[r]] : none);
+                    const Value v = acc.Result();
+                    for (size_t r = p; r < q; ++r) results[order[r]] = v;
+                }
+                p = q;
+            }
+            i = j;
+        }
+        const size_t nw = plan_.windows.size();
         for (size_t i = 0; i < n; ++i) {
-            EvalRow r{rows_[i].data(), outer_};
-            auto& k = keys[i];
-            k.reserve(np + no + 1);
-            for (const auto& e : w.partition_by) k.push_back(Eval(*e, r, ctx));
-            for (const auto& e : w.order_by) k.push_back(Eval(*e, r, ctx));
-            k.push_back(w.arg ? Eval(*w.arg, r, ctx) : Value());
+            outs_[i * nw + out] = ranking ? Value::BigInt(ranks[i]) : std::move(results[i]);
+        }
+    }
+
+    // Sorting by keys that are all integers (or TIMESTAMPs, or NULL): each key becomes one or two
+    // order-preserving unsigned words (a leading rank word only when the key holds a NULL), and
+    // records of words plus the row number sort as plain arrays. False (nothing done) when a key
+    // holds another type or the keys need more than kMaxWords words.
+    static constexpr size_t kMaxWords = 4;
+    bool SortIntegerKeys(ExecContext& ctx, const sql::WindowFunc& w, std::vector<uint32_t>* order,
+                         std::vector<uint8_t>* starts) {
+        const size_t n = order->size(), np = w.partition_by.size(), nk = np + w.order_by.size();
+        if (nk > kMaxWords) return false;
+        std::vector<int64_t> vals(n * nk);
+        std::vector<uint8_t> nulls(n * nk);
+        std::vector<uint8_t> has_null(nk, 0);
+        for (size_t i = 0; i < n; ++i) {
+            EvalRow r{Row(i), outer_};
+            for (size_t c = 0; c < nk; ++c) {
+                const Value v = Eval(c < np ? *w.partition_by[c] : *w.order_by[c - np], r, ctx);
+                if (v.is_null()) {
+                    nulls[i * nk + c] = has_null[c] = 1;
+                } else if (IsIntegral(v.type()) || v.type() == TypeId::kTimestamp) {
+                    vals[i * nk + c] = v.AsInt();
+                } else {
+                    return false;
+                }
+            }
+        }
+        size_t words = 0, partition_words = 0;
+        for (size_t c = 0; c < nk; ++c) {
+            words += has_null[c] ? 2 : 1;
+            if (c + 1 == np) partition_words = words;
+        }
+        if (words > kMaxWords) return false;
+        using Record = std::array<uint64_t, kMaxWords + 1>;  // words, then the row number
+        std::vector<Record> recs(n);
+        for (size_t i = 0; i < n; ++i) {
+            Record& rec = recs[i];
+            rec.fill(0);
+            size_t k = 0;
+            for (size_t c = 0; c < nk; ++c) {
+                const bool null = nulls[i * nk + c];
+                const bool desc = c >= np && w.order_descending[c - np];
+                const bool nulls_first = c < np || w.order_nulls_first[c - np];
+                if (has_null[c]) rec[k++] = null ? (nulls_first ? 0 : 2) : 1;
+                uint64_t u = null ? 0 : static_cast<uint64_t>(vals[i * nk + c]) ^ (uint64_t{1} << 63);
+                rec[k++] = desc ? ~u : u;
+            }
+            rec[kMaxWords] = i;  // ties keep input order, as a stable sort would
+        }
+        std::sort(recs.begin(), recs.end());
+        auto same = [&](const Record& a, const Record& b, size_t from, size_t to) {
+            for (size_t k = from; k < to; ++k) {
+                if (a[k] != b[k]) return false;
+            }
+            return true;
+        };
+        for (size_t r = 0; r < n; ++r) {
+            (*order)[r] = static_cast<uint32_t>(recs[r][kMaxWords]);
+            if (r == 0) {
+                (*starts)[r] = 3;
+                continue;
+            }
+            const bool part = !same(recs[r - 1], recs[r], 0, partition_words);
+            const bool peer = part || !same(recs[r - 1], recs[r], partition_words, words);
+            (*starts)[r] = static_cast<uint8_t>((part ? 1 : 0) | (peer ? 2 : 0));
+        }
+        return true;
+    }
+
+    // Any key types: a stable sort of row numbers comparing Values.
+    void SortValueKeys(ExecContext& ctx, const sql::WindowFunc& w, std::vector<uint32_t>* order,
+                       std::vector<uint8_t>* starts) {
+        const size_t n = order->size(), np = w.partition_by.size(), no = w.order_by.size(), nk = np + no;
+        std::vector<Value> keys(n * nk);  // row i's partition values, then its order values
+        for (size_t i = 0; i < n; ++i) {
+            EvalRow r{Row(i), outer_};
+            for (size_t c = 0; c < nk; ++c) keys[i * nk + c] = Eval(c < np ? *w.partition_by[c] : *w.order_by[c - np], r, ctx);
         }
         auto cmp = [&](const Value& x, const Value& y, bool desc, bool nulls_first) {
             if (x.is_null() || y.is_null()) {
@@ -863,54 +1090,33 @@ class WindowOp : public MaterializedOp {
             int c = CompareValues(x, y);
             return desc ? -c : c;
         };
-        std::vector<size_t> idx(n);
-        for (size_t i = 0; i < n; ++i) idx[i] = i;
-        std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
+        std::vector<uint32_t>& idx = *order;
+        for (size_t i = 0; i < n; ++i) idx[i] = static_cast<uint32_t>(i);
+        std::stable_sort(idx.begin(), idx.end(), [&](uint32_t a, uint32_t b) {
+            const Value* ka = &keys[a * nk];
+            const Value* kb = &keys[b * nk];
             for (size_t c = 0; c < np; ++c) {
-                if (int r = cmp(keys[a][c], keys[b][c], false, true)) return r < 0;
+                if (int r = cmp(ka[c], kb[c], false, true)) return r < 0;
             }
             for (size_t c = 0; c < no; ++c) {
-                if (int r = cmp(keys[a][np + c], keys[b][np + c], w.order_descending[c], w.order_nulls_first[c])) {
-                    return r < 0;
-                }
+                if (int r = cmp(ka[np + c], kb[np + c], w.order_descending[c], w.order_nulls_first[c])) return r < 0;
             }
             return false;
         });
-        auto same = [&](size_t a, size_t b, size_t from, size_t to) {
+        auto same = [&](uint32_t a, uint32_t b, size_t from, size_t to) {
             for (size_t c = from; c < to; ++c) {
-                if (!GroupEquals(keys[a][c], keys[b][c])) return false;
+                if (!GroupEquals(keys[a * nk + c], keys[b * nk + c])) return false;
             }
             return true;
         };
-        for (size_t i = 0; i < n;) {
-            size_t j = i + 1;
-            while (j < n && same(idx[i], idx[j], 0, np)) ++j;
-            Running acc(w);
-            int64_t dense = 0;
-            for (size_t p = i; p < j;) {
-                size_t q = p + 1;
-                while (q < j && (no == 0 ? true : same(idx[p], idx[q], np, np + no))) ++q;
-                ++dense;
-                for (size_t r = p; r < q; ++r) acc.Add(keys[idx[r]].back());
-                for (size_t r = p; r < q; ++r) {
-                    Value& v = rows_[idx[r]][out];
-                    switch (w.kind) {
-                        case sql::WindowFuncKind::kRowNumber:
-                            v = Value::BigInt(static_cast<int64_t>(r - i + 1));
-                            break;
-                        case sql::WindowFuncKind::kRank:
-                            v = Value::BigInt(static_cast<int64_t>(p - i + 1));
-                            break;
-                        case sql::WindowFuncKind::kDenseRank:
-                            v = Value::BigInt(dense);
-                            break;
-                        default:
-                            v = acc.Result();
-                    }
-                }
-                p = q;
+        for (size_t r = 0; r < n; ++r) {
+            if (r == 0) {
+                (*starts)[r] = 3;
+                continue;
             }
-            i = j;
+            const bool part = !same(idx[r - 1], idx[r], 0, np);
+            const bool peer = part || !same(idx[r - 1], idx[r], np, nk);
+            (*starts)[r] = static_cast<uint8_t>((part ? 1 : 0) | (peer ? 2 : 0));
         }
     }
 
@@ -974,8 +1180,15 @@ class WindowOp : public MaterializedOp {
         Value best_;
     };
 
+    const Value* Row(size_t i) const { return vals_.data() + i * child_->width(); }
+
     std::unique_ptr<Operator> child_;
     const EvalRow* outer_ = nullptr;
+    std::vector<size_t> keep_;    ///< input columns kept (the parent's and the functions')
+    std::vector<bool> computed_;  ///< per function: the parent reads its column
+    std::vector<Value> vals_;     ///< input rows, child_->width() values each
+    std::vector<Value> outs_;     ///< function results, one per function per row
+    size_t n_ = 0, pos_ = 0;
 };
 
 class LimitOp : public Operator {
