@@ -6,9 +6,12 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
+#include <cstring>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "common/status.h"
 #include "exec/scan_filter.h"
@@ -517,8 +520,8 @@ class HashJoinOp : public Operator {
         auto integer = [](const sql::BoundExprPtr& e) {
             return IsIntegral(e->type.id) || e->type.id == TypeId::kTimestamp;
         };
-        int_keys_ = plan.hash_right_keys.size() == 1 && integer(plan.hash_left_keys[0]) &&
-                    integer(plan.hash_right_keys[0]);
+        int_keys_ =
+            plan.hash_right_keys.size() == 1 && integer(plan.hash_left_keys[0]) && integer(plan.hash_right_keys[0]);
     }
     void LimitColumns(const std::vector<bool>& used) override {
         const size_t lw = left_->width();
@@ -896,11 +899,11 @@ class SortOp : public MaterializedOp {
     int64_t budget_ = -1;
 };
 
-/// Window functions: collects its input, then for each function sorts row numbers by partition
-/// and order keys and walks each partition's peer groups (rows with equal order keys), computing
-/// the function's value for the column appended for it. Rows come out in input order. Input rows
-/// are kept in one flat array (only the columns the parent and the functions read), results in
-/// another; functions whose column the parent does not read are not computed.
+/// Window functions: collects its input, evaluating each function's partition and order keys (and
+/// argument) as rows arrive; then for each function sorts row numbers by those keys and walks each
+/// partition's peer groups (rows with equal order keys), computing the function's value for the
+/// column appended for it. Rows come out in input order. Only the input columns the parent reads
+/// are kept (in one flat array), and functions whose column the parent does not read are skipped.
 class WindowOp : public Operator {
   public:
     WindowOp(const PlanNode& plan, TableResolver& tables)
@@ -908,11 +911,13 @@ class WindowOp : public Operator {
         width_ = child_->width() + plan.windows.size();
         for (size_t i = 0; i < child_->width(); ++i) keep_.push_back(i);
         computed_.assign(plan.windows.size(), true);
+        keys_.resize(plan.windows.size());
     }
     void LimitColumns(const std::vector<bool>& used) override {
         const size_t cw = child_->width();
-        std::vector<bool> need(used.begin(), used.begin() + static_cast<ptrdiff_t>(std::min(used.size(), cw)));
-        need.resize(cw, true);
+        std::vector<bool> kept(used.begin(), used.begin() + static_cast<ptrdiff_t>(std::min(used.size(), cw)));
+        kept.resize(cw, true);
+        std::vector<bool> need = kept;
         for (const auto& w : plan_.windows) {
             if (!MarkAll(w.partition_by, &need) || !MarkAll(w.order_by, &need) ||
                 (w.arg && !MarkColumns(*w.arg, &need))) {
@@ -921,60 +926,136 @@ class WindowOp : public Operator {
         }
         keep_.clear();
         for (size_t i = 0; i < cw; ++i) {
-            if (need[i]) keep_.push_back(i);
+            if (kept[i]) keep_.push_back(i);
         }
         for (size_t k = 0; k < plan_.windows.size(); ++k) computed_[k] = cw + k >= used.size() || used[cw + k];
         child_->LimitColumns(need);
     }
     void Open(ExecContext& ctx, const EvalRow& context) override {
-        const size_t cw = child_->width(), nw = plan_.windows.size();
+        const size_t nw = plan_.windows.size(), stride = keep_.size();
         vals_.clear();
         outs_.clear();
         n_ = pos_ = 0;
         outer_ = context.outer;
+        for (size_t k = 0; k < nw; ++k) keys_[k].Reset(plan_.windows[k]);
         child_->Open(ctx, context);
         std::vector<Value> row;
         while (child_->Next(ctx, &row)) {
-            vals_.resize((n_ + 1) * cw);
-            Value* dst = vals_.data() + n_ * cw;
-            for (size_t c : keep_) dst[c] = std::move(row[c]);
+            EvalRow r{row.data(), outer_};
+            for (size_t k = 0; k < nw; ++k) {
+                if (computed_[k]) keys_[k].Add(plan_.windows[k], r, ctx);
+            }
+            vals_.resize((n_ + 1) * stride);
+            Value* dst = vals_.data() + n_ * stride;
+            for (size_t j = 0; j < stride; ++j) dst[j] = std::move(row[keep_[j]]);
             ++n_;
         }
-        outs_.resize(n_ * nw);
+        outs_.resize(nw);
         for (size_t k = 0; k < nw; ++k) {
-            if (computed_[k]) Compute(ctx, plan_.windows[k], k);
+            outs_[k].ranks.clear();
+            outs_[k].values.clear();
+            if (computed_[k]) Compute(plan_.windows[k], keys_[k], &outs_[k]);
         }
     }
     bool Next(ExecContext&, std::vector<Value>* row) override {
         if (pos_ >= n_) return false;
-        const size_t cw = child_->width(), nw = plan_.windows.size();
+        const size_t cw = child_->width(), nw = plan_.windows.size(), stride = keep_.size();
         row->resize(width_);
-        Value* src = vals_.data() + pos_ * cw;
-        for (size_t c : keep_) (*row)[c] = std::move(src[c]);  // rebuilt at every Open
-        for (size_t k = 0; k < nw; ++k) (*row)[cw + k] = std::move(outs_[pos_ * nw + k]);
+        Value* src = vals_.data() + pos_ * stride;
+        for (size_t j = 0; j < stride; ++j) (*row)[keep_[j]] = std::move(src[j]);  // rebuilt at every Open
+        for (size_t k = 0; k < nw; ++k) {
+            Value& v = (*row)[cw + k];
+            const Out& o = outs_[k];
+            if (!o.ranks.empty())
+                v = Value::BigInt(o.ranks[pos_]);
+            else if (!o.values.empty())
+                v = std::move(outs_[k].values[pos_]);
+        }
         ++pos_;
         return true;
     }
 
   private:
-    void Compute(ExecContext& ctx, const sql::WindowFunc& w, size_t out) {
+    /// One function's partition and order keys and argument, per input row. Keys are held as
+    /// int64s with their types while every one is an integer, a TIMESTAMP or NULL (the common
+    /// case, which sorts as words); as Values once another type shows up.
+    struct Keys {
+        size_t nk = 0;
+        bool ints = true;
+        std::vector<int64_t> ivals;  ///< ints: nk per row
+        std::vector<TypeId> types;   ///< ints: nk per row; kNull marks NULL
+        std::vector<Value> vals;     ///< !ints: nk per row
+        std::vector<Value> args;     ///< functions with an argument: one per row
+        std::vector<Value> scratch;
+
+        void Reset(const sql::WindowFunc& w) {
+            nk = w.partition_by.size() + w.order_by.size();
+            ints = true;
+            ivals.clear();
+            types.clear();
+            vals.clear();
+            args.clear();
+            scratch.resize(nk);
+        }
+        void Add(const sql::WindowFunc& w, const EvalRow& r, ExecContext& ctx) {
+            const size_t np = w.partition_by.size();
+            bool all_ints = ints;
+            for (size_t c = 0; c < nk; ++c) {
+                scratch[c] = Eval(c < np ? *w.partition_by[c] : *w.order_by[c - np], r, ctx);
+                const TypeId t = scratch[c].type();
+                if (!scratch[c].is_null() && !IsIntegral(t) && t != TypeId::kTimestamp) all_ints = false;
+            }
+            if (ints && !all_ints) {  // from now on as Values
+                vals.reserve(types.size() + nk);
+                for (size_t i = 0; i < types.size(); ++i) {
+                    vals.push_back(types[i] == TypeId::kNull ? Value() : Value::Int(types[i], ivals[i]));
+                }
+                ivals.clear();
+                types.clear();
+                ints = false;
+            }
+            for (size_t c = 0; c < nk; ++c) {
+                if (!ints) {
+                    vals.push_back(scratch[c]);
+                } else if (scratch[c].is_null()) {
+                    ivals.push_back(0);
+                    types.push_back(TypeId::kNull);
+                } else {
+                    ivals.push_back(scratch[c].AsInt());
+                    types.push_back(scratch[c].type());
+                }
+            }
+            if (w.arg) args.push_back(Eval(*w.arg, r, ctx));
+        }
+        const Value& Arg(size_t i) const {
+            static const Value kNone;
+            return args.empty() ? kNone : args[i];
+        }
+    };
+
+    /// One function's results by input row: ROW_NUMBER, RANK and DENSE_RANK as integers (turned
+    /// into Values as Next hands them out), the aggregates as Values.
+    struct Out {
+        std::vector<int64_t> ranks;
+        std::vector<Value> values;
+    };
+
+    void Compute(const sql::WindowFunc& w, const Keys& keys, Out* out) {
         const size_t n = n_;
         const size_t no = w.order_by.size();
         // The rows in window order, and where partitions and peer groups start in it.
-        std::vector<uint32_t> order(n);
-        std::vector<uint8_t> starts(n);  // bit 0: a new partition, bit 1: a new peer group
-        if (!SortIntegerKeys(ctx, w, &order, &starts)) SortValueKeys(ctx, w, &order, &starts);
+        std::vector<uint32_t>& order = order_;
+        std::vector<uint8_t>& starts = starts_;  // bit 0: a new partition, bit 1: a new peer group
+        order.resize(n);
+        starts.resize(n);
+        if (!keys.ints || !SortIntegerKeys(w, keys, &order, &starts)) SortValueKeys(w, keys, &order, &starts);
         const bool ranking = w.kind == sql::WindowFuncKind::kRowNumber || w.kind == sql::WindowFuncKind::kRank ||
                              w.kind == sql::WindowFuncKind::kDenseRank;
-        std::vector<Value> args;
-        if (w.arg) {
-            args.resize(n);
-            for (size_t i = 0; i < n; ++i) args[i] = Eval(*w.arg, EvalRow{Row(i), outer_}, ctx);
+        if (ranking) {
+            out->ranks.resize(n);
+        } else {
+            out->values.resize(n);
         }
-        // Results by input row, written back in input order (rows_ is visited once, in order).
-        std::vector<int64_t> ranks(ranking ? n : 0);
-        std::vector<Value> results(ranking ? 0 : n);
-        const Value none;
         for (size_t i = 0; i < n;) {
             size_t j = i + 1;
             while (j < n && !(starts[j] & 1)) ++j;
@@ -987,100 +1068,147 @@ class WindowOp : public Operator {
                 ++dense;
                 if (ranking) {
                     for (size_t r = p; r < q; ++r) {
-                        ranks[order[r]] = w.kind == sql::WindowFuncKind::kRowNumber ? static_cast<int64_t>(r - i + 1)
-                                          : w.kind == sql::WindowFuncKind::kRank   ? static_cast<int64_t>(p - i + 1)
-                                                                                   : dense;
+                        const int64_t v = w.kind == sql::WindowFuncKind::kRowNumber ? static_cast<int64_t>(r - i + 1)
+                                          : w.kind == sql::WindowFuncKind::kRank    ? static_cast<int64_t>(p - i + 1)
+                                                                                    : dense;
+                        out->ranks[order[r]] = v;
                     }
                 } else {
-                    for (size_t r = p; r < q; ++r) acc.Add(w.arg ? args[order[r]] : none);
+                    for (size_t r = p; r < q; ++r) acc.Add(keys.Arg(order[r]));
                     const Value v = acc.Result();
-                    for (size_t r = p; r < q; ++r) results[order[r]] = v;
+                    for (size_t r = p; r < q; ++r) out->values[order[r]] = v;
                 }
                 p = q;
             }
             i = j;
         }
-        const size_t nw = plan_.windows.size();
-        for (size_t i = 0; i < n; ++i) {
-            outs_[i * nw + out] = ranking ? Value::BigInt(ranks[i]) : std::move(results[i]);
-        }
     }
 
-    // Sorting by keys that are all integers (or TIMESTAMPs, or NULL): each key becomes one or two
-    // order-preserving unsigned words (a leading rank word only when the key holds a NULL), and
-    // records of words plus the row number sort as plain arrays. False (nothing done) when a key
-    // holds another type or the keys need more than kMaxWords words.
+    // Sorting by integer keys: each key becomes one or two order-preserving unsigned words (a
+    // leading rank word only when the key holds a NULL); records of the words plus the row number
+    // are sorted by a stable radix sort over the bits that differ between rows (a GROUP-like key
+    // of 1,000 values and an order key below 2^20 take three passes). False (nothing done) when
+    // the keys need more than kMaxWords words.
     static constexpr size_t kMaxWords = 4;
-    bool SortIntegerKeys(ExecContext& ctx, const sql::WindowFunc& w, std::vector<uint32_t>* order,
+    bool SortIntegerKeys(const sql::WindowFunc& w, const Keys& keys, std::vector<uint32_t>* order,
                          std::vector<uint8_t>* starts) {
-        const size_t n = order->size(), np = w.partition_by.size(), nk = np + w.order_by.size();
-        if (nk > kMaxWords) return false;
-        std::vector<int64_t> vals(n * nk);
-        std::vector<uint8_t> nulls(n * nk);
+        const size_t n = order->size(), nk = keys.nk;
         std::vector<uint8_t> has_null(nk, 0);
-        for (size_t i = 0; i < n; ++i) {
-            EvalRow r{Row(i), outer_};
-            for (size_t c = 0; c < nk; ++c) {
-                const Value v = Eval(c < np ? *w.partition_by[c] : *w.order_by[c - np], r, ctx);
-                if (v.is_null()) {
-                    nulls[i * nk + c] = has_null[c] = 1;
-                } else if (IsIntegral(v.type()) || v.type() == TypeId::kTimestamp) {
-                    vals[i * nk + c] = v.AsInt();
-                } else {
-                    return false;
-                }
-            }
+        for (size_t i = 0; i < n * nk; ++i) {
+            if (keys.types[i] == TypeId::kNull) has_null[i % nk] = 1;
         }
         size_t words = 0, partition_words = 0;
         for (size_t c = 0; c < nk; ++c) {
             words += has_null[c] ? 2 : 1;
-            if (c + 1 == np) partition_words = words;
+            if (c + 1 == w.partition_by.size()) partition_words = words;
         }
-        if (words > kMaxWords) return false;
-        using Record = std::array<uint64_t, kMaxWords + 1>;  // words, then the row number
-        std::vector<Record> recs(n);
-        for (size_t i = 0; i < n; ++i) {
-            Record& rec = recs[i];
-            rec.fill(0);
+        switch (words) {
+            case 0:
+            case 1:
+                SortWords<1>(w, keys, has_null, partition_words, order, starts);
+                return true;
+            case 2:
+                SortWords<2>(w, keys, has_null, partition_words, order, starts);
+                return true;
+            case 3:
+                SortWords<3>(w, keys, has_null, partition_words, order, starts);
+                return true;
+            case kMaxWords:
+                SortWords<kMaxWords>(w, keys, has_null, partition_words, order, starts);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    template <size_t W>
+    void SortWords(const sql::WindowFunc& w, const Keys& keys, const std::vector<uint8_t>& has_null,
+                   size_t partition_words, std::vector<uint32_t>* order, std::vector<uint8_t>* starts) {
+        constexpr size_t R = W + 1;  // a record: W key words, then the row number
+        const size_t n = order->size(), np = w.partition_by.size(), nk = keys.nk;
+        recs_.resize(n * R);
+        uint64_t* rec = recs_.data();
+        for (size_t i = 0; i < n; ++i, rec += R) {
             size_t k = 0;
             for (size_t c = 0; c < nk; ++c) {
-                const bool null = nulls[i * nk + c];
+                const bool null = keys.types[i * nk + c] == TypeId::kNull;
                 const bool desc = c >= np && w.order_descending[c - np];
                 const bool nulls_first = c < np || w.order_nulls_first[c - np];
                 if (has_null[c]) rec[k++] = null ? (nulls_first ? 0 : 2) : 1;
-                uint64_t u = null ? 0 : static_cast<uint64_t>(vals[i * nk + c]) ^ (uint64_t{1} << 63);
+                uint64_t u = null ? 0 : static_cast<uint64_t>(keys.ivals[i * nk + c]) ^ (uint64_t{1} << 63);
                 rec[k++] = desc ? ~u : u;
             }
-            rec[kMaxWords] = i;  // ties keep input order, as a stable sort would
+            for (; k < W; ++k) rec[k] = 0;
+            rec[W] = i;
         }
-        std::sort(recs.begin(), recs.end());
-        auto same = [&](const Record& a, const Record& b, size_t from, size_t to) {
+        RadixSort<W>(n);
+        auto same = [&](const uint64_t* a, const uint64_t* b, size_t from, size_t to) {
             for (size_t k = from; k < to; ++k) {
                 if (a[k] != b[k]) return false;
             }
             return true;
         };
-        for (size_t r = 0; r < n; ++r) {
-            (*order)[r] = static_cast<uint32_t>(recs[r][kMaxWords]);
+        rec = recs_.data();
+        for (size_t r = 0; r < n; ++r, rec += R) {
+            (*order)[r] = static_cast<uint32_t>(rec[W]);
             if (r == 0) {
                 (*starts)[r] = 3;
                 continue;
             }
-            const bool part = !same(recs[r - 1], recs[r], 0, partition_words);
-            const bool peer = part || !same(recs[r - 1], recs[r], partition_words, words);
+            const bool part = !same(rec - R, rec, 0, partition_words);
+            const bool peer = part || !same(rec - R, rec, partition_words, W);
             (*starts)[r] = static_cast<uint8_t>((part ? 1 : 0) | (peer ? 2 : 0));
         }
-        return true;
+    }
+
+    /// Sorts the n records of recs_ (W key words and a row number each) by their key words, the
+    /// first most significant; equal keys keep their order (least significant digit first, each
+    /// pass stable). Digits where every record holds the same bits are skipped.
+    template <size_t W>
+    void RadixSort(size_t n) {
+        constexpr size_t R = W + 1;
+        if (n < 2) return;
+        uint64_t diff[W] = {};
+        const uint64_t* first = recs_.data();
+        for (const uint64_t* rec = first; rec < first + n * R; rec += R) {
+            for (size_t k = 0; k < W; ++k) diff[k] |= rec[k] ^ first[k];
+        }
+        const int bits = n < 65536 ? 8 : 11;
+        const size_t buckets = size_t{1} << bits;
+        recs_tmp_.resize(n * R);
+        counts_.resize(buckets);
+        for (size_t k = W; k-- > 0;) {
+            if (diff[k] == 0) continue;
+            const int lo = std::countr_zero(diff[k]), hi = 64 - std::countl_zero(diff[k]);
+            for (int shift = lo; shift < hi; shift += bits) {
+                const uint64_t* src = recs_.data();
+                uint64_t* dst = recs_tmp_.data();
+                std::fill(counts_.begin(), counts_.end(), 0);
+                for (size_t i = 0; i < n; ++i) ++counts_[(src[i * R + k] >> shift) & (buckets - 1)];
+                uint32_t sum = 0;
+                for (uint32_t& c : counts_) sum += std::exchange(c, sum);
+                for (size_t i = 0; i < n; ++i) {
+                    const uint32_t to = counts_[(src[i * R + k] >> shift) & (buckets - 1)]++;
+                    std::memcpy(dst + size_t{to} * R, src + i * R, R * sizeof(uint64_t));
+                }
+                recs_.swap(recs_tmp_);
+            }
+        }
     }
 
     // Any key types: a stable sort of row numbers comparing Values.
-    void SortValueKeys(ExecContext& ctx, const sql::WindowFunc& w, std::vector<uint32_t>* order,
-                       std::vector<uint8_t>* starts) {
-        const size_t n = order->size(), np = w.partition_by.size(), no = w.order_by.size(), nk = np + no;
-        std::vector<Value> keys(n * nk);  // row i's partition values, then its order values
-        for (size_t i = 0; i < n; ++i) {
-            EvalRow r{Row(i), outer_};
-            for (size_t c = 0; c < nk; ++c) keys[i * nk + c] = Eval(c < np ? *w.partition_by[c] : *w.order_by[c - np], r, ctx);
+    static void SortValueKeys(const sql::WindowFunc& w, const Keys& keys, std::vector<uint32_t>* order,
+                              std::vector<uint8_t>* starts) {
+        const size_t n = order->size(), np = w.partition_by.size(), no = w.order_by.size(), nk = keys.nk;
+        std::vector<Value> converted;
+        const std::vector<Value>* vals = &keys.vals;
+        if (keys.ints) {  // integer keys that need too many words
+            converted.reserve(keys.types.size());
+            for (size_t i = 0; i < keys.types.size(); ++i) {
+                converted.push_back(keys.types[i] == TypeId::kNull ? Value()
+                                                                   : Value::Int(keys.types[i], keys.ivals[i]));
+            }
+            vals = &converted;
         }
         auto cmp = [&](const Value& x, const Value& y, bool desc, bool nulls_first) {
             if (x.is_null() || y.is_null()) {
@@ -1093,8 +1221,8 @@ class WindowOp : public Operator {
         std::vector<uint32_t>& idx = *order;
         for (size_t i = 0; i < n; ++i) idx[i] = static_cast<uint32_t>(i);
         std::stable_sort(idx.begin(), idx.end(), [&](uint32_t a, uint32_t b) {
-            const Value* ka = &keys[a * nk];
-            const Value* kb = &keys[b * nk];
+            const Value* ka = vals->data() + a * nk;
+            const Value* kb = vals->data() + b * nk;
             for (size_t c = 0; c < np; ++c) {
                 if (int r = cmp(ka[c], kb[c], false, true)) return r < 0;
             }
@@ -1105,7 +1233,7 @@ class WindowOp : public Operator {
         });
         auto same = [&](uint32_t a, uint32_t b, size_t from, size_t to) {
             for (size_t c = from; c < to; ++c) {
-                if (!GroupEquals(keys[a * nk + c], keys[b * nk + c])) return false;
+                if (!GroupEquals((*vals)[a * nk + c], (*vals)[b * nk + c])) return false;
             }
             return true;
         };
@@ -1180,14 +1308,19 @@ class WindowOp : public Operator {
         Value best_;
     };
 
-    const Value* Row(size_t i) const { return vals_.data() + i * child_->width(); }
-
     std::unique_ptr<Operator> child_;
     const EvalRow* outer_ = nullptr;
-    std::vector<size_t> keep_;    ///< input columns kept (the parent's and the functions')
+    std::vector<size_t> keep_;    ///< input columns the parent reads
     std::vector<bool> computed_;  ///< per function: the parent reads its column
-    std::vector<Value> vals_;     ///< input rows, child_->width() values each
-    std::vector<Value> outs_;     ///< function results, one per function per row
+    std::vector<Keys> keys_;      ///< per function
+    std::vector<Value> vals_;     ///< kept input columns, keep_.size() per row
+    std::vector<Out> outs_;       ///< per function
+    // Sorting scratch, kept between executions (a warm execution does not allocate or fault in
+    // pages; large fresh allocations cost page faults on every run).
+    std::vector<uint64_t> recs_, recs_tmp_;
+    std::vector<uint32_t> counts_;
+    std::vector<uint32_t> order_;
+    std::vector<uint8_t> starts_;
     size_t n_ = 0, pos_ = 0;
 };
 
