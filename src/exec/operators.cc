@@ -84,10 +84,14 @@ class ScanOp : public Operator {
         used_.resize(width_, true);
         decode_valid_ = false;
     }
+    ScanBound* BoundColumn(size_t slot) override {
+        return bound_.Attach(tables_[0]->layout(), static_cast<int>(slot)) ? &bound_ : nullptr;
+    }
 
   protected:
     /// Binds the filter for this execution; false when no row can pass.
     bool OpenFilter(ExecContext& ctx) {
+        bound_.Clear();
         if (!filter_.Open(ctx)) return false;
         if (!decode_valid_ || filter_.depends_on_params()) {
             std::vector<bool> need = used_;
@@ -104,7 +108,7 @@ class ScanOp : public Operator {
     }
 
     bool Emit(ExecContext& ctx, storage::TuplePtr t, std::vector<Value>* row) {
-        if (!filter_.Pass(t)) return false;
+        if (!filter_.Pass(t) || !bound_.Pass(t)) return false;
         row->resize(width_);
         const auto& layout = tables_[part_]->layout();
         for (int c : decode_) layout.Read(t, c, &(*row)[c]);
@@ -122,6 +126,7 @@ class ScanOp : public Operator {
     size_t current_part_ = 0;
     const EvalRow* outer_ = nullptr;
     TupleFilter filter_;
+    ScanBound bound_;
 
   private:
     static const storage::TupleLayout& Layout(const PlanNode& plan, TableResolver& tables,
@@ -336,6 +341,7 @@ class FilterOp : public Operator {
         std::vector<bool> need = used;
         if (MarkColumns(*plan_.filter, &need)) child_->LimitColumns(need);
     }
+    ScanBound* BoundColumn(size_t slot) override { return child_->BoundColumn(slot); }
     // A filter over a DML target's scan (a condition the scan could not take, such as a
     // correlated subquery) passes the scan's tuple through.
     storage::TuplePtr current_tuple() const override { return child_->current_tuple(); }
@@ -352,6 +358,11 @@ class ProjectOp : public Operator {
         : Operator(plan), child_(BuildOperator(*plan.children[0], tables)) {
         width_ = plan.exprs.size();
         LimitColumns(std::vector<bool>(width_, true));
+    }
+    ScanBound* BoundColumn(size_t slot) override {
+        const sql::BoundExpr& e = *plan_.exprs[slot];
+        if (e.kind != sql::BoundKind::kColumn || e.depth != 0) return nullptr;
+        return child_->BoundColumn(static_cast<size_t>(e.index));
     }
     /// Computes only the outputs the parent reads, from only the columns those read.
     void LimitColumns(const std::vector<bool>& used) override {
@@ -879,6 +890,10 @@ class SortOp : public MaterializedOp {
         };
         std::vector<Item> heap;
         Item item;
+        // Once the heap is full, rows whose first key sorts after the worst kept row's cannot
+        // enter it: the scan below skips them.
+        const sql::SortKey first = plan_.sort_keys.empty() ? sql::SortKey{0} : plan_.sort_keys[0];
+        ScanBound* bound = plan_.sort_keys.empty() ? nullptr : child_->BoundColumn(static_cast<size_t>(first.slot));
         for (uint64_t seq = 0; child_->Next(ctx, &item.row); ++seq) {
             item.seq = seq;
             if (heap.size() < n) {
@@ -888,7 +903,11 @@ class SortOp : public MaterializedOp {
                 std::pop_heap(heap.begin(), heap.end(), worse);
                 heap.back() = item;
                 std::push_heap(heap.begin(), heap.end(), worse);
+            } else {
+                continue;
             }
+            if (bound && heap.size() == n)
+                bound->Set(heap.front().row[first.slot], first.descending, first.nulls_first);
         }
         std::sort_heap(heap.begin(), heap.end(), worse);
         rows_.reserve(heap.size());

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "exec/eval.h"
+#include "exec/scan_filter.h"
 #include "sql/plan.h"
 #include "storage/table.h"
 
@@ -28,6 +29,11 @@ class Operator {
     /// entry per column of this operator's rows): the others may then hold any value, and a scan
     /// does not decode them. A later call replaces an earlier one. Default: every column is made.
     virtual void LimitColumns(const std::vector<bool>& used) {}
+    /// A bound on column slot of this operator's rows that the caller moves as it learns which
+    /// rows cannot be in its answer (ORDER BY ... LIMIT), so that they are skipped early; nullptr
+    /// when this operator cannot skip rows by that column. Valid until the next Open, which
+    /// clears it.
+    virtual ScanBound* BoundColumn(size_t slot) { return nullptr; }
     /// The tuple behind the last row, for scans (UPDATE and DELETE targets); else nullptr.
     virtual storage::TuplePtr current_tuple() const { return nullptr; }
     /// Which of the scanned TableSet's tables current_tuple() lives in.

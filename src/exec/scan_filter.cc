@@ -151,7 +151,7 @@ bool TupleFilter::Open(ExecContext& ctx) {
     tests_.clear();
     residual_.clear();
     for (const Candidate& c : candidates_) {
-        Test t;
+        TupleTest t;
         if (!c.value) {
             if (!Compile(c, Value(), &t))
                 residual_.push_back(c.expr);
@@ -173,47 +173,58 @@ bool TupleFilter::Open(ExecContext& ctx) {
     return true;
 }
 
-bool TupleFilter::Compile(const Candidate& c, const Value& v, Test* out) const {
-    Test& t = *out;
-    t.offset = layout_.offset(c.column);
-    t.null_byte = 1 + static_cast<uint32_t>(c.column) / 8;
-    t.null_mask = static_cast<uint8_t>(1u << (c.column % 8));
-    t.cmp = c.cmp;
-    const TypeId col = layout_.type(c.column);
-    switch (col) {
-        case TypeId::kTinyInt:
-            t.load = Load::kI8;
-            break;
-        case TypeId::kSmallInt:
-            t.load = Load::kI16;
-            break;
-        case TypeId::kInteger:
-            t.load = Load::kI32;
-            break;
-        case TypeId::kFloat:
-            t.load = Load::kF64;
-            break;
-        default:
-            t.load = Load::kI64;
-            break;
-    }
+bool TupleFilter::Compile(const Candidate& c, const Value& v, TupleTest* out) const {
+    if (!out->Attach(layout_, c.column)) return false;
+    out->cmp = c.cmp;
     if (c.cmp == Cmp::kIsNull || c.cmp == Cmp::kIsNotNull) return true;
-    // The same comparisons CompareValues makes, where they are one machine compare.
+    return out->SetConstant(v);
+}
+
+bool TupleTest::Attach(const storage::TupleLayout& layout, int col) {
+    if (col < 0 || static_cast<size_t>(col) >= layout.column_count()) return false;
+    offset = layout.offset(col);
+    null_byte = 1 + static_cast<uint32_t>(col) / 8;
+    null_mask = static_cast<uint8_t>(1u << (col % 8));
+    switch (layout.type(col)) {
+        case TypeId::kTinyInt:
+            load = Load::kI8;
+            return true;
+        case TypeId::kSmallInt:
+            load = Load::kI16;
+            return true;
+        case TypeId::kInteger:
+            load = Load::kI32;
+            return true;
+        case TypeId::kBigInt:
+        case TypeId::kTimestamp:
+            load = Load::kI64;
+            return true;
+        case TypeId::kFloat:
+            load = Load::kF64;
+            return true;
+        default:
+            return false;
+    }
+}
+
+bool TupleTest::SetConstant(const Value& v) {
+    // The comparisons CompareValues makes that are one machine compare.
+    if (v.is_null()) return false;
     const TypeId vt = v.type();
-    if (col == TypeId::kFloat) {
+    if (load == Load::kF64) {
         if (vt != TypeId::kFloat || std::isnan(v.AsDouble())) return false;
-        t.d = v.AsDouble();
+        d = v.AsDouble();
         return true;
     }
     if (!IsIntegral(vt) && vt != TypeId::kTimestamp) return false;
-    t.i = v.AsInt();
+    i = v.AsInt();
     return true;
 }
 
-bool TupleFilter::Test::Run(const char* t) const {
+bool TupleTest::Run(const char* t) const {
     const bool null = (static_cast<uint8_t>(t[null_byte]) & null_mask) != 0;
     if (cmp == Cmp::kIsNull) return null;
-    if (null) return false;
+    if (null) return null_passes;
     if (cmp == Cmp::kIsNotNull) return true;
     const char* p = t + offset;
     const auto c = static_cast<uint8_t>(cmp);
@@ -248,6 +259,12 @@ bool TupleFilter::Test::Run(const char* t) const {
         }
     }
     return false;
+}
+
+void ScanBound::Set(const Value& worst, bool descending, bool nulls_first) {
+    active_ = test_.SetConstant(worst);
+    test_.cmp = descending ? TupleTest::Cmp::kGe : TupleTest::Cmp::kLe;
+    test_.null_passes = nulls_first;  // a NULL sorts before the worst row's value
 }
 
 }  // namespace surge::exec

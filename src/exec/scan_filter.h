@@ -21,6 +21,47 @@ namespace surge::exec {
 /// any column of the row through its outer chain. Slots outside *used are ignored.
 bool MarkColumns(const sql::BoundExpr& e, std::vector<bool>* used);
 
+/// One test on a fixed-width column of a stored tuple: column <cmp> constant, or IS [NOT] NULL.
+struct TupleTest {
+    enum class Load : uint8_t { kI8, kI16, kI32, kI64, kF64 };
+    enum class Cmp : uint8_t { kEq, kNe, kLt, kLe, kGt, kGe, kIsNull, kIsNotNull };
+
+    uint32_t offset = 0;
+    uint32_t null_byte = 0;
+    uint8_t null_mask = 0;
+    Load load = Load::kI64;
+    Cmp cmp = Cmp::kEq;
+    bool null_passes = false;  ///< what a NULL gives a comparison (false: SQL's unknown rejects)
+    int64_t i = 0;
+    double d = 0;
+
+    /// Points the test at column col of layout; false if the column is not fixed-width numeric
+    /// (TINYINT..BIGINT, TIMESTAMP, FLOAT).
+    bool Attach(const storage::TupleLayout& layout, int col);
+    /// Sets the constant for the attached column: false if v's type does not allow one machine
+    /// compare with the same result CompareValues gives (then the test must not be used).
+    bool SetConstant(const Value& v);
+    bool Run(const char* t) const;
+};
+
+/// A bound on one column that a parent moves while a scan runs: ORDER BY ... LIMIT n knows,
+/// once it holds n rows, that a row whose first sort key sorts after its worst row's cannot be in
+/// the answer, and the scan skips such rows without decoding them.
+class ScanBound {
+  public:
+    /// False if the column cannot carry a bound (not fixed-width numeric).
+    bool Attach(const storage::TupleLayout& layout, int col) { return test_.Attach(layout, col); }
+    /// Rows pass when their value sorts no later than worst's (ties pass); inactive if worst is
+    /// NULL or NaN or of a type the column does not compare with in one instruction.
+    void Set(const Value& worst, bool descending, bool nulls_first);
+    void Clear() { active_ = false; }
+    bool Pass(const char* t) const { return !active_ || test_.Run(t); }
+
+  private:
+    TupleTest test_;
+    bool active_ = false;
+};
+
 /// A scan's residual filter split into tests on tuple bytes and the conjuncts that remain
 /// expressions. Built once per operator; Open binds parameter values, since whether a term can be
 /// tested on the tuple depends on its value's type.
@@ -35,7 +76,7 @@ class TupleFilter {
 
     /// Whether a live tuple passes every compiled test.
     bool Pass(const char* t) const {
-        for (const Test& x : tests_) {
+        for (const TupleTest& x : tests_) {
             if (!x.Run(t)) return false;
         }
         return true;
@@ -46,20 +87,7 @@ class TupleFilter {
     bool depends_on_params() const { return depends_on_params_; }
 
   private:
-    enum class Load : uint8_t { kI8, kI16, kI32, kI64, kF64 };
-    enum class Cmp : uint8_t { kEq, kNe, kLt, kLe, kGt, kGe, kIsNull, kIsNotNull };
-
-    struct Test {
-        uint32_t offset = 0;
-        uint32_t null_byte = 0;
-        uint8_t null_mask = 0;
-        Load load = Load::kI64;
-        Cmp cmp = Cmp::kEq;
-        int64_t i = 0;
-        double d = 0;
-
-        bool Run(const char* t) const;
-    };
+    using Cmp = TupleTest::Cmp;
 
     /// A conjunct that may compile: column <cmp> value, or column IS [NOT] NULL.
     struct Candidate {
@@ -71,12 +99,12 @@ class TupleFilter {
 
     void Split(const sql::BoundExpr* e);
     /// Compiles c against value v; false if v's type does not allow a test on the tuple.
-    bool Compile(const Candidate& c, const Value& v, Test* out) const;
+    bool Compile(const Candidate& c, const Value& v, TupleTest* out) const;
 
     const storage::TupleLayout& layout_;
     std::vector<Candidate> candidates_;
     std::vector<const sql::BoundExpr*> others_;  ///< conjuncts that never compile
-    std::vector<Test> tests_;
+    std::vector<TupleTest> tests_;
     std::vector<const sql::BoundExpr*> residual_;
     bool depends_on_params_ = false;
     bool opened_ = false;
