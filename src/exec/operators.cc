@@ -9,6 +9,8 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <optional>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -558,34 +560,33 @@ class HashJoinOp : public Operator {
         }
         left_->Open(ctx, context);
         probing_ = false;
+        batch_n_ = batch_pos_ = 0;
+        left_done_ = false;
     }
     bool Next(ExecContext& ctx, std::vector<Value>* row) override {
         const size_t lw = left_->width();
         while (true) {
             if (!probing_) {
-                if (!left_->Next(ctx, &left_row_)) return false;
-                matched_ = false;
-                probing_ = true;
                 candidate_ = kEnd;
                 bucket_ = nullptr;
                 pos_ = 0;
                 if (use_ints_) {
-                    int64_t k;
-                    if (IntKey(Eval(*plan_.hash_left_keys[0], EvalRow{left_row_.data(), outer_}, ctx), &k)) {
-                        auto it = int_table_.find(k);
-                        if (it != int_table_.end()) candidate_ = it->second.first;
-                    }
+                    if (!NextIntProbe(ctx)) return false;
+                } else if (!left_->Next(ctx, &left_row_)) {
+                    return false;
                 } else if (Keys(ctx, plan_.hash_left_keys, left_row_, &key_)) {
                     auto it = table_.find(key_);
                     if (it != table_.end()) bucket_ = &it->second;
                 }
+                matched_ = false;
+                probing_ = true;
             }
             while (true) {
                 uint32_t r;
                 if (use_ints_) {
                     if (candidate_ == kEnd) break;
                     r = candidate_;
-                    candidate_ = next_[r];
+                    candidate_ = r == last_ ? kEnd : next_[r];  // a key's only row: no next_ read
                 } else {
                     if (!bucket_ || pos_ >= bucket_->size()) break;
                     r = (*bucket_)[pos_++];
@@ -610,6 +611,36 @@ class HashJoinOp : public Operator {
 
   private:
     static constexpr uint32_t kEnd = UINT32_MAX;
+    static constexpr size_t kBatch = 32;
+
+    /// The next left row into left_row_ and its first candidate, with the integer table: left
+    /// rows are read kBatch at a time and their table slots prefetched, so the probes' cache
+    /// misses overlap instead of following one another. False at the end of the left side.
+    bool NextIntProbe(ExecContext& ctx) {
+        if (batch_pos_ == batch_n_) {
+            batch_n_ = batch_pos_ = 0;
+            while (!left_done_ && batch_n_ < kBatch) {
+                if (batch_rows_.size() <= batch_n_) batch_rows_.emplace_back();
+                if (!left_->Next(ctx, &batch_rows_[batch_n_])) {
+                    left_done_ = true;
+                    break;
+                }
+                int64_t k = 0;
+                const bool ok =
+                    IntKey(Eval(*plan_.hash_left_keys[0], EvalRow{batch_rows_[batch_n_].data(), outer_}, ctx), &k);
+                if (ok) int_table_.prefetch(k);
+                batch_keys_[batch_n_] = ok ? std::optional<int64_t>(k) : std::nullopt;
+                ++batch_n_;
+            }
+            if (batch_n_ == 0) return false;
+        }
+        std::swap(left_row_, batch_rows_[batch_pos_]);
+        if (const auto& k = batch_keys_[batch_pos_++]) {
+            auto it = int_table_.find(*k);
+            if (it != int_table_.end()) std::tie(candidate_, last_) = it->second;
+        }
+        return true;
+    }
 
     /// Reads the right side into the table; false (in integer mode) when a key is not an integer.
     bool Build(ExecContext& ctx) {
@@ -684,7 +715,11 @@ class HashJoinOp : public Operator {
     std::vector<size_t> copy_left_, copy_right_;
     std::vector<Value> left_row_, key_;
     bool probing_ = false;
-    uint32_t candidate_ = kEnd;
+    uint32_t candidate_ = kEnd, last_ = kEnd;
+    std::vector<std::vector<Value>> batch_rows_;  ///< left rows read ahead (integer table)
+    std::array<std::optional<int64_t>, kBatch> batch_keys_;
+    size_t batch_n_ = 0, batch_pos_ = 0;
+    bool left_done_ = false;
     const std::vector<uint32_t>* bucket_ = nullptr;
     size_t pos_ = 0;
     bool matched_ = false;
@@ -727,6 +762,11 @@ class AggregateOp : public MaterializedOp {
             std::vector<RowSet> distinct;
         };
         std::unordered_map<std::vector<Value>, size_t, RowHash, RowEq> groups(16, RowHash{ng}, RowEq{ng});
+        // One integer (or TIMESTAMP) key: groups by the int64 in a flat table, until a key of
+        // another type shows up (then every group moves to the general table, where 1 and 1.0
+        // are one group).
+        absl::flat_hash_map<int64_t, size_t> int_groups;
+        bool use_ints = ng == 1;
         std::vector<std::vector<Value>> keys;
         std::vector<State> states;
         auto new_state = [&] {
@@ -749,8 +789,22 @@ class AggregateOp : public MaterializedOp {
                     keys.emplace_back();
                     states.push_back(new_state());
                 }
+            } else if (use_ints && (key[0] = Eval(*plan_.group_by[0], r, ctx), !key[0].is_null()) &&
+                       (IsIntegral(key[0].type()) || key[0].type() == TypeId::kTimestamp)) {
+                auto [it, inserted] = int_groups.try_emplace(key[0].AsInt(), states.size());
+                if (inserted) {
+                    keys.push_back(key);
+                    states.push_back(new_state());
+                }
+                group = it->second;
             } else {
-                for (size_t i = 0; i < ng; ++i) key[i] = Eval(*plan_.group_by[i], r, ctx);
+                if (use_ints) {  // NULL or another type: from now on the general table
+                    for (const auto& [k, g] : int_groups) groups.emplace(keys[g], g);
+                    int_groups.clear();
+                    use_ints = false;
+                } else {
+                    for (size_t i = 0; i < ng; ++i) key[i] = Eval(*plan_.group_by[i], r, ctx);
+                }
                 auto [it, inserted] = groups.try_emplace(key, states.size());
                 if (inserted) {
                     keys.push_back(key);
