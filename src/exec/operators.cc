@@ -1170,6 +1170,7 @@ class WindowOp : public Operator {
         for (size_t i = 0; i < n * nk; ++i) {
             if (keys.types[i] == TypeId::kNull) has_null[i % nk] = 1;
         }
+        if (SortPacked(w, keys, has_null, order, starts)) return true;
         size_t words = 0, partition_words = 0;
         for (size_t c = 0; c < nk; ++c) {
             words += has_null[c] ? 2 : 1;
@@ -1191,6 +1192,99 @@ class WindowOp : public Operator {
                 return true;
             default:
                 return false;
+        }
+    }
+
+    /// The order-preserving word of key c of row i (0 for NULL: its rank word decides).
+    static uint64_t KeyWord(const sql::WindowFunc& w, const Keys& keys, size_t i, size_t c) {
+        const size_t np = w.partition_by.size();
+        if (keys.types[i * keys.nk + c] == TypeId::kNull) return 0;
+        const uint64_t u = static_cast<uint64_t>(keys.ivals[i * keys.nk + c]) ^ (uint64_t{1} << 63);
+        return c >= np && w.order_descending[c - np] ? ~u : u;
+    }
+
+    /// When the bits that differ between rows, over every key, and the row number fit in 64 bits
+    /// (a key of 1,000 values, one below 2^20 and a million rows take 50), each row becomes one
+    /// word: each key's varying bits (after a 2-bit rank where the key holds a NULL), most
+    /// significant key first, then the row number. Sorting those words is sorting the rows.
+    /// False (nothing done) when they do not fit.
+    bool SortPacked(const sql::WindowFunc& w, const Keys& keys, const std::vector<uint8_t>& has_null,
+                    std::vector<uint32_t>* order, std::vector<uint8_t>* starts) {
+        const size_t n = order->size(), np = w.partition_by.size(), nk = keys.nk;
+        std::vector<int> lo(nk, 0), width(nk, 0);
+        int total = 0, partition_bits = 0;
+        for (size_t c = 0; c < nk; ++c) {
+            uint64_t first = 0, diff = 0;
+            bool seen = false;
+            for (size_t i = 0; i < n; ++i) {
+                if (keys.types[i * nk + c] == TypeId::kNull) continue;
+                const uint64_t u = KeyWord(w, keys, i, c);
+                if (!seen) first = u, seen = true;
+                diff |= u ^ first;
+            }
+            if (diff) {
+                lo[c] = std::countr_zero(diff);
+                width[c] = 64 - std::countl_zero(diff) - lo[c];
+            }
+            total += width[c] + (has_null[c] ? 2 : 0);
+            if (c + 1 == np) partition_bits = total;
+        }
+        const int idx_bits = n > 1 ? 64 - std::countl_zero(static_cast<uint64_t>(n - 1)) : 0;
+        if (total + idx_bits > 64) return false;
+        recs_.resize(n);
+        for (size_t i = 0; i < n; ++i) {
+            uint64_t word = 0;
+            for (size_t c = 0; c < nk; ++c) {
+                const bool null = keys.types[i * nk + c] == TypeId::kNull;
+                if (has_null[c]) {
+                    const bool nulls_first = c < np || w.order_nulls_first[c - np];
+                    word = (word << 2) | (null ? (nulls_first ? 0 : 2) : 1);
+                }
+                if (width[c] > 0) {
+                    const uint64_t bits = null ? 0 : (KeyWord(w, keys, i, c) >> lo[c]) & LowMask(width[c]);
+                    word = width[c] == 64 ? bits : (word << width[c]) | bits;
+                }
+            }
+            recs_[i] = idx_bits == 64 ? i : (word << idx_bits) | i;
+        }
+        RadixSortRange(n, idx_bits, idx_bits + total);
+        const uint64_t idx_mask = LowMask(idx_bits);
+        const uint64_t key_mask = LowMask(total) << idx_bits;
+        const uint64_t part_mask =
+            partition_bits == 0 ? 0 : LowMask(partition_bits) << (idx_bits + total - partition_bits);
+        for (size_t r = 0; r < n; ++r) {
+            (*order)[r] = static_cast<uint32_t>(recs_[r] & idx_mask);
+            if (r == 0) {
+                (*starts)[r] = 3;
+                continue;
+            }
+            const uint64_t changed = recs_[r] ^ recs_[r - 1];
+            const bool part = (changed & part_mask) != 0;
+            const bool peer = (changed & key_mask) != 0;
+            (*starts)[r] = static_cast<uint8_t>((part ? 1 : 0) | (peer ? 2 : 0));
+        }
+        return true;
+    }
+
+    static uint64_t LowMask(int bits) { return bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1; }
+
+    /// Stable LSD radix sort of the n words of recs_ by their bits [from, to).
+    void RadixSortRange(size_t n, int from, int to) {
+        if (n < 2 || from >= to) return;
+        const int bits = n < 65536 ? 8 : 11;
+        const size_t buckets = size_t{1} << bits;
+        recs_tmp_.resize(n);
+        counts_.resize(buckets);
+        for (int shift = from; shift < to; shift += bits) {
+            const uint64_t mask = LowMask(std::min(bits, to - shift));
+            const uint64_t* src = recs_.data();
+            uint64_t* dst = recs_tmp_.data();
+            std::fill(counts_.begin(), counts_.end(), 0);
+            for (size_t i = 0; i < n; ++i) ++counts_[(src[i] >> shift) & mask];
+            uint32_t sum = 0;
+            for (uint32_t& c : counts_) sum += std::exchange(c, sum);
+            for (size_t i = 0; i < n; ++i) dst[counts_[(src[i] >> shift) & mask]++] = src[i];
+            recs_.swap(recs_tmp_);
         }
     }
 
