@@ -593,7 +593,7 @@ class HashJoinOp : public Operator {
                 }
                 row->resize(width_);
                 for (size_t i : copy_left_) (*row)[i] = left_row_[i];
-                const Value* right = &right_values_[r * copy_right_.size()];
+                const Value* right = right_values_.data() + r * copy_right_.size();
                 for (size_t j = 0; j < copy_right_.size(); ++j) (*row)[lw + copy_right_[j]] = right[j];
                 if (plan_.filter && !EvalPredicate(*plan_.filter, EvalRow{row->data(), outer_}, ctx)) continue;
                 matched_ = true;
