@@ -2,7 +2,6 @@
 #include "sql/ast_builder.h"
 
 #include <algorithm>
-
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
@@ -46,13 +45,66 @@ std::string AstBuilder::Identifier(const Token& tok) {
     return Lower(t);
 }
 
+namespace {
+
+bool IsWordChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+bool SameWord(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+        if (std::toupper(static_cast<unsigned char>(a[i])) != std::toupper(static_cast<unsigned char>(b[i])))
+            return false;
+    }
+    return true;
+}
+
+// The word ending before offset end of text (skipping spaces), and where it starts.
+std::string_view WordBefore(std::string_view text, size_t end, size_t* start) {
+    while (end > 0 && std::isspace(static_cast<unsigned char>(text[end - 1]))) --end;
+    size_t b = end;
+    while (b > 0 && IsWordChar(text[b - 1])) --b;
+    *start = b;
+    return text.substr(b, end - b);
+}
+
+// The word starting after offset begin of text (skipping spaces).
+std::string_view WordAfter(std::string_view text, size_t begin) {
+    while (begin < text.size() && std::isspace(static_cast<unsigned char>(text[begin]))) ++begin;
+    size_t e = begin;
+    while (e < text.size() && IsWordChar(text[e])) ++e;
+    return text.substr(begin, e - begin);
+}
+
+// A syntax error that is really a feature SurgeDB does not have (docs/sql-compatibility.md, "Not
+// supported yet"): what to add to the message, or "".
+std::string UnsupportedHint(std::string_view text, std::string_view tok) {
+    if (tok.data() < text.data() || tok.data() + tok.size() > text.data() + text.size()) return "";
+    const size_t at = static_cast<size_t>(tok.data() - text.data());
+    size_t start = 0, ignored = 0;
+    std::string_view before = WordBefore(text, at, &start);
+    if (SameWord(before, "RECURSIVE") && SameWord(WordBefore(text, start, &ignored), "WITH")) {
+        return ": WITH RECURSIVE is not supported";
+    }
+    if (SameWord(tok, "ROWS") || SameWord(tok, "RANGE") || SameWord(tok, "GROUPS")) {
+        std::string_view next = WordAfter(text, at + tok.size());
+        if (SameWord(next, "BETWEEN") || SameWord(next, "UNBOUNDED") || SameWord(next, "CURRENT") ||
+            (!next.empty() && std::isdigit(static_cast<unsigned char>(next[0])))) {
+            return ": window frames (ROWS, RANGE, GROUPS) are not supported; a window function with ORDER BY "
+                   "covers the partition up to the current row and its peers, without ORDER BY the whole partition";
+        }
+    }
+    return "";
+}
+
+}  // namespace
+
 void AstBuilder::SyntaxError(const Token& tok) {
     failed_ = true;
     if (tok.text.empty()) {
         ThrowSqlError(ErrorCode::kSyntaxError, "syntax error at " + PosText(tok.pos) + ": unexpected end of input");
     }
-    ThrowSqlError(ErrorCode::kSyntaxError,
-                  "syntax error at " + PosText(tok.pos) + " near \"" + std::string(tok.text) + "\"");
+    ThrowSqlError(ErrorCode::kSyntaxError, "syntax error at " + PosText(tok.pos) + " near \"" + std::string(tok.text) +
+                                               "\"" + UnsupportedHint(text_, tok.text.view()));
 }
 
 void AstBuilder::StackOverflow() {
