@@ -51,18 +51,35 @@ BinaryOp Mirror(BinaryOp op) {  // a op b  ==  b Mirror(op) a
     }
 }
 
+bool IsComparison(BinaryOp op) { return op >= BinaryOp::kEq && op <= BinaryOp::kGe; }
+
+// Cmp's first six values are BinaryOp's kEq..kGe, in the same order.
+TupleTest::Cmp ToCmp(BinaryOp op) {
+    return static_cast<TupleTest::Cmp>(static_cast<int>(op) - static_cast<int>(BinaryOp::kEq));
+}
+static_assert(static_cast<int>(BinaryOp::kGe) - static_cast<int>(BinaryOp::kEq) ==
+              static_cast<int>(TupleTest::Cmp::kGe));
+
 template <typename T>
-bool Compare(T x, T y, uint8_t cmp) {
+T LoadSlot(const char* p) {
+    T x;
+    std::memcpy(&x, p, sizeof x);
+    return x;
+}
+
+template <typename T>
+bool Compare(T x, T y, TupleTest::Cmp cmp) {
+    using Cmp = TupleTest::Cmp;
     switch (cmp) {
-        case 0:
+        case Cmp::kEq:
             return x == y;
-        case 1:
+        case Cmp::kNe:
             return x != y;
-        case 2:
+        case Cmp::kLt:
             return x < y;
-        case 3:
+        case Cmp::kLe:
             return x <= y;
-        case 4:
+        case Cmp::kGt:
             return x > y;
         default:
             return x >= y;
@@ -84,26 +101,17 @@ void TupleFilter::Split(const BoundExpr* e) {
         Split(e->children[1].get());
         return;
     }
+    // A column of this row that a TupleTest can read (fixed-width numeric).
     auto fixed = [&](const BoundExpr& c) {
-        if (!IsOwnColumn(c) || static_cast<size_t>(c.index) >= layout_.column_count()) return false;
-        switch (layout_.type(c.index)) {
-            case TypeId::kTinyInt:
-            case TypeId::kSmallInt:
-            case TypeId::kInteger:
-            case TypeId::kBigInt:
-            case TypeId::kTimestamp:
-            case TypeId::kFloat:
-                return true;
-            default:
-                return false;
-        }
+        TupleTest probe;
+        return IsOwnColumn(c) && probe.Attach(layout_, c.index);
     };
     if (e->kind == BoundKind::kIsNull && e->children.size() == 1 && IsOwnColumn(*e->children[0]) &&
         static_cast<size_t>(e->children[0]->index) < layout_.column_count()) {
         candidates_.push_back({e, e->children[0]->index, e->negated ? Cmp::kIsNotNull : Cmp::kIsNull, nullptr});
         return;
     }
-    if (e->kind == BoundKind::kBinary && e->children.size() == 2) {
+    if (e->kind == BoundKind::kBinary && e->children.size() == 2 && IsComparison(e->binary_op)) {
         BinaryOp op = e->binary_op;
         const BoundExpr* col = e->children[0].get();
         const BoundExpr* val = e->children[1].get();
@@ -112,33 +120,8 @@ void TupleFilter::Split(const BoundExpr* e) {
             op = Mirror(op);
         }
         if (fixed(*col) && IsValue(*val)) {
-            int cmp = -1;
-            switch (op) {
-                case BinaryOp::kEq:
-                    cmp = 0;
-                    break;
-                case BinaryOp::kNe:
-                    cmp = 1;
-                    break;
-                case BinaryOp::kLt:
-                    cmp = 2;
-                    break;
-                case BinaryOp::kLe:
-                    cmp = 3;
-                    break;
-                case BinaryOp::kGt:
-                    cmp = 4;
-                    break;
-                case BinaryOp::kGe:
-                    cmp = 5;
-                    break;
-                default:
-                    break;
-            }
-            if (cmp >= 0) {
-                candidates_.push_back({e, col->index, static_cast<Cmp>(cmp), val});
-                return;
-            }
+            candidates_.push_back({e, col->index, ToCmp(op), val});
+            return;
         }
     }
     others_.push_back(e);
@@ -227,35 +210,21 @@ bool TupleTest::Run(const char* t) const {
     if (null) return null_passes;
     if (cmp == Cmp::kIsNotNull) return true;
     const char* p = t + offset;
-    const auto c = static_cast<uint8_t>(cmp);
     switch (load) {
-        case Load::kI8: {
-            int8_t x;
-            std::memcpy(&x, p, 1);
-            return Compare<int64_t>(x, i, c);
-        }
-        case Load::kI16: {
-            int16_t x;
-            std::memcpy(&x, p, 2);
-            return Compare<int64_t>(x, i, c);
-        }
-        case Load::kI32: {
-            int32_t x;
-            std::memcpy(&x, p, 4);
-            return Compare<int64_t>(x, i, c);
-        }
-        case Load::kI64: {
-            int64_t x;
-            std::memcpy(&x, p, 8);
-            return Compare<int64_t>(x, i, c);
-        }
+        case Load::kI8:
+            return Compare<int64_t>(LoadSlot<int8_t>(p), i, cmp);
+        case Load::kI16:
+            return Compare<int64_t>(LoadSlot<int16_t>(p), i, cmp);
+        case Load::kI32:
+            return Compare<int64_t>(LoadSlot<int32_t>(p), i, cmp);
+        case Load::kI64:
+            return Compare<int64_t>(LoadSlot<int64_t>(p), i, cmp);
         case Load::kF64: {
-            double x;
-            std::memcpy(&x, p, 8);
+            const double x = LoadSlot<double>(p);
             // A NaN in the column sorts above every number and equals only NaN (CompareDoubles);
             // the constant is never NaN here.
             if (std::isnan(x)) return cmp == Cmp::kNe || cmp == Cmp::kGt || cmp == Cmp::kGe;
-            return Compare<double>(x, d, c);
+            return Compare<double>(x, d, cmp);
         }
     }
     return false;
