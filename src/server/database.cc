@@ -61,6 +61,10 @@ void RecordTtlDecision(std::vector<Value>* params, const std::string& decision) 
 }
 
 // A queue refusal (full or stopping) as the client sees it.
+// Calls of one partition handed over as one task, at most: recovery's replayed calls, a stream
+// read's calls (more go as further tasks).
+constexpr size_t kBatchCalls = 256;
+
 v1::StatusCode RefusalCode(const Status& s) {
     return s.code() == ErrorCode::kLimitExceeded ? v1::OVERLOADED : v1::SHUTTING_DOWN;
 }
@@ -79,6 +83,94 @@ exec::ResultSet PlanTable(const std::string& text) {
 }
 
 }  // namespace
+
+// One single-partition call: runs its procedure in a transaction of its own on the partition.
+class Database::CallTask final : public txn::Task {
+  public:
+    CallTask(Database* db, uint32_t partition, std::shared_ptr<const proc::CallPlan> plan, std::shared_ptr<Call> call)
+        : db_(db), partition_(partition), plan_(std::move(plan)), call_(std::move(call)) {}
+
+    void Run(exec::Engine& engine, uint64_t token) override {
+        Call& c = *call_;
+        if (c.Expired()) return;
+        engine.SetTimestamp(c.timestamp);
+        engine.SetTransactionId(c.txn_id);
+        Outcome o{engine.Begin(token)};
+        if (o.status.ok()) o = Body(engine);
+        if (o.status.ok()) {
+            c.wrote = engine.transaction_wrote();
+            o.status = engine.Commit(token);
+        } else if (engine.in_transaction()) {
+            (void)engine.Rollback(token);
+        }
+        c.Finish(o.status, o.code);
+    }
+    void Reject(const Status& why) override { call_->Finish(why, v1::SHUTTING_DOWN); }
+    Call& call() { return *call_; }
+
+  private:
+    Outcome Body(exec::Engine& engine) {
+        const proc::CallPlan& plan = *plan_;
+        Call& c = *call_;
+        if (plan.name == "@TtlDelete") {
+            std::string decision = TtlDecision(c.params);
+            auto n = engine.DeleteExpired(c.params[0].AsString(), MigratedAcked(c.params), &decision);
+            if (!n.ok())
+                return {n.status(), n.status().code() == ErrorCode::kInvalidParameter ? v1::INVALID_PARAMETER : v1::OK};
+            RecordTtlDecision(&c.params, decision);
+            c.AddResult(ExpiredRows(*n));
+            return {Status::Ok()};
+        }
+        if (plan.kind == proc::CallPlan::Kind::kNative) {
+            return db_->RunNative(*db_->natives_[partition_], plan.name, proc::NativeTarget{&engine, nullptr}, c);
+        }
+        if (plan.defined && !proc::StillDefined(*engine.catalog(), plan)) {
+            return {Dropped(plan.name), v1::UNKNOWN_PROCEDURE};
+        }
+        exec::ResultSet rs;
+        Status st = engine.Execute(plan.sql, &rs, c.args());
+        if (st.ok()) c.AddResult(rs);
+        return {st};
+    }
+
+    Database* db_;
+    uint32_t partition_;
+    std::shared_ptr<const proc::CallPlan> plan_;
+    std::shared_ptr<Call> call_;
+};
+
+// Many calls of one partition as one task (one queue handoff and wakeup for the lot): a
+// stream's read, or recovery's replayed calls. Each call is still its own transaction with its
+// own undo token.
+class Database::BatchTask final : public txn::Task {
+  public:
+    explicit BatchTask(txn::Partition* partition, size_t expected) : partition_(partition) {
+        calls_.reserve(expected);
+    }
+    void Add(CallTask call) { calls_.push_back(std::move(call)); }
+    size_t size() const { return calls_.size(); }
+    /// Transaction ids and timestamps from the given first ones, in order.
+    void Stamp(uint64_t txn_id, int64_t timestamp) {
+        for (auto& c : calls_) {
+            c.call().txn_id = txn_id++;
+            c.call().timestamp = timestamp++;
+        }
+    }
+    void Run(exec::Engine& engine, uint64_t token) override {
+        for (size_t i = 0; i < calls_.size(); ++i) calls_[i].Run(engine, i == 0 ? token : partition_->NextUndoToken());
+    }
+    void Reject(const Status& why) override {
+        for (auto& c : calls_) c.Reject(why);
+    }
+    /// The partition's queue refused the task: every call answers why.
+    void Refuse(const Status& why) {
+        for (auto& c : calls_) c.call().Finish(why, RefusalCode(why));
+    }
+
+  private:
+    txn::Partition* partition_;
+    std::vector<CallTask> calls_;
+};
 
 Database::Database(DatabaseOptions options)
     : options_(options),
@@ -173,7 +265,7 @@ void Database::Stop() {
     for (auto& t : admin) t.join();
 }
 
-int64_t Database::NextTimestamp() {
+int64_t Database::NextTimestamps(size_t n) {
     const int64_t now =
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
             .count();
@@ -181,7 +273,7 @@ int64_t Database::NextTimestamp() {
     int64_t next;
     do {
         next = std::max(now, last + 1);
-    } while (!last_timestamp_.compare_exchange_weak(last, next));
+    } while (!last_timestamp_.compare_exchange_weak(last, next + static_cast<int64_t>(n) - 1));
     return next;
 }
 
@@ -279,7 +371,6 @@ Status Database::Recover(RecoveryInfo* info) {
         Status failure;
     } replay;
     constexpr size_t kMaxInFlight = 16384;
-    constexpr size_t kBatch = 256;  // replayed calls per partition task
     replay_batches_.clear();
     replay_batches_.resize(partitions_.size());
     // Waits (after handing every batched call to its partition) until fewer than n calls are in
@@ -357,7 +448,7 @@ Status Database::Recover(RecoveryInfo* info) {
             if (multi) {
                 Status w = wait_below(1);
                 if (!w.ok()) return w;
-            } else if (replay_batches_[rec.partition].size() >= kBatch) {
+            } else if (replay_batches_[rec.partition] && replay_batches_[rec.partition]->size() >= kBatchCalls) {
                 FlushReplayBatches();
             }
             const auto now = std::chrono::steady_clock::now();
@@ -545,38 +636,43 @@ Status Database::ApplyDdl(txn::MpContext& ctx, const std::string& text) {
 
 void Database::Invoke(const v1::Invocation& invocation, v1::Response* response, std::function<void()> done) {
     auto call = NewCall(invocation.procedure(), response, std::move(done));
-    response->set_client_handle(invocation.client_handle());
-    if (invocation.timeout_ms() > 0) call->deadline = call->start + std::chrono::milliseconds(invocation.timeout_ms());
+    auto plan = Admit(invocation, *call);
+    if (plan) Dispatch(std::move(plan), std::move(call));
+}
+
+std::shared_ptr<const proc::CallPlan> Database::Admit(const v1::Invocation& invocation, Call& call) {
+    call.response->set_client_handle(invocation.client_handle());
+    if (invocation.timeout_ms() > 0) call.deadline = call.start + std::chrono::milliseconds(invocation.timeout_ms());
     if (!accepting_) {
-        call->Finish(Status(ErrorCode::kTransactionState, "the server is shutting down"), v1::SHUTTING_DOWN);
-        return;
+        call.Finish(Status(ErrorCode::kTransactionState, "the server is shutting down"), v1::SHUTTING_DOWN);
+        return nullptr;
     }
-    Status s = DecodeParams(invocation.params(), &call->params);
+    Status s = DecodeParams(invocation.params(), &call.params);
     if (!s.ok()) {
-        call->Finish(s, v1::INVALID_PARAMETER);
-        return;
+        call.Finish(s, v1::INVALID_PARAMETER);
+        return nullptr;
     }
     auto resolved = Resolve(invocation.procedure());
     if (!resolved.ok()) {
-        call->Finish(resolved.status(),
-                     resolved.status().code() == ErrorCode::kUndefinedFunction ? v1::UNKNOWN_PROCEDURE : v1::SQL_ERROR);
-        return;
+        call.Finish(resolved.status(),
+                    resolved.status().code() == ErrorCode::kUndefinedFunction ? v1::UNKNOWN_PROCEDURE : v1::SQL_ERROR);
+        return nullptr;
     }
     const proc::CallPlan& plan = **resolved;
     if (log_ && IsTransaction(plan)) {
         if (log_failed_.load(std::memory_order_relaxed)) {
-            call->Finish(Status(ErrorCode::kIoError, log_->status().message()), v1::UNAVAILABLE);
-            return;
+            call.Finish(Status(ErrorCode::kIoError, log_->status().message()), v1::UNAVAILABLE);
+            return nullptr;
         }
         if (log_->Saturated()) {
-            call->Finish(Status(ErrorCode::kLimitExceeded, "overloaded: the command log has " +
-                                                               std::to_string(log_->unwritten_bytes() >> 20) +
-                                                               " MiB not yet written to disk; retry later"),
-                         v1::OVERLOADED);
-            return;
+            call.Finish(Status(ErrorCode::kLimitExceeded, "overloaded: the command log has " +
+                                                              std::to_string(log_->unwritten_bytes() >> 20) +
+                                                              " MiB not yet written to disk; retry later"),
+                        v1::OVERLOADED);
+            return nullptr;
         }
     }
-    Dispatch(std::move(*resolved), std::move(call));
+    return std::move(*resolved);
 }
 
 void Database::Dispatch(std::shared_ptr<const proc::CallPlan> plan, std::shared_ptr<Call> call) {
@@ -780,86 +876,15 @@ Database::Outcome Database::RunNative(const proc::NativeProcedures& set, const s
     return {Status(ErrorCode::kInternal, "unknown outcome"), v1::INTERNAL};
 }
 
-// One single-partition call: runs its procedure in a transaction of its own on the partition.
-class Database::CallTask final : public txn::Task {
-  public:
-    CallTask(Database* db, uint32_t partition, std::shared_ptr<const proc::CallPlan> plan, std::shared_ptr<Call> call)
-        : db_(db), partition_(partition), plan_(std::move(plan)), call_(std::move(call)) {}
-
-    void Run(exec::Engine& engine, uint64_t token) override {
-        Call& c = *call_;
-        if (c.Expired()) return;
-        engine.SetTimestamp(c.timestamp);
-        engine.SetTransactionId(c.txn_id);
-        Outcome o{engine.Begin(token)};
-        if (o.status.ok()) o = Body(engine);
-        if (o.status.ok()) {
-            c.wrote = engine.transaction_wrote();
-            o.status = engine.Commit(token);
-        } else if (engine.in_transaction()) {
-            (void)engine.Rollback(token);
-        }
-        c.Finish(o.status, o.code);
-    }
-    void Reject(const Status& why) override { call_->Finish(why, v1::SHUTTING_DOWN); }
-
-  private:
-    Outcome Body(exec::Engine& engine) {
-        const proc::CallPlan& plan = *plan_;
-        Call& c = *call_;
-        if (plan.name == "@TtlDelete") {
-            std::string decision = TtlDecision(c.params);
-            auto n = engine.DeleteExpired(c.params[0].AsString(), MigratedAcked(c.params), &decision);
-            if (!n.ok())
-                return {n.status(), n.status().code() == ErrorCode::kInvalidParameter ? v1::INVALID_PARAMETER : v1::OK};
-            RecordTtlDecision(&c.params, decision);
-            c.AddResult(ExpiredRows(*n));
-            return {Status::Ok()};
-        }
-        if (plan.kind == proc::CallPlan::Kind::kNative) {
-            return db_->RunNative(*db_->natives_[partition_], plan.name, proc::NativeTarget{&engine, nullptr}, c);
-        }
-        if (plan.defined && !proc::StillDefined(*engine.catalog(), plan)) {
-            return {Dropped(plan.name), v1::UNKNOWN_PROCEDURE};
-        }
-        exec::ResultSet rs;
-        Status st = engine.Execute(plan.sql, &rs, c.args());
-        if (st.ok()) c.AddResult(rs);
-        return {st};
-    }
-
-    Database* db_;
-    uint32_t partition_;
-    std::shared_ptr<const proc::CallPlan> plan_;
-    std::shared_ptr<Call> call_;
-};
-
-// Recovery: many replayed calls of one partition as one task (one queue handoff and wakeup for
-// the lot), each still its own transaction with its own undo token.
-class Database::ReplayBatchTask final : public txn::Task {
-  public:
-    ReplayBatchTask(txn::Partition* partition, std::vector<std::unique_ptr<CallTask>> calls)
-        : partition_(partition), calls_(std::move(calls)) {}
-    void Run(exec::Engine& engine, uint64_t token) override {
-        for (size_t i = 0; i < calls_.size(); ++i) calls_[i]->Run(engine, i == 0 ? token : partition_->NextUndoToken());
-    }
-    void Reject(const Status& why) override {
-        for (auto& c : calls_) c->Reject(why);
-    }
-
-  private:
-    txn::Partition* partition_;
-    std::vector<std::unique_ptr<CallTask>> calls_;
-};
 
 void Database::FlushReplayBatches() {
     for (size_t p = 0; p < replay_batches_.size(); ++p) {
-        if (replay_batches_[p].empty()) continue;
-        auto batch = std::make_unique<ReplayBatchTask>(partitions_[p].get(), std::move(replay_batches_[p]));
-        replay_batches_[p].clear();
+        if (!replay_batches_[p]) continue;
         // Urgent: the replay bounds what it has in flight; the queue's bound is for clients.
-        Status s = partitions_[p]->SubmitUrgent(std::move(batch));
-        (void)s;  // refused only when stopping, and then Reject answered every call
+        BatchTask* raw = replay_batches_[p].get();
+        std::unique_ptr<txn::Task> task = std::move(replay_batches_[p]);
+        Status s = partitions_[p]->SubmitUrgent(std::move(task));
+        if (!s.ok()) raw->Reject(s);  // stopping (still owned by `task`)
     }
 }
 
@@ -875,13 +900,83 @@ void Database::SubmitSingle(uint32_t partition, std::shared_ptr<const proc::Call
                                                                  " on replay but ran on partition " +
                                                                  std::to_string(*call->replay_partition)));
         }
-        replay_batches_[partition].push_back(std::make_unique<CallTask>(this, partition, std::move(plan), call));
+        auto& batch = replay_batches_[partition];
+        if (!batch) batch = std::make_unique<BatchTask>(partitions_[partition].get(), kBatchCalls);
+        batch->Add(CallTask(this, partition, std::move(plan), std::move(call)));
         return;
     }
     call->txn_id = next_txn_id_.fetch_add(1);
     call->timestamp = NextTimestamp();
     Status s = partitions_[partition]->Submit(std::make_unique<CallTask>(this, partition, std::move(plan), call));
     if (!s.ok()) call->Finish(s, RefusalCode(s));  // the task was destroyed unrun
+}
+
+void Database::InvokeBatch(const v1::InvocationBatch& batch, ResponseSink* sink) {
+    // Per partition: the task being filled and the group its calls answer in.
+    struct Pending {
+        std::unique_ptr<BatchTask> task;
+        ResponseGroup* group = nullptr;
+    };
+    thread_local std::vector<Pending> pending;
+    pending.resize(partitions_.size());
+    auto flush = [&](uint32_t p) {
+        Pending& b = pending[p];
+        if (!b.task) return;
+        const size_t n = b.task->size();
+        b.task->Stamp(next_txn_id_.fetch_add(n), NextTimestamps(n));
+        BatchTask* raw = b.task.get();
+        std::unique_ptr<txn::Task> task = std::move(b.task);
+        Status s = partitions_[p]->Submit(std::move(task), n);
+        if (!s.ok()) raw->Refuse(s);  // still owned by `task`: answers every call (queue full, or stopping)
+        b.group->Release();  // the builder's hold
+        b.group = nullptr;
+    };
+    auto flush_all = [&] {
+        for (uint32_t p = 0; p < pending.size(); ++p) flush(p);
+    };
+    const auto start = std::chrono::steady_clock::now();
+    for (const v1::Invocation& inv : batch.invocations()) {
+        // A single-partition procedure whose parameters decode and route joins its partition's
+        // task; anything else (refusals included) is answered alone through Invoke.
+        std::shared_ptr<const proc::CallPlan> plan;
+        std::vector<Value> params;
+        uint32_t p = 0;
+        if (accepting_.load(std::memory_order_relaxed) &&
+            !(log_ && (log_failed_.load(std::memory_order_relaxed) || log_->Saturated()))) {
+            auto resolved = Resolve(inv.procedure());
+            if (resolved.ok() && (*resolved)->partition_param && (*resolved)->kind != proc::CallPlan::Kind::kSystem &&
+                (*resolved)->name != "@TtlDelete" && DecodeParams(inv.params(), &params).ok()) {
+                auto value = proc::PartitionValue(**resolved, params);
+                if (value.ok()) {
+                    p = router_.Partition(*value);
+                    plan = std::move(*resolved);
+                }
+            }
+        }
+        if (!plan) {
+            flush_all();  // what came before is handed over first
+            auto* group = new ResponseGroup(sink);
+            Invoke(inv, group->Add(), [group] { group->Release(); });
+            group->Release();
+            continue;
+        }
+        Pending& b = pending[p];
+        if (!b.task) {
+            b.task = std::make_unique<BatchTask>(partitions_[p].get(), kBatchCalls);
+            b.group = new ResponseGroup(sink);
+        }
+        ResponseGroup* group = b.group;
+        auto call = NewCall(plan->name, group->Add(), [group] { group->Release(); });
+        call->start = start;
+        call->response->set_client_handle(inv.client_handle());
+        if (inv.timeout_ms() > 0) call->deadline = start + std::chrono::milliseconds(inv.timeout_ms());
+        call->params = std::move(params);
+        call->shard = p;
+        call->partition = p;
+        b.task->Add(CallTask(this, p, std::move(plan), std::move(call)));
+        if (b.task->size() == kBatchCalls) flush(p);
+    }
+    flush_all();
 }
 
 Result<std::shared_ptr<const proc::CallPlan>> Database::Resolve(std::string_view name) {

@@ -66,6 +66,16 @@ struct RecoveryInfo {
     double seconds = 0;
 };
 
+/// Receives the answers of a stream's calls (Database::InvokeBatch), many at a time.
+class ResponseSink {
+  public:
+    virtual ~ResponseSink() = default;
+    /// Answers of calls that finished together, on the thread that finished the last of them (a
+    /// partition, the coordinator, the command log's writer or the caller's). The sink takes what
+    /// it keeps out of `responses`, which is destroyed afterwards.
+    virtual void Deliver(v1::ResponseBatch& responses) = 0;
+};
+
 class Database {
   public:
     explicit Database(DatabaseOptions options);
@@ -85,6 +95,12 @@ class Database {
     /// Runs one invocation. `response` must stay valid until `done` is called (exactly once, on
     /// any thread).
     void Invoke(const v1::Invocation& invocation, v1::Response* response, std::function<void()> done);
+    /// Runs a stream's batch of invocations, each answered exactly once through `sink` (which
+    /// must stay valid until then). Single-partition calls go to their partition as one task per
+    /// partition (each call still its own transaction) and are answered together; every other
+    /// call goes alone, as Invoke, after the calls before it were handed over (so calls keep
+    /// their order on each partition).
+    void InvokeBatch(const v1::InvocationBatch& batch, ResponseSink* sink);
 
     /// Called (once) when a client asks for @Shutdown.
     void set_shutdown_handler(std::function<void()> f) { shutdown_handler_ = std::move(f); }
@@ -101,7 +117,11 @@ class Database {
         v1::StatusCode code = v1::OK;
     };
     class CallTask;
-    class ReplayBatchTask;
+    class BatchTask;
+    struct ResponseGroup;
+    /// Checks and resolves an invocation for `call` (its parameters decoded into call.params);
+    /// answers the call and returns null when it cannot run.
+    std::shared_ptr<const proc::CallPlan> Admit(const v1::Invocation& invocation, Call& call);
     // Snapshots (database_snapshot.cc).
     struct SnapshotRun;
     using SnapshotDone = std::function<void(const Status&, const durability::SnapshotManifest&)>;
@@ -187,7 +207,10 @@ class Database {
     void SubmitMulti(std::function<void(txn::MpContext&, Call&)> body, std::shared_ptr<Call> call);
     /// Applies DDL to every partition as one change (all or none), then publishes the catalog.
     Status ApplyDdl(txn::MpContext& ctx, const std::string& text);
-    int64_t NextTimestamp();
+    int64_t NextTimestamp() { return NextTimestamps(1); }
+    /// The first of n consecutive transaction timestamps (microseconds, never behind the clock,
+    /// each later than any given before).
+    int64_t NextTimestamps(size_t n);
 
     DatabaseOptions options_;
     txn::Router router_;
@@ -204,7 +227,7 @@ class Database {
     mutable std::mutex catalog_mu_;
     catalog::CatalogPtr catalog_;               ///< partition 0's catalog, as last published by DDL
     std::atomic<uint64_t> catalog_version_{0};  ///< bumped after each publication of catalog_
-    std::vector<std::vector<std::unique_ptr<CallTask>>> replay_batches_;  ///< recovery only, per partition
+    std::vector<std::unique_ptr<BatchTask>> replay_batches_;  ///< recovery only, per partition (null: none)
     std::unique_ptr<durability::DirLock> dir_lock_;
     std::unique_ptr<durability::CommandLog> log_;            ///< null when off (or not yet open)
     std::atomic<durability::CommandLog*> log_ptr_{nullptr};  ///< log_, for the export threads

@@ -3,6 +3,7 @@
 // database_snapshot.cc.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -17,6 +18,28 @@
 #include "server/stats.h"
 
 namespace surge::server {
+
+/// Calls answered together to a ResponseSink: their responses sit in one batch, delivered when
+/// the last of them is answered; then the group deletes itself.
+struct Database::ResponseGroup {
+    explicit ResponseGroup(ResponseSink* s) : sink(s) {}
+
+    /// A response for one more call (before the builder's Release).
+    v1::Response* Add() {
+        remaining.fetch_add(1, std::memory_order_relaxed);
+        return responses.add_responses();
+    }
+    /// Once per Add (the call is answered), and once by the builder when it has added them all.
+    void Release() {
+        if (remaining.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+        sink->Deliver(responses);
+        delete this;
+    }
+
+    ResponseSink* sink;
+    v1::ResponseBatch responses;
+    std::atomic<size_t> remaining{1};  ///< the builder's hold, and one per call not yet answered
+};
 
 struct Database::Call final : durability::DurableWaiter, std::enable_shared_from_this<Call> {
     Stats* stats = nullptr;

@@ -4,16 +4,18 @@
 #include <grpcpp/support/proto_buffer_reader.h>
 #include <grpcpp/support/proto_buffer_writer.h>
 
-#include <deque>
+#include <vector>
 #include <memory>
 #include <mutex>
 
 namespace surge::server {
 
-// One client stream. Reads batches; each invocation completes independently (possibly out of
-// order); completed responses are written in batches, one write outstanding at a time. The
-// stream finishes once the client has half-closed and every response is written.
-class StreamReactor final : public grpc::ServerBidiReactor<v1::InvocationBatch, v1::ResponseBatch> {
+// One client stream. Reads batches and hands each to the Database, which answers the calls in
+// groups (possibly out of order: a partition's calls together); answers are written in batches,
+// one write outstanding at a time. The stream finishes once the client has half-closed and every
+// response is written.
+class StreamReactor final : public grpc::ServerBidiReactor<v1::InvocationBatch, v1::ResponseBatch>,
+                            public ResponseSink {
   public:
     StreamReactor(Database& db, Service& service) : db_(db), service_(service) { StartRead(&in_); }
 
@@ -36,10 +38,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::InvocationBatch, 
             if (finished_) return;  // closed for shutdown: the client fails these itself
             pending_ += static_cast<size_t>(in_.invocations_size());
         }
-        for (const auto& inv : in_.invocations()) {
-            auto holder = std::make_shared<v1::Response>();
-            db_.Invoke(inv, holder.get(), [this, holder] { Completed(std::move(*holder)); });
-        }
+        db_.InvokeBatch(in_, this);
         in_.Clear();
         StartRead(&in_);
     }
@@ -48,7 +47,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::InvocationBatch, 
         std::lock_guard<std::mutex> lock(mu_);
         writing_ = false;
         if (!ok) broken_ = true;  // the client went away: drop what is left
-        if (!broken_ && !ready_.empty()) {
+        if (!broken_ && !ready_.responses().empty()) {
             StartNextWriteLocked();
         } else {
             MaybeFinishLocked();
@@ -71,10 +70,11 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::InvocationBatch, 
         broken_ = true;
     }
 
-  private:
-    void Completed(v1::Response response) {
+    void Deliver(v1::ResponseBatch& responses) override {
+        auto* list = responses.mutable_responses();
+        const int n = list->size();
         std::unique_lock<std::mutex> lock(mu_);
-        --pending_;
+        pending_ -= static_cast<size_t>(n);
         if (done_) {
             if (pending_ == 0) {
                 lock.unlock();
@@ -82,25 +82,34 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::InvocationBatch, 
             }
             return;
         }
-        if (!broken_) ready_.push_back(std::move(response));
-        if (!writing_ && !broken_) {
+        if (broken_) return MaybeFinishLocked();
+        if (ready_.responses().empty()) {
+            ready_.Swap(&responses);
+        } else {
+            // Moves the messages, not their contents (no arena: each is its own allocation).
+            thread_local std::vector<v1::Response*> moved;
+            moved.resize(static_cast<size_t>(n));
+            list->ExtractSubrange(0, n, moved.data());
+            for (v1::Response* r : moved) ready_.mutable_responses()->AddAllocated(r);
+        }
+        if (!writing_) {
             StartNextWriteLocked();
         } else {
             MaybeFinishLocked();
         }
     }
 
+  private:
     void StartNextWriteLocked() {
         out_.Clear();
-        for (auto& r : ready_) *out_.add_responses() = std::move(r);
-        ready_.clear();
+        out_.Swap(&ready_);
         writing_ = true;
         StartWrite(&out_);
     }
 
     void MaybeFinishLocked() {
         if (finished_ || writing_ || pending_ > 0 || !reads_done_) return;
-        if (!ready_.empty() && !broken_) return;
+        if (!ready_.responses().empty() && !broken_) return;
         finished_ = true;
         Finish(grpc::Status::OK);
     }
@@ -110,7 +119,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::InvocationBatch, 
     v1::InvocationBatch in_;
     v1::ResponseBatch out_;
     std::mutex mu_;
-    std::deque<v1::Response> ready_;
+    v1::ResponseBatch ready_;  ///< answers waiting for the write under way
     size_t pending_ = 0;
     bool reads_done_ = false;
     bool writing_ = false;

@@ -48,12 +48,13 @@ class Partition {
     /// Stops accepting tasks, runs those already queued, and joins the thread.
     void Stop();
 
-    /// Queues a task. kLimitExceeded ("overloaded") when the queue is full, kTransactionState
-    /// when the partition is not running; the task is then not queued and not called.
-    Status Submit(std::unique_ptr<Task> task);
+    /// Queues a task that runs `calls` calls (the queue's capacity counts calls).
+    /// kLimitExceeded ("overloaded") when the queue is full, kTransactionState when the partition
+    /// is not running; the task is then not queued and not called (and stays with the caller).
+    Status Submit(std::unique_ptr<Task>&& task, size_t calls = 1);
     /// Queues a task even when the queue is full (for the coordinator's park tasks, which must not
     /// be refused once a multi-partition transaction has begun). Fails only when stopped.
-    Status SubmitUrgent(std::unique_ptr<Task> task);
+    Status SubmitUrgent(std::unique_ptr<Task>&& task);
 
     size_t queue_depth() const { return worker_.depth(); }
     size_t queue_capacity() const { return worker_.capacity(); }

@@ -47,48 +47,67 @@ class Worker {
         cv_.notify_all();
         if (thread_.joinable()) thread_.join();
         // Nothing runs any more: anything still queued (only if the thread never started) is refused.
-        std::deque<std::unique_ptr<TaskT>> left;
+        std::deque<Queued> left;
         {
             std::lock_guard<std::mutex> lock(mu_);
             left.swap(queue_);
+            queued_ = 0;
         }
-        for (auto& t : left) t->Reject(Status(ErrorCode::kTransactionState, name_ + " stopped"));
+        for (auto& q : left) q.task->Reject(Status(ErrorCode::kTransactionState, name_ + " stopped"));
     }
 
-    /// Queues a task. kLimitExceeded ("overloaded") when the queue is full, kTransactionState
-    /// when not running; the task is then neither queued nor called. An urgent task skips the
-    /// capacity check (for work that must not be refused once started elsewhere).
-    Status Submit(std::unique_ptr<TaskT> task, bool urgent = false) {
+    /// Queues a task that carries `items` of what the queue counts (a batch of calls is one task
+    /// of many items). kLimitExceeded ("overloaded") when the queue would hold more than its
+    /// capacity (a task larger than the capacity fits only an empty queue), kTransactionState when
+    /// not running; the task is then neither queued nor called, and stays with the caller. An
+    /// urgent task skips the capacity check (for work that must not be refused once started
+    /// elsewhere).
+    Status Submit(std::unique_ptr<TaskT>&& task, bool urgent = false, size_t items = 1) {
+        bool wake = false;
         {
             std::lock_guard<std::mutex> lock(mu_);
             if (!accepting_ && !(urgent && thread_.joinable() && !stop_)) {
                 return Status(ErrorCode::kTransactionState, name_ + " is not running");
             }
-            if (!urgent && queue_.size() >= capacity_) {
-                return Status(ErrorCode::kLimitExceeded, "overloaded: " + name_ + " has " +
-                                                             std::to_string(queue_.size()) + " " + what_ + " queued");
+            if (!urgent && queued_ > 0 && queued_ + items > capacity_) {
+                return Status(ErrorCode::kLimitExceeded,
+                              "overloaded: " + name_ + " has " + std::to_string(queued_) + " " + what_ + " queued");
             }
-            queue_.push_back(std::move(task));
+            // The thread waits only on an empty queue: a wakeup is needed only then.
+            wake = queue_.empty() && idle_;
+            queue_.push_back(Queued{std::move(task), items});
+            queued_ += items;
         }
-        cv_.notify_one();
+        if (wake) cv_.notify_one();
         return Status::Ok();
     }
 
+    /// Items queued (not counting the task running).
     size_t depth() const {
         std::lock_guard<std::mutex> lock(mu_);
-        return queue_.size();
+        return queued_;
     }
     size_t capacity() const { return capacity_; }
 
   private:
+    struct Queued {
+        std::unique_ptr<TaskT> task;
+        size_t items;
+    };
+
     void Loop(const std::function<void(TaskT&)>& run) {
         while (true) {
             std::unique_ptr<TaskT> task;
             {
                 std::unique_lock<std::mutex> lock(mu_);
-                cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+                if (!stop_ && queue_.empty()) {
+                    idle_ = true;
+                    cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+                    idle_ = false;
+                }
                 if (queue_.empty()) return;  // stopping, and everything queued has run
-                task = std::move(queue_.front());
+                task = std::move(queue_.front().task);
+                queued_ -= queue_.front().items;
                 queue_.pop_front();
             }
             run(*task);
@@ -100,7 +119,9 @@ class Worker {
     const size_t capacity_;
     mutable std::mutex mu_;
     std::condition_variable cv_;
-    std::deque<std::unique_ptr<TaskT>> queue_;
+    std::deque<Queued> queue_;
+    size_t queued_ = 0;  ///< items in queue_
+    bool idle_ = false;  ///< the thread waits (or is about to) for a task
     bool accepting_ = false;
     bool stop_ = false;
     std::thread thread_;

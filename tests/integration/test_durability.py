@@ -125,6 +125,16 @@ class Surged:
                 self.proc.kill()
                 self.proc.wait(10)
                 raise AssertionError(f"surged did not stop within {timeout} s of SIGTERM:\n{self.output()[-5000:]}")
+            if self.proc.returncode != 0:
+                # Keep the evidence (a sanitizer's report is written at exit) for whoever reads the
+                # test log; the caller decides whether this exit code is a failure.
+                text = self.output()
+                start = text.find("WARNING: ThreadSanitizer")
+                if start < 0:
+                    start = text.find("ERROR: AddressSanitizer")
+                excerpt = text[start:start + 20000] if start >= 0 else text[-5000:]
+                print(f"surged exited with {self.proc.returncode} after SIGTERM; its output:\n{excerpt}",
+                      file=sys.stderr)
         return self.proc.returncode
 
     def recovered(self):

@@ -171,6 +171,49 @@ TEST(PartitionTest, FullQueueSaysOverloadedAndDropsNothingAccepted) {
     EXPECT_EQ(Scalar(p.engine(), "SELECT COUNT(*) FROM log"), "4");
 }
 
+TEST(PartitionTest, QueueCountsTheCallsOfBatchTasks) {
+    Partition p(1, 10);
+    p.Start();
+    std::atomic<int> ran{0};
+    auto task = [&ran] {
+        return std::make_unique<FunctionTask>([&ran](exec::Engine&, uint64_t) { ++ran; }, [](const Status&) {});
+    };
+    // Blocks the thread until the returned promise is set, once it has taken the blocking task.
+    auto block = [&p] {
+        auto gate = std::make_shared<std::promise<void>>();
+        std::shared_future<void> open = gate->get_future().share();
+        EXPECT_TRUE(
+            p.Submit(std::make_unique<FunctionTask>([open](exec::Engine&, uint64_t) { open.wait(); },
+                                                    [](const Status&) {}))
+                .ok());
+        while (p.queue_depth() != 0) std::this_thread::yield();
+        return gate;
+    };
+    auto gate = block();
+    std::unique_ptr<Task> six = task(), four = task(), one = task();
+    EXPECT_TRUE(p.Submit(std::move(six), 6).ok());
+    EXPECT_EQ(six, nullptr);
+    EXPECT_TRUE(p.Submit(std::move(four), 4).ok());
+    EXPECT_EQ(p.queue_depth(), 10u);
+    Status s = p.Submit(std::move(one), 1);
+    EXPECT_EQ(s.code(), ErrorCode::kLimitExceeded);
+    EXPECT_NE(s.message().find("has 10 calls queued"), std::string::npos) << s.ToString();
+    EXPECT_NE(one, nullptr);  // a refused task stays with the caller
+    gate->set_value();
+    while (ran.load() != 2) std::this_thread::yield();
+    gate = block();
+    // A task larger than the capacity fits an empty queue only.
+    std::unique_ptr<Task> big = task();
+    EXPECT_TRUE(p.Submit(std::move(big), 25).ok());
+    EXPECT_EQ(p.queue_depth(), 25u);
+    EXPECT_EQ(p.Submit(std::move(one), 1).code(), ErrorCode::kLimitExceeded);
+    gate->set_value();
+    p.Stop();
+    EXPECT_EQ(ran.load(), 3);
+    EXPECT_EQ(p.Submit(std::move(one), 1).code(), ErrorCode::kTransactionState);
+    EXPECT_NE(one, nullptr);
+}
+
 class CoordinatorTest : public ::testing::Test {
   protected:
     static constexpr uint32_t kParts = 3;
