@@ -144,9 +144,7 @@ class Database::CallTask final : public txn::Task {
 // own undo token.
 class Database::BatchTask final : public txn::Task {
   public:
-    explicit BatchTask(txn::Partition* partition, size_t expected) : partition_(partition) {
-        calls_.reserve(expected);
-    }
+    explicit BatchTask(txn::Partition* partition, size_t expected) : partition_(partition) { calls_.reserve(expected); }
     void Add(CallTask call) { calls_.push_back(std::move(call)); }
     size_t size() const { return calls_.size(); }
     /// Transaction ids and timestamps from the given first ones, in order.
@@ -876,7 +874,6 @@ Database::Outcome Database::RunNative(const proc::NativeProcedures& set, const s
     return {Status(ErrorCode::kInternal, "unknown outcome"), v1::INTERNAL};
 }
 
-
 void Database::FlushReplayBatches() {
     for (size_t p = 0; p < replay_batches_.size(); ++p) {
         if (!replay_batches_[p]) continue;
@@ -928,7 +925,7 @@ void Database::InvokeBatch(const v1::InvocationBatch& batch, ResponseSink* sink)
         std::unique_ptr<txn::Task> task = std::move(b.task);
         Status s = partitions_[p]->Submit(std::move(task), n);
         if (!s.ok()) raw->Refuse(s);  // still owned by `task`: answers every call (queue full, or stopping)
-        b.group->Release();  // the builder's hold
+        b.group->Release();           // the builder's hold
         b.group = nullptr;
     };
     auto flush_all = [&] {

@@ -225,8 +225,8 @@ class Database {
     std::atomic<uint64_t> next_replicated_read_{0};
     std::atomic<int64_t> last_timestamp_{0};
     mutable std::mutex catalog_mu_;
-    catalog::CatalogPtr catalog_;               ///< partition 0's catalog, as last published by DDL
-    std::atomic<uint64_t> catalog_version_{0};  ///< bumped after each publication of catalog_
+    catalog::CatalogPtr catalog_;                             ///< partition 0's catalog, as last published by DDL
+    std::atomic<uint64_t> catalog_version_{0};                ///< bumped after each publication of catalog_
     std::vector<std::unique_ptr<BatchTask>> replay_batches_;  ///< recovery only, per partition (null: none)
     std::unique_ptr<durability::DirLock> dir_lock_;
     std::unique_ptr<durability::CommandLog> log_;            ///< null when off (or not yet open)

@@ -4,9 +4,9 @@
 #include <grpcpp/support/proto_buffer_reader.h>
 #include <grpcpp/support/proto_buffer_writer.h>
 
-#include <vector>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 namespace surge::server {
 

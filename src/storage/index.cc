@@ -17,8 +17,8 @@ namespace {
 // Approximate container cost per entry beyond the keys' heap bytes: the key and pointer stored in
 // a B-tree node, plus the node's share of its header and unused slots.
 constexpr size_t kOrderedEntryOverhead = sizeof(IndexKey) + sizeof(TuplePtr) + 16;
-// A Swiss-table slot (key + bucket) plus its control byte.
-constexpr size_t kHashEntryOverhead = sizeof(IndexKey) + sizeof(HashBucket) + 1;
+// A Swiss-table slot (hash + tuple) plus its control byte.
+constexpr size_t kHashEntryOverhead = sizeof(HashEntry) + 1;
 
 void AppendAddressSuffix(const char* tuple, std::string* out) {
     // Big-endian so entries with equal keys sort by address, a stable order.
@@ -95,7 +95,10 @@ TuplePtr IndexCursor::Next() {
 
 Index::Index(std::shared_ptr<const catalog::IndexDef> def, const TupleLayout& layout,
              std::unique_ptr<KeyExtractor> extractor)
-    : def_(std::move(def)), layout_(layout), extractor_(std::move(extractor)) {
+    : def_(std::move(def)),
+      layout_(layout),
+      extractor_(std::move(extractor)),
+      hash_(0, HashEntryHash{}, HashEntryEq{this}) {
     for (const auto& part : def_->key) {
         if (part.column < 0 && extractor_ == nullptr) {
             ThrowSqlError(ErrorCode::kInternal,
@@ -108,11 +111,39 @@ Index::Index(std::shared_ptr<const catalog::IndexDef> def, const TupleLayout& la
     }
 }
 
+Index::~Index() { DeleteBuckets(); }
+
+void Index::DeleteBuckets() {
+    if (hash_buckets_ == 0) return;
+    for (const HashEntry& e : hash_) {
+        if (e.multi()) delete e.bucket();
+    }
+    hash_buckets_ = 0;
+}
+
+bool HashEntryEq::operator()(const HashEntry& a, const HashProbe& b) const { return index->KeyIs(a.front(), b.key); }
+
+bool HashEntryEq::operator()(const HashEntry& a, const HashEntry& b) const {
+    if (a.hash() != b.hash()) return false;
+    bool null_a, null_b;
+    index->BuildKey(a.front(), &index->eq_scratch_, &null_a);
+    index->BuildKey(b.front(), &index->eq_scratch2_, &null_b);
+    return index->eq_scratch_ == index->eq_scratch2_;
+}
+
+bool Index::KeyIs(const char* tuple, std::string_view key) const {
+    bool has_null;
+    BuildKey(tuple, &eq_scratch_, &has_null);
+    return eq_scratch_ == key;
+}
+
 size_t Index::size() const { return ordered() ? tree_.size() : hash_entries_; }
 
 size_t Index::memory_bytes() const {
     if (ordered()) return key_bytes_ + tree_.size() * kOrderedEntryOverhead;
-    return key_bytes_ + hash_.size() * kHashEntryOverhead + (hash_entries_ - hash_.size()) * sizeof(TuplePtr);
+    // Tuples beyond the first of a key sit in its bucket.
+    return hash_.size() * kHashEntryOverhead + hash_buckets_ * sizeof(HashBucket) +
+           (hash_entries_ - hash_.size()) * sizeof(TuplePtr);
 }
 
 void Index::BuildKey(const char* tuple, std::string* out, bool* has_null) const {
@@ -141,20 +172,22 @@ TuplePtr Index::FindUnique(std::string_view key) const {
         auto it = tree_.find(key);
         return it == tree_.end() ? nullptr : it->second;
     }
-    auto it = hash_.find(key);
-    return it == hash_.end() || it->second.empty() ? nullptr : it->second.front();
+    auto it = hash_.find(HashProbe{key, HashOf(key)});
+    return it == hash_.end() ? nullptr : it->front();
 }
 
 void Index::ScanPrefix(std::string_view prefix, IndexCursor* cursor) const {
     cursor->mode_ = IndexCursor::Mode::kEmpty;
     if (!ordered()) {
-        auto it = hash_.find(prefix);
-        if (it == hash_.end() || it->second.empty()) return;
-        const HashBucket& bucket = it->second;
-        if (bucket.size() == 1) {
+        auto it = hash_.find(HashProbe{prefix, HashOf(prefix)});
+        if (it == hash_.end()) return;
+        if (!it->multi()) {
             cursor->mode_ = IndexCursor::Mode::kSingle;
-            cursor->single_ = bucket.front();
-        } else if (const HashBucket::Set* set = bucket.large()) {
+            cursor->single_ = it->front();
+            return;
+        }
+        const HashBucket& bucket = *it->bucket();
+        if (const HashBucket::Set* set = bucket.large()) {
             cursor->mode_ = IndexCursor::Mode::kSet;
             cursor->set_it_ = set->begin();
             cursor->set_end_ = set->end();
@@ -232,14 +265,28 @@ void Index::Insert(TuplePtr tuple) {
         key_bytes_ += it->first.heap_bytes();
         return;
     }
-    auto it = hash_.find(std::string_view(scratch_));
-    if (it == hash_.end()) {
-        it = hash_.emplace(IndexKey(scratch_), HashBucket()).first;
-        key_bytes_ += it->first.heap_bytes();
-    } else if (must_be_unique) {
-        ThrowDuplicate(tuple);  // buckets are never empty: the key is taken
+    const uint64_t h = HashOf(scratch_);
+    bool added = false;
+    auto it = hash_.lazy_emplace(HashProbe{scratch_, h}, [&](const auto& construct) {
+        added = true;
+        construct(HashEntry{h, reinterpret_cast<uintptr_t>(tuple)});
+    });
+    if (!added) {
+        if (must_be_unique) ThrowDuplicate(tuple);  // the key is taken
+        if (it->multi()) {
+            it->bucket()->Add(tuple);
+        } else {
+            // A second tuple with this key: the entry moves its tuples to a bucket. (The hash
+            // part of an entry never changes, so the set's order is unaffected.)
+            auto bucket = std::make_unique<HashBucket>();
+            bucket->Add(reinterpret_cast<TuplePtr>(it->ref));
+            bucket->Add(tuple);
+            HashEntry& e = const_cast<HashEntry&>(*it);
+            e.hash_flag |= HashEntry::kMulti;
+            e.ref = reinterpret_cast<uintptr_t>(bucket.release());
+            ++hash_buckets_;
+        }
     }
-    it->second.Add(tuple);
     ++hash_entries_;
 }
 
@@ -255,14 +302,23 @@ void Index::Erase(TuplePtr tuple) {
         tree_.erase(it);
         return;
     }
-    auto it = hash_.find(std::string_view(scratch_));
+    auto it = hash_.find(HashProbe{scratch_, HashOf(scratch_)});
     if (it != hash_.end()) {
-        HashBucket& bucket = it->second;
-        if (bucket.Remove(tuple)) {
-            --hash_entries_;
-            if (bucket.empty()) {
-                key_bytes_ -= it->first.heap_bytes();
+        if (!it->multi()) {
+            if (it->front() == tuple) {
                 hash_.erase(it);
+                --hash_entries_;
+                return;
+            }
+        } else if (it->bucket()->Remove(tuple)) {
+            --hash_entries_;
+            HashBucket* bucket = it->bucket();
+            if (bucket->size() == 1) {  // back to a plain entry
+                HashEntry& e = const_cast<HashEntry&>(*it);
+                e.ref = reinterpret_cast<uintptr_t>(bucket->front());
+                e.hash_flag &= ~HashEntry::kMulti;
+                delete bucket;
+                --hash_buckets_;
             }
             return;
         }
@@ -272,6 +328,7 @@ void Index::Erase(TuplePtr tuple) {
 
 void Index::Clear() {
     tree_.clear();
+    DeleteBuckets();
     hash_.clear();
     hash_entries_ = 0;
     key_bytes_ = 0;

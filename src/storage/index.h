@@ -2,7 +2,10 @@
 // table), unique or not, on columns and expressions. Keys are memcomparable byte strings
 // (key_encoding.h). Ordered non-unique indexes append 0x00 + the 8-byte tuple address to make every
 // entry distinct; unique ones do the same for keys that contain a NULL (SQL lets NULLs repeat).
-// Hash indexes map the full key to the tuples that have it (one, unless non-unique or NULL).
+// Hash indexes map the full key to the tuples that have it (one, unless non-unique or NULL); they
+// do not store keys: an entry is the key's hash and its tuple (or bucket of tuples), and a probe
+// compares against the key built from the entry's tuple (16 bytes an entry, and growing the table
+// moves entries without rehashing keys).
 #pragma once
 
 #include <absl/container/btree_map.h>
@@ -82,11 +85,47 @@ class IndexCursor {
     Tree::const_iterator it_, end_;  // forward: [it_, end_); reverse: walks from end_ down to it_
 };
 
+class Index;
+
+/// A hash index entry: the key's hash (63 bits) and what has the key — one tuple, or (top bit set)
+/// a HashBucket of several (a non-unique index, or NULLs in a unique one).
+struct HashEntry {
+    static constexpr uint64_t kMulti = uint64_t{1} << 63;
+    uint64_t hash_flag;
+    mutable uintptr_t ref;  ///< changes as tuples join or leave the key; the key does not change
+
+    uint64_t hash() const { return hash_flag & ~kMulti; }
+    bool multi() const { return (hash_flag & kMulti) != 0; }
+    HashBucket* bucket() const { return reinterpret_cast<HashBucket*>(ref); }
+    TuplePtr front() const { return multi() ? bucket()->front() : reinterpret_cast<TuplePtr>(ref); }
+};
+/// A lookup: an encoded key and its hash.
+struct HashProbe {
+    std::string_view key;
+    uint64_t hash;
+};
+struct HashEntryHash {
+    using is_transparent = void;
+    size_t operator()(const HashEntry& e) const { return e.hash(); }
+    size_t operator()(const HashProbe& p) const { return p.hash; }
+};
+/// Compares keys built from the entries' tuples (the index's scratch buffers: single-threaded).
+struct HashEntryEq {
+    using is_transparent = void;
+    const Index* index;
+    bool operator()(const HashEntry& a, const HashProbe& b) const;
+    bool operator()(const HashProbe& a, const HashEntry& b) const { return (*this)(b, a); }
+    bool operator()(const HashEntry& a, const HashEntry& b) const;
+};
+
 class Index {
   public:
     /// extractor may be null when every key part is a column.
     Index(std::shared_ptr<const catalog::IndexDef> def, const TupleLayout& layout,
           std::unique_ptr<KeyExtractor> extractor);
+    ~Index();
+    Index(const Index&) = delete;  // the hash table's comparator points back here
+    Index& operator=(const Index&) = delete;
 
     const catalog::IndexDef& def() const { return *def_; }
     const std::string& name() const { return def_->name; }
@@ -121,6 +160,12 @@ class Index {
 
   private:
     friend class Table;  // pre-checks throw the same duplicate-key error Insert does
+    friend struct HashEntryEq;
+
+    static uint64_t HashOf(std::string_view key) { return Hash64(key) & ~HashEntry::kMulti; }
+    /// Whether the key built from tuple is `key` (hash probes).
+    bool KeyIs(const char* tuple, std::string_view key) const;
+    void DeleteBuckets();
 
     /// Full key plus, for non-unique indexes and NULL-containing keys, the tuple-address suffix.
     void EntryKey(const char* tuple, std::string* out, bool* has_null) const;
@@ -130,13 +175,15 @@ class Index {
     std::shared_ptr<const catalog::IndexDef> def_;
     const TupleLayout& layout_;
     std::unique_ptr<KeyExtractor> extractor_;
-    IndexCursor::Tree tree_;                                                    // ordered indexes
-    absl::flat_hash_map<IndexKey, HashBucket, IndexKeyHash, IndexKeyEq> hash_;  // hash indexes
-    size_t hash_entries_ = 0;
-    size_t key_bytes_ = 0;
+    IndexCursor::Tree tree_;                                           // ordered indexes
+    absl::flat_hash_set<HashEntry, HashEntryHash, HashEntryEq> hash_;  // hash indexes
+    size_t hash_entries_ = 0;                                          // tuples in hash_
+    size_t hash_buckets_ = 0;                                          // entries with a HashBucket
+    size_t key_bytes_ = 0;                                             // ordered: heap bytes of keys
     // Reused by every lookup and maintenance call (single-threaded), so a warm index does not
     // allocate outside its containers.
     mutable std::string scratch_;
+    mutable std::string eq_scratch_, eq_scratch2_;  // keys built by hash probes
     mutable Value scratch_value_;
 };
 

@@ -14,7 +14,9 @@ void Partition::Start() {
 
 void Partition::Stop() { worker_.Stop(); }
 
-Status Partition::Submit(std::unique_ptr<Task>&& task, size_t calls) { return worker_.Submit(std::move(task), false, calls); }
+Status Partition::Submit(std::unique_ptr<Task>&& task, size_t calls) {
+    return worker_.Submit(std::move(task), false, calls);
+}
 
 Status Partition::SubmitUrgent(std::unique_ptr<Task>&& task) { return worker_.Submit(std::move(task), true); }
 

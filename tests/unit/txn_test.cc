@@ -182,10 +182,9 @@ TEST(PartitionTest, QueueCountsTheCallsOfBatchTasks) {
     auto block = [&p] {
         auto gate = std::make_shared<std::promise<void>>();
         std::shared_future<void> open = gate->get_future().share();
-        EXPECT_TRUE(
-            p.Submit(std::make_unique<FunctionTask>([open](exec::Engine&, uint64_t) { open.wait(); },
-                                                    [](const Status&) {}))
-                .ok());
+        EXPECT_TRUE(p.Submit(std::make_unique<FunctionTask>([open](exec::Engine&, uint64_t) { open.wait(); },
+                                                            [](const Status&) {}))
+                        .ok());
         while (p.queue_depth() != 0) std::this_thread::yield();
         return gate;
     };
