@@ -20,7 +20,8 @@
 //          are deleted). Yesterday's readings leave during the run.
 //
 // Each workload creates its schema if missing and loads what it needs. Then, for --duration
-// seconds, closed loop (no --rate: keep --inflight calls outstanding, default 2000) or open loop
+// seconds, closed loop (no --rate: keep up to --inflight calls outstanding, default 2000, refilled whenever a
+// tenth of them is answered) or open loop
 // (--rate R calls per second on a fixed schedule, at most --inflight outstanding, default
 // 100000). Latency is measured from each call's intended send time — in open loop a call that
 // could not be sent on time counts its wait — to its response. The last line printed is
@@ -87,7 +88,8 @@ struct Options {
                  "  kv:    [--keys N] [--get-ratio F] [--value-bytes N]\n"
                  "  meters: [--meters N] [--concentrators N] [--library PATH] [--export-target NAME]\n"
                  "          [--billing-target NAME]\n"
-                 "Closed loop without --rate (keeps --inflight calls outstanding, default 2000); open loop\n"
+                 "Closed loop without --rate (keeps up to --inflight calls outstanding, default 2000, refilled\n"
+                 "whenever a tenth is answered); open loop\n"
                  "at R calls/s with --rate (latency from each call's intended send time). The last line\n"
                  "is `throughput: N txn/s`.\n";
     std::exit(error.empty() ? 0 : 2);
@@ -197,6 +199,7 @@ struct Run {
     std::map<std::string, int64_t> failure_examples_shown;
     int64_t ok = 0;
     int outstanding = 0;
+    int wake_at = -1;  ///< the sender waits for `outstanding` to come down to this
 };
 
 // Sends calls from `next` for o.duration seconds over the connections, closed or open loop;
@@ -227,14 +230,16 @@ double Drive(std::vector<std::unique_ptr<Client>>& clients, const Options& o, Ne
             } else {
                 if (run.failures[r.status]++ == 0) std::cerr << "first " << r.status << ": " << r.message << "\n";
             }
-            --run.outstanding;
-            run.cv.notify_one();
+            // Wakes the sender once, when what it waits for is reached (not on every answer).
+            if (--run.outstanding == run.wake_at) run.cv.notify_one();
         });
     };
     if (o.rate == 0) {
+        // Refills in steps of a tenth of --inflight: one wakeup per step, not per answer.
+        run.wake_at = o.inflight - std::max(1, o.inflight / 10);
         std::unique_lock<std::mutex> lock(run.mu);
         while (Clock::now() < deadline) {
-            run.cv.wait(lock, [&] { return run.outstanding < o.inflight; });
+            run.cv.wait(lock, [&] { return run.outstanding <= run.wake_at; });
             const int n = o.inflight - run.outstanding;
             run.outstanding += n;
             lock.unlock();
@@ -247,6 +252,7 @@ double Drive(std::vector<std::unique_ptr<Client>>& clients, const Options& o, Ne
             if (Clock::now() < intended) std::this_thread::sleep_until(intended);
             {
                 std::unique_lock<std::mutex> lock(run.mu);
+                run.wake_at = o.inflight - 1;
                 run.cv.wait(lock, [&] { return run.outstanding < o.inflight; });
                 ++run.outstanding;
             }

@@ -931,6 +931,10 @@ void Database::InvokeBatch(const v1::InvocationBatch& batch, ResponseSink* sink)
     auto flush_all = [&] {
         for (uint32_t p = 0; p < pending.size(); ++p) flush(p);
     };
+    // Responses of earlier answers, cleared, one per invocation if the sink has them.
+    thread_local std::vector<v1::Response*> spares;
+    spares.clear();
+    sink->TakeSpares(static_cast<size_t>(batch.invocations_size()), &spares);
     const auto start = std::chrono::steady_clock::now();
     for (const v1::Invocation& inv : batch.invocations()) {
         // A single-partition procedure whose parameters decode and route joins its partition's
@@ -953,7 +957,7 @@ void Database::InvokeBatch(const v1::InvocationBatch& batch, ResponseSink* sink)
         if (!plan) {
             flush_all();  // what came before is handed over first
             auto* group = new ResponseGroup(sink);
-            Invoke(inv, group->Add(), [group] { group->Release(); });
+            Invoke(inv, group->Add(&spares), [group] { group->Release(); });
             group->Release();
             continue;
         }
@@ -963,7 +967,7 @@ void Database::InvokeBatch(const v1::InvocationBatch& batch, ResponseSink* sink)
             b.group = new ResponseGroup(sink);
         }
         ResponseGroup* group = b.group;
-        auto call = NewCall(plan->name, group->Add(), [group] { group->Release(); });
+        auto call = NewCall(plan->name, group->Add(&spares), [group] { group->Release(); });
         call->start = start;
         call->response->set_client_handle(inv.client_handle());
         if (inv.timeout_ms() > 0) call->deadline = start + std::chrono::milliseconds(inv.timeout_ms());
@@ -974,6 +978,8 @@ void Database::InvokeBatch(const v1::InvocationBatch& batch, ResponseSink* sink)
         if (b.task->size() == kBatchCalls) flush(p);
     }
     flush_all();
+    for (v1::Response* r : spares) delete r;  // one per invocation was taken: none are left
+    spares.clear();
 }
 
 Result<std::shared_ptr<const proc::CallPlan>> Database::Resolve(std::string_view name) {

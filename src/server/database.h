@@ -74,6 +74,9 @@ class ResponseSink {
     /// partition, the coordinator, the command log's writer or the caller's). The sink takes what
     /// it keeps out of `responses`, which is destroyed afterwards.
     virtual void Deliver(v1::ResponseBatch& responses) = 0;
+    /// Appends up to n cleared Response messages kept from earlier answers to *out (the caller
+    /// owns them), so that answering does not allocate them and their nested messages again.
+    virtual void TakeSpares(size_t n, std::vector<v1::Response*>* out) {}
 };
 
 class Database {

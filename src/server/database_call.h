@@ -24,10 +24,15 @@ namespace surge::server {
 struct Database::ResponseGroup {
     explicit ResponseGroup(ResponseSink* s) : sink(s) {}
 
-    /// A response for one more call (before the builder's Release).
-    v1::Response* Add() {
+    /// A response for one more call (before the builder's Release): one of `spares` (taken) if
+    /// there is one.
+    v1::Response* Add(std::vector<v1::Response*>* spares = nullptr) {
         remaining.fetch_add(1, std::memory_order_relaxed);
-        return responses.add_responses();
+        if (spares == nullptr || spares->empty()) return responses.add_responses();
+        v1::Response* r = spares->back();
+        spares->pop_back();
+        responses.mutable_responses()->AddAllocated(r);
+        return r;
     }
     /// Once per Add (the call is answered), and once by the builder when it has added them all.
     void Release() {

@@ -46,6 +46,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::InvocationBatch, 
     void OnWriteDone(bool ok) override {
         std::lock_guard<std::mutex> lock(mu_);
         writing_ = false;
+        KeepSparesLocked();
         if (!ok) broken_ = true;  // the client went away: drop what is left
         if (!broken_ && !ready_.responses().empty()) {
             StartNextWriteLocked();
@@ -99,7 +100,39 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::InvocationBatch, 
         }
     }
 
+    void TakeSpares(size_t n, std::vector<v1::Response*>* out) override {
+        const size_t first = out->size();
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            while (n-- > 0 && !spares_.empty()) {
+                out->push_back(spares_.back().release());
+                spares_.pop_back();
+            }
+        }
+        for (size_t i = first; i < out->size(); ++i) (*out)[i]->Clear();  // outside the lock
+    }
+
   private:
+    // Written responses are kept (up to kMaxSpares, and only small ones: a cleared message keeps
+    // its nested messages' capacity) for the next reads' answers.
+    static constexpr size_t kMaxSpares = 8192;
+    void KeepSparesLocked() {
+        auto* list = out_.mutable_responses();
+        const int n = list->size();
+        if (n == 0) return;
+        thread_local std::vector<v1::Response*> written;
+        written.resize(static_cast<size_t>(n));
+        list->ExtractSubrange(0, n, written.data());
+        for (v1::Response* r : written) {
+            const bool small = r->results_size() == 0 || (r->results_size() == 1 && r->results(0).row_count() <= 16);
+            if (small && spares_.size() < kMaxSpares) {
+                spares_.emplace_back(r);
+            } else {
+                delete r;
+            }
+        }
+    }
+
     void StartNextWriteLocked() {
         out_.Clear();
         out_.Swap(&ready_);
@@ -119,7 +152,8 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::InvocationBatch, 
     v1::InvocationBatch in_;
     v1::ResponseBatch out_;
     std::mutex mu_;
-    v1::ResponseBatch ready_;  ///< answers waiting for the write under way
+    v1::ResponseBatch ready_;                            ///< answers waiting for the write under way
+    std::vector<std::unique_ptr<v1::Response>> spares_;  ///< written responses, for reuse
     size_t pending_ = 0;
     bool reads_done_ = false;
     bool writing_ = false;

@@ -297,21 +297,26 @@ class Client::Impl::Stream : public grpc::ClientBidiReactor<v1::InvocationBatch,
             if (release) RemoveHold();
             return;
         }
-        for (const auto& r : in_.responses()) {
-            std::function<void(Response)> cb;
-            {
-                std::lock_guard<std::mutex> lock(owner_->mu);
+        // One lock to take the batch's callbacks, one to say they ran.
+        answered_.clear();
+        {
+            std::lock_guard<std::mutex> lock(owner_->mu);
+            for (const auto& r : in_.responses()) {
                 auto it = owner_->waiting.find(r.client_handle());
                 if (it == owner_->waiting.end()) continue;
-                cb = std::move(it->second);
+                answered_.emplace_back(std::move(it->second), &r);
                 owner_->waiting.erase(it);
-                ++owner_->running_callbacks;
             }
+            owner_->running_callbacks += answered_.size();
+        }
+        if (!answered_.empty()) {
             in_callback = true;
-            cb(FromWire(r));
+            for (auto& [cb, r] : answered_) cb(FromWire(*r));
             in_callback = false;
+            const size_t n = answered_.size();
+            answered_.clear();
             std::lock_guard<std::mutex> lock(owner_->mu);
-            --owner_->running_callbacks;
+            owner_->running_callbacks -= n;
             owner_->cv.notify_all();
         }
         in_.Clear();
@@ -371,6 +376,7 @@ class Client::Impl::Stream : public grpc::ClientBidiReactor<v1::InvocationBatch,
     grpc::ClientContext ctx_;
     v1::InvocationBatch out_, pending_;
     v1::ResponseBatch in_;
+    std::vector<std::pair<std::function<void(Response)>, const v1::Response*>> answered_;  // OnReadDone's
     std::vector<uint64_t> sent_;
     bool writing_ = false;
     bool closing_ = false;
