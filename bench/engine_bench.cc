@@ -216,4 +216,56 @@ void BM_Rollback(benchmark::State& state) {
 }
 BENCHMARK(BM_Rollback)->Arg(1)->Arg(100);
 
+// VoltDB's Voter transaction as a partition runs it (bench/workloads/voter: the native Vote
+// procedure's statements): three checks — the contestant, the caller's count in the per-phone
+// view, the area code's state — then the insert, which maintains both views; one transaction
+// each. Phone numbers are random (nearly every vote is a new caller), so the per-phone view grows
+// by one row per vote as in `surge-bench voter`. Items are votes.
+void BM_VoterVote(benchmark::State& state) {
+    Engine e;
+    Exec(e,
+         "CREATE TABLE contestants (contestant_number INTEGER NOT NULL PRIMARY KEY, contestant_name VARCHAR(50) NOT "
+         "NULL)");
+    Exec(e, "CREATE TABLE area_code_state (area_code SMALLINT NOT NULL PRIMARY KEY, state VARCHAR(2) NOT NULL)");
+    Exec(e,
+         "CREATE TABLE votes (phone_number BIGINT NOT NULL, state VARCHAR(2) NOT NULL, contestant_number INTEGER NOT "
+         "NULL)");
+    Exec(e,
+         "CREATE VIEW v_votes_by_phone_number (phone_number, num_votes) AS "
+         "SELECT phone_number, COUNT(*) FROM votes GROUP BY phone_number");
+    Exec(e,
+         "CREATE VIEW v_votes_by_contestant_number_state (contestant_number, state, num_votes) AS "
+         "SELECT contestant_number, state, COUNT(*) FROM votes GROUP BY contestant_number, state");
+    for (int c = 1; c <= 6; ++c) Exec(e, "INSERT INTO contestants VALUES (" + std::to_string(c) + ", 'c')");
+    for (int a = 200; a < 1000; a += 3) Exec(e, "INSERT INTO area_code_state VALUES (" + std::to_string(a) + ", 'NY')");
+    auto contestant = Prepare(e, "SELECT contestant_number FROM contestants WHERE contestant_number = ?");
+    auto voter = Prepare(e, "SELECT num_votes FROM v_votes_by_phone_number WHERE phone_number = ?");
+    auto area = Prepare(e, "SELECT state FROM area_code_state WHERE area_code = ?");
+    auto insert = Prepare(e, "INSERT INTO votes (phone_number, state, contestant_number) VALUES (?, ?, ?)");
+    ResultSet rs[4];
+    Value p[3];
+    KeyGen gen;
+    uint64_t token = 1;
+    for (auto _ : state) {
+        const int64_t phone = (200 + 3 * gen.Next(266)) * 10'000'000 + gen.Next(10'000'000);
+        const int64_t c = gen.Next(6) + 1;
+        Check(e.Begin(token), "begin");
+        p[0].SetInt(surge::TypeId::kInteger, c);
+        Check(e.Execute(*contestant, {p, 1}, &rs[0]), "contestant");
+        p[0].SetInt(surge::TypeId::kBigInt, phone);
+        Check(e.Execute(*voter, {p, 1}, &rs[1]), "voter");
+        p[0].SetInt(surge::TypeId::kBigInt, phone / 10'000'000);
+        Check(e.Execute(*area, {p, 1}, &rs[2]), "area");
+        if (rs[0].row_count() != 1 || rs[2].row_count() != 1) std::abort();
+        p[0].SetInt(surge::TypeId::kBigInt, phone);
+        p[1] = rs[2].at(0, 0);
+        p[2].SetInt(surge::TypeId::kInteger, c);
+        Check(e.Execute(*insert, {p, 3}, &rs[3]), "insert");
+        Check(e.Commit(token), "commit");
+        ++token;
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_VoterVote)->Iterations(2'000'000);
+
 }  // namespace

@@ -179,6 +179,11 @@ class DurabilityCase(unittest.TestCase):
                 s.proc.wait(10)
             except Exception:
                 pass
+            # A server that died by itself (a crash, a sanitizer's report) leaves its reason in
+            # its log, which goes with the directory: show it.
+            if s.proc.returncode not in (0, -signal.SIGKILL, -signal.SIGTERM):
+                print(f"\nsurged ({s.log_path}) exited with {s.proc.returncode}; the end of its output:\n"
+                      f"{s.output()[-20000:]}", file=sys.stderr)
             s.log.close()
         self.tmp.cleanup()
 

@@ -8,7 +8,8 @@
 #include <cstdio>
 #include <ctime>
 #include <mutex>
-#include <unordered_map>
+
+#include <absl/container/flat_hash_map.h>
 
 #include "surge/v1/surge.grpc.pb.h"
 
@@ -208,13 +209,13 @@ struct Client::Impl {
 
     std::mutex mu;
     std::condition_variable cv;
-    std::unordered_map<uint64_t, std::function<void(Response)>> waiting;  // async calls in flight
+    absl::flat_hash_map<uint64_t, std::function<void(Response)>> waiting;  // async calls in flight
     uint64_t next_handle = 1;
     Stream* stream = nullptr;  // live stream, or null
     size_t streams_alive = 0;
     size_t running_callbacks = 0;  // taken out of `waiting`, callback not yet returned
 
-    void Fail(std::unordered_map<uint64_t, std::function<void(Response)>> calls, const Response& why) {
+    void Fail(absl::flat_hash_map<uint64_t, std::function<void(Response)>> calls, const Response& why) {
         in_callback = true;
         for (auto& [h, cb] : calls) cb(why);
         in_callback = false;
@@ -254,10 +255,10 @@ class Client::Impl::Stream : public grpc::ClientBidiReactor<v1::InvocationBatch,
     // released (gRPC operations are never started under the lock, so a reaction that needs the
     // lock cannot deadlock against its caller).
     enum class Next { kNothing, kWrite, kWritesDone };
-    Next EnqueueLocked(v1::Invocation inv) {
-        *pending_.add_invocations() = std::move(inv);
-        return writing_ ? Next::kNothing : PrepareWriteLocked();
-    }
+    /// The next invocation to send, to fill in (a cleared message of an earlier batch, when there
+    /// is one: encoding it allocates nothing); then EnqueuedLocked.
+    v1::Invocation* AddLocked() { return pending_.add_invocations(); }
+    Next EnqueuedLocked() { return writing_ ? Next::kNothing : PrepareWriteLocked(); }
     Next CloseLocked() {
         closing_ = true;
         if (writing_ || done_writing_) return Next::kNothing;
@@ -323,7 +324,7 @@ class Client::Impl::Stream : public grpc::ClientBidiReactor<v1::InvocationBatch,
         StartRead(&in_);
     }
     void OnDone(const grpc::Status& s) override {
-        std::unordered_map<uint64_t, std::function<void(Response)>> lost;
+        absl::flat_hash_map<uint64_t, std::function<void(Response)>> lost;
         {
             std::lock_guard<std::mutex> lock(owner_->mu);
             if (owner_->stream == this) owner_->stream = nullptr;
@@ -449,17 +450,12 @@ Response Client::Call(const std::string& procedure, const std::vector<Value>& pa
 }
 
 void Client::CallAsync(const std::string& procedure, std::vector<Value> params, std::function<void(Response)> done) {
-    v1::Invocation inv;
-    inv.set_procedure(procedure);
-    for (const auto& p : params) Encode(p, inv.add_params());
-    if (impl_->options.async_timeout_ms > 0) inv.set_timeout_ms(static_cast<uint32_t>(impl_->options.async_timeout_ms));
     std::unique_lock<std::mutex> lock(impl_->mu);
     if (!in_callback) {
         impl_->cv.wait(lock,
                        [&] { return impl_->waiting.size() < std::max<size_t>(1, impl_->options.max_outstanding); });
     }
     const uint64_t handle = impl_->next_handle++;
-    inv.set_client_handle(handle);
     impl_->waiting.emplace(handle, std::move(done));
     bool fresh = false;
     if (!impl_->stream) {
@@ -469,7 +465,14 @@ void Client::CallAsync(const std::string& procedure, std::vector<Value> params, 
     }
     Impl::Stream* stream = impl_->stream;
     stream->EnterLocked();
-    auto next = stream->EnqueueLocked(std::move(inv));
+    // Encoded in place, under the lock: the batch's messages are reused from the last write.
+    v1::Invocation* inv = stream->AddLocked();
+    inv->set_procedure(procedure);
+    for (const auto& p : params) Encode(p, inv->add_params());
+    if (impl_->options.async_timeout_ms > 0)
+        inv->set_timeout_ms(static_cast<uint32_t>(impl_->options.async_timeout_ms));
+    inv->set_client_handle(handle);
+    auto next = stream->EnqueuedLocked();
     lock.unlock();
     if (fresh) stream->Begin();
     stream->Start(next);
