@@ -158,44 +158,56 @@ Status CommandLog::OpenSegment(uint64_t first_lsn) {
     return Status::Ok();
 }
 
-Result<uint64_t> CommandLog::Append(const LogRecord& r) {
-    // Encoded outside the lock into a per-thread buffer that keeps its capacity.
+Result<uint64_t> CommandLog::AppendAll(std::span<const LogRecord> records) {
+    if (records.empty()) return uint64_t{0};
+    // Encoded outside the lock into a per-thread buffer that keeps its capacity; the LSNs and
+    // checksums are filled in under it.
     thread_local std::string scratch;
+    thread_local std::vector<size_t> starts;
     scratch.clear();
+    starts.clear();
     ByteWriter w(&scratch);
-    w.U32(0);  // length and checksum, set below
-    w.U32(0);
-    w.U8(kInvocationRecord);
-    w.U64(0);  // LSN, set below
-    w.U64(r.txn_id);
-    w.I64(r.timestamp);
-    w.U32(r.partition);
-    w.Str(r.procedure);
-    w.U32(static_cast<uint32_t>(r.params.size()));
-    for (const Value& v : r.params) w.Val(v);
-    const auto len = static_cast<uint32_t>(scratch.size() - kFrameBytes);
+    for (const LogRecord& r : records) {
+        starts.push_back(scratch.size());
+        w.U32(0);  // length and checksum, set below
+        w.U32(0);
+        w.U8(kInvocationRecord);
+        w.U64(0);  // LSN, set below
+        w.U64(r.txn_id);
+        w.I64(r.timestamp);
+        w.U32(r.partition);
+        w.Str(r.procedure);
+        w.U32(static_cast<uint32_t>(r.params.size()));
+        for (const Value& v : r.params) w.Val(v);
+    }
+    starts.push_back(scratch.size());
 
     std::lock_guard<std::mutex> lock(mu_);
     if (failed_) return failure_;
     if (stop_) return Status(ErrorCode::kTransactionState, "the command log is closed");
-    const uint64_t lsn = ++last_lsn_;
-    appended_atomic_.store(lsn, std::memory_order_release);
-    char* p = scratch.data();
-    for (size_t i = 0; i < 8; ++i) p[kLsnOffset + i] = static_cast<char>((lsn >> (8 * i)) & 0xff);
-    const uint32_t sum = Checksum(p + kFrameBytes, len);
-    for (size_t i = 0; i < 4; ++i) {
-        p[i] = static_cast<char>((len >> (8 * i)) & 0xff);
-        p[4 + i] = static_cast<char>((sum >> (8 * i)) & 0xff);
+    const uint64_t first = last_lsn_ + 1;
+    for (size_t k = 0; k + 1 < starts.size(); ++k) {
+        const uint64_t lsn = first + k;
+        char* p = scratch.data() + starts[k];
+        const auto len = static_cast<uint32_t>(starts[k + 1] - starts[k] - kFrameBytes);
+        for (size_t i = 0; i < 8; ++i) p[kLsnOffset + i] = static_cast<char>((lsn >> (8 * i)) & 0xff);
+        const uint32_t sum = Checksum(p + kFrameBytes, len);
+        for (size_t i = 0; i < 4; ++i) {
+            p[i] = static_cast<char>((len >> (8 * i)) & 0xff);
+            p[4 + i] = static_cast<char>((sum >> (8 * i)) & 0xff);
+        }
     }
+    last_lsn_ += records.size();
+    appended_atomic_.store(last_lsn_, std::memory_order_release);
     const bool was_empty = pending_.empty();
     pending_.append(scratch);
     unwritten_.fetch_add(scratch.size(), std::memory_order_relaxed);
-    ++counters_.records;
+    counters_.records += records.size();
     counters_.bytes += scratch.size();
     if (was_empty || (pending_.size() >= kWriteThreshold && pending_.size() - scratch.size() < kWriteThreshold)) {
         cv_.notify_one();
     }
-    return lsn;
+    return first;
 }
 
 void CommandLog::WhenDurable(uint64_t lsn, std::shared_ptr<DurableWaiter> waiter) {

@@ -82,7 +82,10 @@ class CommandLog {
     CommandLog& operator=(const CommandLog&) = delete;
 
     /// Appends a record and returns its LSN, or the log's failure. Never waits for I/O.
-    Result<uint64_t> Append(const LogRecord& record);
+    Result<uint64_t> Append(const LogRecord& record) { return AppendAll({&record, 1}); }
+    /// Appends records in order under one lock, with consecutive LSNs; returns the first one (0 for
+    /// none), or the log's failure (then none is appended).
+    Result<uint64_t> AppendAll(std::span<const LogRecord> records);
     /// Calls waiter->Durable once everything up to lsn is durable (at once if it is already), or
     /// with the failure if the log fails first.
     void WhenDurable(uint64_t lsn, std::shared_ptr<DurableWaiter> waiter);

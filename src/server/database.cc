@@ -155,7 +155,32 @@ class Database::BatchTask final : public txn::Task {
         }
     }
     void Run(exec::Engine& engine, uint64_t token) override {
-        for (size_t i = 0; i < calls_.size(); ++i) calls_[i].Run(engine, i == 0 ? token : partition_->NextUndoToken());
+        // The calls' command-log records are appended together after the last has run; their
+        // exports are published and their answers given after that.
+        thread_local LogDeferral deferral;
+        deferral.calls.clear();
+        deferral.records.clear();
+        for (size_t i = 0; i < calls_.size(); ++i) {
+            Call& c = calls_[i].call();
+            if (c.log) c.deferral = &deferral;
+            calls_[i].Run(engine, i == 0 ? token : partition_->NextUndoToken());
+            c.deferral = nullptr;
+        }
+        if (deferral.calls.empty()) return;
+        const Result<uint64_t> first = deferral.calls[0]->log->AppendAll(deferral.records);
+        uint64_t next = first.ok() ? *first : 0;
+        bool published = false;
+        for (Call* c : deferral.calls) {
+            if (!c->Committed()) {
+                c->Logged(uint64_t{0});
+                continue;
+            }
+            if (!published) {
+                c->PublishExports();  // the partition's rows of every committed call
+                published = true;
+            }
+            c->Logged(first.ok() ? Result<uint64_t>(next++) : Result<uint64_t>(first.status()));
+        }
     }
     void Reject(const Status& why) override {
         for (auto& c : calls_) c.Reject(why);

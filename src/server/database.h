@@ -122,6 +122,7 @@ class Database {
     class CallTask;
     class BatchTask;
     struct ResponseGroup;
+    struct LogDeferral;
     /// Checks and resolves an invocation for `call` (its parameters decoded into call.params);
     /// answers the call and returns null when it cannot run.
     std::shared_ptr<const proc::CallPlan> Admit(const v1::Invocation& invocation, Call& call);

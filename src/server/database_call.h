@@ -46,6 +46,13 @@ struct Database::ResponseGroup {
     std::atomic<size_t> remaining{1};  ///< the builder's hold, and one per call not yet answered
 };
 
+/// The command-log records of a batch task's calls, appended together when the task has run them
+/// (one lock on the log instead of one per call); their answers wait until then.
+struct Database::LogDeferral {
+    std::vector<Call*> calls;  ///< finished calls, in the order they ran
+    std::vector<durability::LogRecord> records;
+};
+
 struct Database::Call final : durability::DurableWaiter, std::enable_shared_from_this<Call> {
     Stats* stats = nullptr;
     std::string procedure;  ///< for statistics and the log: as resolved, or as the client sent it
@@ -68,6 +75,7 @@ struct Database::Call final : durability::DurableWaiter, std::enable_shared_from
     bool wrote = false;                                ///< a single-partition transaction changed rows
     bool ddl = false;                                  ///< a schema change was applied
     txn::MpContext* mp = nullptr;                      ///< the multi-partition context it ran in
+    LogDeferral* deferral = nullptr;                   ///< set while a batch task runs the call
     /// Recovery: the partition the logged call ran on (a replay must route there too).
     std::optional<uint32_t> replay_partition;
     bool discard_results = false;  ///< recovery: the rows a replayed call returns go nowhere
@@ -103,15 +111,32 @@ struct Database::Call final : durability::DurableWaiter, std::enable_shared_from
     void Finish(const Status& s, v1::StatusCode c = v1::OK) {
         status = s;
         code = c;
-        const bool committed = s.ok() && c == v1::OK && (wrote || ddl || (mp && mp->committed_writes()));
+        const bool committed = Committed();
         if (!log) {
             if (committed) PublishExports();
             return Complete();
         }
-        uint64_t lsn = 0;
+        if (deferral) {  // the batch task appends, publishes and answers once it has run its calls
+            deferral->calls.push_back(this);
+            if (committed) deferral->records.push_back(Record());
+            return;
+        }
+        Result<uint64_t> appended = uint64_t{0};
         if (committed) {
-            auto appended = log->Append({txn_id, timestamp, partition, procedure, params});
+            appended = log->Append(Record());
             PublishExports();
+        }
+        Logged(appended);
+    }
+
+    bool Committed() const { return status.ok() && code == v1::OK && (wrote || ddl || (mp && mp->committed_writes())); }
+    durability::LogRecord Record() const { return {txn_id, timestamp, partition, procedure, params}; }
+
+    /// After the call's record (if it committed a change) was appended at `appended` (its LSN, or
+    /// the log's failure): answers now, or once the log is durable (synchronous mode).
+    void Logged(const Result<uint64_t>& appended) {
+        uint64_t lsn = 0;
+        if (Committed()) {
             if (!appended.ok()) {
                 status = Status(ErrorCode::kIoError,
                                 "the transaction ran but could not be logged, so it may not "
@@ -122,6 +147,7 @@ struct Database::Call final : durability::DurableWaiter, std::enable_shared_from
             }
             lsn = *appended;
         }
+        const v1::StatusCode c = code;
         const bool refused = c == v1::OVERLOADED || c == v1::SHUTTING_DOWN || c == v1::TIMEOUT ||
                              c == v1::INVALID_PARAMETER || c == v1::UNKNOWN_PROCEDURE || c == v1::UNAVAILABLE;
         if (log->mode() != durability::LogMode::kSync || refused) return Complete();
