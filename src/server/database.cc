@@ -664,8 +664,7 @@ void Database::Invoke(const v1::Invocation& invocation, v1::Response* response, 
 }
 
 std::shared_ptr<const proc::CallPlan> Database::Admit(const v1::Invocation& invocation, Call& call) {
-    call.response->set_client_handle(invocation.client_handle());
-    if (invocation.timeout_ms() > 0) call.deadline = call.start + std::chrono::milliseconds(invocation.timeout_ms());
+    call.Tag(invocation);
     if (!accepting_) {
         call.Finish(Status(ErrorCode::kTransactionState, "the server is shutting down"), v1::SHUTTING_DOWN);
         return nullptr;
@@ -903,10 +902,7 @@ void Database::FlushReplayBatches() {
     for (size_t p = 0; p < replay_batches_.size(); ++p) {
         if (!replay_batches_[p]) continue;
         // Urgent: the replay bounds what it has in flight; the queue's bound is for clients.
-        BatchTask* raw = replay_batches_[p].get();
-        std::unique_ptr<txn::Task> task = std::move(replay_batches_[p]);
-        Status s = partitions_[p]->SubmitUrgent(std::move(task));
-        if (!s.ok()) raw->Reject(s);  // stopping (still owned by `task`)
+        SubmitBatch(p, std::move(replay_batches_[p]), true);
     }
 }
 
@@ -933,6 +929,15 @@ void Database::SubmitSingle(uint32_t partition, std::shared_ptr<const proc::Call
     if (!s.ok()) call->Finish(s, RefusalCode(s));  // the task was destroyed unrun
 }
 
+void Database::SubmitBatch(uint32_t partition, std::unique_ptr<BatchTask> batch, bool urgent) {
+    BatchTask* raw = batch.get();
+    const size_t calls = raw->size();
+    std::unique_ptr<txn::Task> task = std::move(batch);
+    Status s = urgent ? partitions_[partition]->SubmitUrgent(std::move(task))
+                      : partitions_[partition]->Submit(std::move(task), calls);
+    if (!s.ok()) raw->Refuse(s);  // still owned by `task`: answers every call (queue full, or stopping)
+}
+
 void Database::InvokeBatch(const v1::InvocationBatch& batch, ResponseSink* sink) {
     // Per partition: the task being filled and the group its calls answer in.
     struct Pending {
@@ -946,11 +951,8 @@ void Database::InvokeBatch(const v1::InvocationBatch& batch, ResponseSink* sink)
         if (!b.task) return;
         const size_t n = b.task->size();
         b.task->Stamp(next_txn_id_.fetch_add(n), NextTimestamps(n));
-        BatchTask* raw = b.task.get();
-        std::unique_ptr<txn::Task> task = std::move(b.task);
-        Status s = partitions_[p]->Submit(std::move(task), n);
-        if (!s.ok()) raw->Refuse(s);  // still owned by `task`: answers every call (queue full, or stopping)
-        b.group->Release();           // the builder's hold
+        SubmitBatch(p, std::move(b.task), false);
+        b.group->Release();  // the builder's hold
         b.group = nullptr;
     };
     auto flush_all = [&] {
@@ -994,8 +996,7 @@ void Database::InvokeBatch(const v1::InvocationBatch& batch, ResponseSink* sink)
         ResponseGroup* group = b.group;
         auto call = NewCall(plan->name, group->Add(&spares), [group] { group->Release(); });
         call->start = start;
-        call->response->set_client_handle(inv.client_handle());
-        if (inv.timeout_ms() > 0) call->deadline = start + std::chrono::milliseconds(inv.timeout_ms());
+        call->Tag(inv);
         call->params = std::move(params);
         call->shard = p;
         call->partition = p;

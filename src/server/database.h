@@ -123,6 +123,9 @@ class Database {
     class BatchTask;
     struct ResponseGroup;
     struct LogDeferral;
+    /// Hands a batch task to its partition (urgent: past the queue's bound, for recovery); if
+    /// refused, every call in it is answered why.
+    void SubmitBatch(uint32_t partition, std::unique_ptr<BatchTask> batch, bool urgent);
     /// Checks and resolves an invocation for `call` (its parameters decoded into call.params);
     /// answers the call and returns null when it cannot run.
     std::shared_ptr<const proc::CallPlan> Admit(const v1::Invocation& invocation, Call& call);

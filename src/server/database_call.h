@@ -87,6 +87,12 @@ struct Database::Call final : durability::DurableWaiter, std::enable_shared_from
     Status status;
     v1::StatusCode code = v1::OK;
 
+    /// The client's handle and deadline from its invocation.
+    void Tag(const v1::Invocation& invocation) {
+        response->set_client_handle(invocation.client_handle());
+        if (invocation.timeout_ms() > 0) deadline = start + std::chrono::milliseconds(invocation.timeout_ms());
+    }
+
     std::span<const Value> args() const { return std::span<const Value>(params).subspan(first_param); }
 
     /// True (and answered TIMEOUT) when the call waited in a queue past its deadline: it does not run.
