@@ -1,6 +1,8 @@
 // Wire conversions (see convert.h).
 #include "server/convert.h"
 
+#include <google/protobuf/io/coded_stream.h>
+
 #include <cmath>
 
 #include "types/decimal.h"
@@ -237,6 +239,52 @@ void EncodeStatus(const Status& s, v1::Status* out) {
     out->set_code(StatusCodeOf(s.code()));
     out->set_message(s.message());
     if (!s.ok()) out->set_sqlstate(std::string(SqlState(s.code())));
+}
+
+namespace {
+
+using google::protobuf::io::CodedOutputStream;
+
+// Appends a length-delimited field: its tag and size, the message, then `tail` (serialized
+// fields of the same message).
+void AppendMessageField(int field, const google::protobuf::MessageLite& m, std::string_view tail, std::string* out) {
+    const auto tag = static_cast<uint32_t>(field << 3 | 2);  // wire type 2: length-delimited
+    const size_t own = m.ByteSizeLong();
+    const size_t size = own + tail.size();
+    const size_t at = out->size();
+    out->resize(at + CodedOutputStream::VarintSize32(tag) + CodedOutputStream::VarintSize64(size) + own);
+    auto* p = reinterpret_cast<uint8_t*>(out->data() + at);
+    p = CodedOutputStream::WriteVarint32ToArray(tag, p);
+    p = CodedOutputStream::WriteVarint64ToArray(size, p);
+    m.SerializeWithCachedSizesToArray(p);
+    out->append(tail);
+}
+
+}  // namespace
+
+void AppendResultWire(const exec::ResultSet& rs, std::string* out) {
+    // A per-thread message keeps its capacity between calls; a large result uses its own so
+    // that the thread does not keep its memory.
+    constexpr size_t kScratchRows = 1024;
+    thread_local v1::Table scratch;
+    v1::Table large;
+    v1::Table& table = rs.row_count() <= kScratchRows ? scratch : large;
+    table.Clear();
+    EncodeResult(rs, &table);
+    AppendMessageField(3, table, {}, out);
+}
+
+void AppendResponseWire(const ResponseHead& head, std::string_view results, std::string* out) {
+    thread_local v1::Response scratch;
+    scratch.Clear();
+    scratch.set_client_handle(head.client_handle);
+    const Status& s = *head.status;
+    EncodeStatus(s, scratch.mutable_status());
+    if (head.code != v1::OK) scratch.mutable_status()->set_code(head.code);
+    scratch.set_txn_id(head.txn_id);
+    scratch.set_server_micros(head.server_micros);
+    // The results follow the other fields (a parser takes fields in any order).
+    AppendMessageField(1, scratch, s.ok() ? results : std::string_view(), out);
 }
 
 }  // namespace surge::server

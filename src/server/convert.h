@@ -2,6 +2,8 @@
 #pragma once
 
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -23,6 +25,24 @@ void EncodeResult(const exec::ResultSet& rs, v1::Table* out);
 
 /// Fills a response status from an engine status (code, message, SQLSTATE).
 void EncodeStatus(const Status& s, v1::Status* out);
+
+// Serialized answers (a stream's responses are written as bytes by the thread that finishes the
+// call, so no Response message crosses threads). The concatenation of AppendResponseWire
+// outputs is a serialized v1::ResponseBatch.
+
+/// Appends `rs` as a serialized `Response.results` field (one result table).
+void AppendResultWire(const exec::ResultSet& rs, std::string* out);
+/// The parts of a Response other than its result tables.
+struct ResponseHead {
+    uint64_t client_handle = 0;
+    const Status* status = nullptr;
+    v1::StatusCode code = v1::OK;  ///< when not OK: replaces the code the status implies
+    uint64_t txn_id = 0;
+    uint64_t server_micros = 0;
+};
+/// Appends one `ResponseBatch.responses` field: the head, then `results` (AppendResultWire
+/// fields) unless the status is an error.
+void AppendResponseWire(const ResponseHead& head, std::string_view results, std::string* out);
 v1::StatusCode StatusCodeOf(ErrorCode code);
 
 v1::Type WireType(TypeId t);

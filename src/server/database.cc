@@ -300,21 +300,33 @@ int64_t Database::NextTimestamps(size_t n) {
     return next;
 }
 
-std::shared_ptr<Database::Call> Database::NewCall(std::string procedure, v1::Response* response,
-                                                  std::function<void()> done) {
+std::shared_ptr<Database::Call> Database::NewCall(std::string procedure) {
     auto call = std::make_shared<Call>();
     call->stats = &stats_;
     call->procedure = std::move(procedure);
     call->shard = call->late_shard = partitions_.size() + 1;
+    call->start = std::chrono::steady_clock::now();
+    call->log = log_.get();
+    call->captures = exports_ ? &captures_ : nullptr;
+    return call;
+}
+
+std::shared_ptr<Database::Call> Database::NewCall(std::string procedure, v1::Response* response,
+                                                  std::function<void()> done) {
+    auto call = NewCall(std::move(procedure));
     if (!response) {
         call->own_response = std::make_unique<v1::Response>();
         response = call->own_response.get();
     }
     call->response = response;
     call->done = std::move(done);
-    call->start = std::chrono::steady_clock::now();
-    call->log = log_.get();
-    call->captures = exports_ ? &captures_ : nullptr;
+    return call;
+}
+
+std::shared_ptr<Database::Call> Database::NewCall(std::string procedure, ResponseGroup* group) {
+    auto call = NewCall(std::move(procedure));
+    call->group = group;
+    group->Add();
     return call;
 }
 
@@ -663,6 +675,12 @@ void Database::Invoke(const v1::Invocation& invocation, v1::Response* response, 
     if (plan) Dispatch(std::move(plan), std::move(call));
 }
 
+void Database::InvokeInto(const v1::Invocation& invocation, ResponseGroup* group) {
+    auto call = NewCall(invocation.procedure(), group);
+    auto plan = Admit(invocation, *call);
+    if (plan) Dispatch(std::move(plan), std::move(call));
+}
+
 std::shared_ptr<const proc::CallPlan> Database::Admit(const v1::Invocation& invocation, Call& call) {
     call.Tag(invocation);
     if (!accepting_) {
@@ -958,10 +976,6 @@ void Database::InvokeBatch(const v1::InvocationBatch& batch, ResponseSink* sink)
     auto flush_all = [&] {
         for (uint32_t p = 0; p < pending.size(); ++p) flush(p);
     };
-    // Responses of earlier answers, cleared, one per invocation if the sink has them.
-    thread_local std::vector<v1::Response*> spares;
-    spares.clear();
-    sink->TakeSpares(static_cast<size_t>(batch.invocations_size()), &spares);
     const auto start = std::chrono::steady_clock::now();
     for (const v1::Invocation& inv : batch.invocations()) {
         // A single-partition procedure whose parameters decode and route joins its partition's
@@ -983,18 +997,17 @@ void Database::InvokeBatch(const v1::InvocationBatch& batch, ResponseSink* sink)
         }
         if (!plan) {
             flush_all();  // what came before is handed over first
-            auto* group = new ResponseGroup(sink);
-            Invoke(inv, group->Add(&spares), [group] { group->Release(); });
+            auto* group = new ResponseGroup(sink, 1);
+            InvokeInto(inv, group);
             group->Release();
             continue;
         }
         Pending& b = pending[p];
         if (!b.task) {
             b.task = std::make_unique<BatchTask>(partitions_[p].get(), kBatchCalls);
-            b.group = new ResponseGroup(sink);
+            b.group = new ResponseGroup(sink, std::min<size_t>(kBatchCalls, batch.invocations_size()));
         }
-        ResponseGroup* group = b.group;
-        auto call = NewCall(plan->name, group->Add(&spares), [group] { group->Release(); });
+        auto call = NewCall(plan->name, b.group);
         call->start = start;
         call->Tag(inv);
         call->params = std::move(params);
@@ -1004,8 +1017,6 @@ void Database::InvokeBatch(const v1::InvocationBatch& batch, ResponseSink* sink)
         if (b.task->size() == kBatchCalls) flush(p);
     }
     flush_all();
-    for (v1::Response* r : spares) delete r;  // one per invocation was taken: none are left
-    spares.clear();
 }
 
 Result<std::shared_ptr<const proc::CallPlan>> Database::Resolve(std::string_view name) {

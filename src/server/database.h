@@ -70,13 +70,10 @@ struct RecoveryInfo {
 class ResponseSink {
   public:
     virtual ~ResponseSink() = default;
-    /// Answers of calls that finished together, on the thread that finished the last of them (a
-    /// partition, the coordinator, the command log's writer or the caller's). The sink takes what
-    /// it keeps out of `responses`, which is destroyed afterwards.
-    virtual void Deliver(v1::ResponseBatch& responses) = 0;
-    /// Appends up to n cleared Response messages kept from earlier answers to *out (the caller
-    /// owns them), so that answering does not allocate them and their nested messages again.
-    virtual void TakeSpares(size_t n, std::vector<v1::Response*>* out) {}
+    /// `responses` answers of calls that finished together, as a serialized v1::ResponseBatch,
+    /// on the thread that finished the last of them (a partition, the coordinator, the command
+    /// log's writer or the caller's).
+    virtual void Deliver(std::string wire, size_t responses) = 0;
 };
 
 class Database {
@@ -122,6 +119,8 @@ class Database {
     class CallTask;
     class BatchTask;
     struct ResponseGroup;
+    /// Invoke for a stream's call that answers into `group`.
+    void InvokeInto(const v1::Invocation& invocation, ResponseGroup* group);
     struct LogDeferral;
     /// Hands a batch task to its partition (urgent: past the queue's bound, for recovery); if
     /// refused, every call in it is answered why.
@@ -183,7 +182,11 @@ class Database {
     std::string snapshot_root() const { return options_.data_dir + "/snapshots"; }
     /// Recovery: hands each partition's batched replayed calls to it as one task.
     void FlushReplayBatches();
+    /// A call that answers into `response` (null: one of its own) and then calls `done`.
     std::shared_ptr<Call> NewCall(std::string procedure, v1::Response* response, std::function<void()> done);
+    /// A stream's call that answers into `group`.
+    std::shared_ptr<Call> NewCall(std::string procedure, ResponseGroup* group);
+    std::shared_ptr<Call> NewCall(std::string procedure);
     /// Runs a resolved call: system procedures here, others on their partition or the coordinator.
     void Dispatch(std::shared_ptr<const proc::CallPlan> plan, std::shared_ptr<Call> call);
     Status Recover(RecoveryInfo* info);

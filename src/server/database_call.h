@@ -7,9 +7,11 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "durability/command_log.h"
@@ -19,30 +21,35 @@
 
 namespace surge::server {
 
-/// Calls answered together to a ResponseSink: their responses sit in one batch, delivered when
-/// the last of them is answered; then the group deletes itself.
+/// Calls answered together to a ResponseSink: each answer is serialized (on the thread that
+/// finishes the call) into one buffer, delivered when the last of them is answered; then the
+/// group deletes itself.
 struct Database::ResponseGroup {
-    explicit ResponseGroup(ResponseSink* s) : sink(s) {}
+    ResponseGroup(ResponseSink* s, size_t expected) : sink(s) { wire.reserve(expected * 48); }
 
-    /// A response for one more call (before the builder's Release): one of `spares` (taken) if
-    /// there is one.
-    v1::Response* Add(std::vector<v1::Response*>* spares = nullptr) {
-        remaining.fetch_add(1, std::memory_order_relaxed);
-        if (spares == nullptr || spares->empty()) return responses.add_responses();
-        v1::Response* r = spares->back();
-        spares->pop_back();
-        responses.mutable_responses()->AddAllocated(r);
-        return r;
+    /// One more call answers here (before the builder's Release).
+    void Add() { remaining.fetch_add(1, std::memory_order_relaxed); }
+    /// A call's answer (the calls of a group may finish on different threads: a partition and
+    /// the command log's writer).
+    void Answer(const ResponseHead& head, std::string_view results) {
+        {
+            std::lock_guard<std::mutex> lock(mu);
+            AppendResponseWire(head, results, &wire);
+            ++answers;
+        }
+        Release();
     }
-    /// Once per Add (the call is answered), and once by the builder when it has added them all.
+    /// Once per Answer, and once by the builder when it has added them all.
     void Release() {
         if (remaining.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-        sink->Deliver(responses);
+        sink->Deliver(std::move(wire), answers);
         delete this;
     }
 
     ResponseSink* sink;
-    v1::ResponseBatch responses;
+    std::mutex mu;
+    std::string wire;  ///< a serialized v1::ResponseBatch
+    size_t answers = 0;
     std::atomic<size_t> remaining{1};  ///< the builder's hold, and one per call not yet answered
 };
 
@@ -58,10 +65,14 @@ struct Database::Call final : durability::DurableWaiter, std::enable_shared_from
     std::string procedure;  ///< for statistics and the log: as resolved, or as the client sent it
     size_t shard = 0;       ///< statistics shard: the thread that finishes the call
     size_t late_shard = 0;  ///< the shard of answers completed by the command log's writer
+    /// Where the answer goes: a stream's group (serialized there), or a response message.
+    ResponseGroup* group = nullptr;
     v1::Response* response = nullptr;
     /// The answer of an internal call (recovery, schema scripts); client calls answer into the
-    /// caller's response and do not pay for one.
+    /// caller's response or group and do not pay for one.
     std::unique_ptr<v1::Response> own_response;
+    uint64_t client_handle = 0;
+    std::string results;  ///< a group's call: its result tables, serialized (AppendResultWire)
     std::function<void()> done;
     std::chrono::steady_clock::time_point start;
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
@@ -89,7 +100,8 @@ struct Database::Call final : durability::DurableWaiter, std::enable_shared_from
 
     /// The client's handle and deadline from its invocation.
     void Tag(const v1::Invocation& invocation) {
-        response->set_client_handle(invocation.client_handle());
+        client_handle = invocation.client_handle();
+        if (response) response->set_client_handle(client_handle);
         if (invocation.timeout_ms() > 0) deadline = start + std::chrono::milliseconds(invocation.timeout_ms());
     }
 
@@ -108,7 +120,9 @@ struct Database::Call final : durability::DurableWaiter, std::enable_shared_from
     }
 
     void AddResult(const exec::ResultSet& rs) {
-        if (!discard_results) EncodeResult(rs, response->add_results());
+        if (discard_results) return;
+        if (group) return AppendResultWire(rs, &results);
+        EncodeResult(rs, response->add_results());
     }
 
     /// The call's outcome. A committed change is appended to the command log first (on the
@@ -182,15 +196,17 @@ struct Database::Call final : durability::DurableWaiter, std::enable_shared_from
     }
 
     void Complete() {
+        const auto micros = static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count());
+        stats->Record(shard, procedure, status.ok() && code == v1::OK, micros);
+        const uint64_t id = status.ok() ? txn_id : 0;
+        if (group) return group->Answer({client_handle, &status, code, id, micros}, results);
         EncodeStatus(status, response->mutable_status());
         if (code != v1::OK) response->mutable_status()->set_code(code);
         if (!status.ok()) response->clear_results();
-        response->set_txn_id(status.ok() ? txn_id : 0);
-        const auto micros = static_cast<uint64_t>(
-            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count());
+        response->set_txn_id(id);
         response->set_server_micros(micros);
-        stats->Record(shard, procedure, status.ok() && code == v1::OK, micros);
-        done();
+        if (done) done();
     }
 };
 

@@ -11,11 +11,10 @@
 namespace surge::server {
 
 // One client stream. Reads batches and hands each to the Database, which answers the calls in
-// groups (possibly out of order: a partition's calls together); answers are written in batches,
-// one write outstanding at a time. The stream finishes once the client has half-closed and every
-// response is written.
-class StreamReactor final : public grpc::ServerBidiReactor<v1::InvocationBatch, v1::ResponseBatch>,
-                            public ResponseSink {
+// groups (possibly out of order: a partition's calls together), each group already serialized;
+// the groups waiting are written as one message, one write outstanding at a time. The stream
+// finishes once the client has half-closed and every response is written.
+class StreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>, public ResponseSink {
   public:
     StreamReactor(Database& db, Service& service) : db_(db), service_(service) { StartRead(&in_); }
 
@@ -27,6 +26,15 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::InvocationBatch, 
     }
 
     void OnReadDone(bool ok) override {
+        if (ok && !grpc::GenericDeserialize<grpc::ProtoBufferReader, v1::InvocationBatch>(&in_, &batch_).ok()) {
+            // Nothing of the message runs; the stream ends with the error once the calls before
+            // it are answered.
+            std::lock_guard<std::mutex> lock(mu_);
+            end_status_ = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                       "malformed request: not a surge.v1.InvocationBatch message; the stream is "
+                                       "closed after answering the calls before it");
+            ok = false;
+        }
         if (!ok) {
             std::lock_guard<std::mutex> lock(mu_);
             reads_done_ = true;
@@ -36,19 +44,19 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::InvocationBatch, 
         {
             std::lock_guard<std::mutex> lock(mu_);
             if (finished_) return;  // closed for shutdown: the client fails these itself
-            pending_ += static_cast<size_t>(in_.invocations_size());
+            pending_ += static_cast<size_t>(batch_.invocations_size());
         }
-        db_.InvokeBatch(in_, this);
-        in_.Clear();
+        db_.InvokeBatch(batch_, this);
+        batch_.Clear();
         StartRead(&in_);
     }
 
     void OnWriteDone(bool ok) override {
         std::lock_guard<std::mutex> lock(mu_);
         writing_ = false;
-        KeepSparesLocked();
+        out_.Clear();
         if (!ok) broken_ = true;  // the client went away: drop what is left
-        if (!broken_ && !ready_.responses().empty()) {
+        if (!broken_ && !ready_.empty()) {
             StartNextWriteLocked();
         } else {
             MaybeFinishLocked();
@@ -71,11 +79,13 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::InvocationBatch, 
         broken_ = true;
     }
 
-    void Deliver(v1::ResponseBatch& responses) override {
-        auto* list = responses.mutable_responses();
-        const int n = list->size();
+    void Deliver(std::string wire, size_t responses) override {
+        // The slice owns the bytes (no copy); made outside the lock.
+        auto* bytes = new std::string(std::move(wire));
+        grpc::Slice slice(
+            bytes->data(), bytes->size(), [](void* p) { delete static_cast<std::string*>(p); }, bytes);
         std::unique_lock<std::mutex> lock(mu_);
-        pending_ -= static_cast<size_t>(n);
+        pending_ -= responses;
         if (done_) {
             if (pending_ == 0) {
                 lock.unlock();
@@ -84,15 +94,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::InvocationBatch, 
             return;
         }
         if (broken_) return MaybeFinishLocked();
-        if (ready_.responses().empty()) {
-            ready_.Swap(&responses);
-        } else {
-            // Moves the messages, not their contents (no arena: each is its own allocation).
-            thread_local std::vector<v1::Response*> moved;
-            moved.resize(static_cast<size_t>(n));
-            list->ExtractSubrange(0, n, moved.data());
-            for (v1::Response* r : moved) ready_.mutable_responses()->AddAllocated(r);
-        }
+        ready_.push_back(std::move(slice));
         if (!writing_) {
             StartNextWriteLocked();
         } else {
@@ -100,60 +102,30 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::InvocationBatch, 
         }
     }
 
-    void TakeSpares(size_t n, std::vector<v1::Response*>* out) override {
-        const size_t first = out->size();
-        {
-            std::lock_guard<std::mutex> lock(mu_);
-            while (n-- > 0 && !spares_.empty()) {
-                out->push_back(spares_.back().release());
-                spares_.pop_back();
-            }
-        }
-        for (size_t i = first; i < out->size(); ++i) (*out)[i]->Clear();  // outside the lock
-    }
-
   private:
-    // Written responses are kept (up to kMaxSpares, and only small ones: a cleared message keeps
-    // its nested messages' capacity) for the next reads' answers.
-    static constexpr size_t kMaxSpares = 8192;
-    void KeepSparesLocked() {
-        auto* list = out_.mutable_responses();
-        const int n = list->size();
-        if (n == 0) return;
-        thread_local std::vector<v1::Response*> written;
-        written.resize(static_cast<size_t>(n));
-        list->ExtractSubrange(0, n, written.data());
-        for (v1::Response* r : written) {
-            const bool small = r->results_size() == 0 || (r->results_size() == 1 && r->results(0).row_count() <= 16);
-            if (small && spares_.size() < kMaxSpares) {
-                spares_.emplace_back(r);
-            } else {
-                delete r;
-            }
-        }
-    }
-
     void StartNextWriteLocked() {
-        out_.Clear();
-        out_.Swap(&ready_);
+        grpc::ByteBuffer message(ready_.data(), ready_.size());
+        out_.Swap(&message);
+        ready_.clear();
         writing_ = true;
         StartWrite(&out_);
     }
 
     void MaybeFinishLocked() {
         if (finished_ || writing_ || pending_ > 0 || !reads_done_) return;
-        if (!ready_.responses().empty() && !broken_) return;
+        if (!ready_.empty() && !broken_) return;
         finished_ = true;
-        Finish(grpc::Status::OK);
+        Finish(end_status_);
     }
 
     Database& db_;
     Service& service_;
-    v1::InvocationBatch in_;
-    v1::ResponseBatch out_;
+    grpc::ByteBuffer in_;
+    v1::InvocationBatch batch_;
+    grpc::ByteBuffer out_;
     std::mutex mu_;
-    v1::ResponseBatch ready_;                            ///< answers waiting for the write under way
-    std::vector<std::unique_ptr<v1::Response>> spares_;  ///< written responses, for reuse
+    std::vector<grpc::Slice> ready_;  ///< serialized answers waiting for the write under way
+    grpc::Status end_status_;         ///< how the stream ends (OK unless the client sent garbage)
     size_t pending_ = 0;
     bool reads_done_ = false;
     bool writing_ = false;
@@ -187,7 +159,7 @@ grpc::ServerUnaryReactor* Service::Call(grpc::CallbackServerContext* context, co
     return reactor;
 }
 
-grpc::ServerBidiReactor<v1::InvocationBatch, v1::ResponseBatch>* Service::Stream(grpc::CallbackServerContext*) {
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* Service::Stream(grpc::CallbackServerContext*) {
     auto* s = new StreamReactor(db_, *this);
     std::lock_guard<std::mutex> lock(mu_);
     streams_.insert(s);

@@ -13,10 +13,11 @@ namespace surge::server {
 
 class StreamReactor;
 
-// Call takes raw bytes so that a malformed request gets INVALID_ARGUMENT with a message (gRPC's
-// own parsing answers UNIMPLEMENTED, which misleads).
+// Both methods take raw bytes: a malformed request gets INVALID_ARGUMENT with a message (gRPC's
+// own parsing answers UNIMPLEMENTED, which misleads), and a stream's answers are written as the
+// bytes the threads that finished the calls serialized (ResponseSink).
 class Service final
-    : public v1::Surge::WithRawCallbackMethod_Call<v1::Surge::WithCallbackMethod_Stream<v1::Surge::Service>> {
+    : public v1::Surge::WithRawCallbackMethod_Call<v1::Surge::WithRawCallbackMethod_Stream<v1::Surge::Service>> {
   public:
     explicit Service(Database& db) : db_(db) {}
     /// After the server's Wait(). Takes the lock so that the streams' last Forget (on a gRPC
@@ -28,8 +29,7 @@ class Service final
 
     grpc::ServerUnaryReactor* Call(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
                                    grpc::ByteBuffer* response) override;
-    grpc::ServerBidiReactor<v1::InvocationBatch, v1::ResponseBatch>* Stream(
-        grpc::CallbackServerContext* context) override;
+    grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* Stream(grpc::CallbackServerContext* context) override;
 
     /// Shutdown: every stream, open or opened from now on, ends (OK) as soon as the calls it
     /// carried are answered, instead of waiting for its client to close it.

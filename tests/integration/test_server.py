@@ -186,6 +186,30 @@ class ServerTest(unittest.TestCase):
         channel.close()
         self.assertEqual(self.db.call("@Ping").tables, [])
 
+    def test_malformed_stream_message_ends_the_stream_after_earlier_answers(self):
+        # A stream whose second message is not an InvocationBatch: the first message's calls
+        # are answered, then the stream ends INVALID_ARGUMENT; nothing of the second runs.
+        channel = grpc.insecure_channel(self.server.address)
+        raw = channel.stream_stream("/surge.v1.Surge/Stream", request_serializer=lambda b: b,
+                                    response_deserializer=pb.ResponseBatch.FromString)
+        good = pb.InvocationBatch()
+        for h in range(1, 41):
+            good.invocations.add(procedure="@Ping", client_handle=h)
+        good.invocations.add(procedure="NoSuchProcedure", client_handle=41)
+        messages = [good.SerializeToString(), b"\xff\xff\xff\xff"]
+        answered = {}
+        with self.assertRaises(grpc.RpcError) as e:
+            for batch in raw(iter(messages), timeout=10):
+                for r in batch.responses:
+                    answered[r.client_handle] = r.status.code
+        self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn("malformed", e.exception.details())
+        self.assertEqual(sorted(answered), list(range(1, 42)))
+        self.assertEqual(answered[1], pb.OK)
+        self.assertEqual(answered[41], pb.UNKNOWN_PROCEDURE)
+        channel.close()
+        self.assertEqual(self.db.call("@Ping").tables, [])
+
     def test_ddl_is_all_or_nothing_across_partitions(self):
         self.db.sql("CREATE TABLE ledger (id BIGINT NOT NULL PRIMARY KEY, amt BIGINT NOT NULL)")
         self.db.sql("PARTITION TABLE ledger ON COLUMN id")

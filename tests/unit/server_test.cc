@@ -103,6 +103,50 @@ TEST(ConvertTest, ResultsAreColumnarWithANullBitmap) {
     EXPECT_EQ(t.data(1).strings(7), "7");
 }
 
+TEST(ConvertTest, SerializedAnswersParseAsAResponseBatch) {
+    exec::ResultSet small;
+    small.columns = {{"n", SqlType::Of(TypeId::kInteger)}};
+    small.values = {Value::Integer(7)};
+    exec::ResultSet large;  // past the per-thread scratch table's row bound
+    large.columns = {{"s", SqlType{TypeId::kVarchar, 300}}};
+    for (int i = 0; i < 3000; ++i) large.values.push_back(Value::Varchar(std::string(i % 300, 'x')));
+    std::string results;
+    AppendResultWire(small, &results);
+    AppendResultWire(large, &results);
+    AppendResultWire(small, &results);
+
+    std::string wire;
+    const Status ok = Status::Ok();
+    const Status dup(ErrorCode::kUniqueViolation, "duplicate key (7) in index pk");
+    AppendResponseWire({41, &ok, v1::OK, 9001, 250}, results, &wire);
+    AppendResponseWire({42, &dup, v1::OK, 0, 3}, results, &wire);  // an error answers no rows
+    AppendResponseWire({43, &ok, v1::TIMEOUT, 0, 1}, {}, &wire);
+
+    v1::ResponseBatch batch;
+    ASSERT_TRUE(batch.ParseFromString(wire));
+    ASSERT_EQ(batch.responses_size(), 3);
+    const v1::Response& a = batch.responses(0);
+    EXPECT_EQ(a.client_handle(), 41u);
+    EXPECT_EQ(a.status().code(), v1::OK);
+    EXPECT_EQ(a.txn_id(), 9001u);
+    EXPECT_EQ(a.server_micros(), 250u);
+    ASSERT_EQ(a.results_size(), 3);
+    v1::Table expected;
+    EncodeResult(large, &expected);
+    EXPECT_EQ(a.results(1).SerializeAsString(), expected.SerializeAsString());
+    EXPECT_EQ(a.results(0).row_count(), 1u);
+    EXPECT_EQ(a.results(2).data(0).ints(0), 7);
+    const v1::Response& b = batch.responses(1);
+    EXPECT_EQ(b.client_handle(), 42u);
+    EXPECT_EQ(b.status().code(), v1::SQL_ERROR);
+    EXPECT_EQ(b.status().sqlstate(), "23505");
+    EXPECT_EQ(b.status().message(), "duplicate key (7) in index pk");
+    EXPECT_EQ(b.results_size(), 0);
+    const v1::Response& c = batch.responses(2);
+    EXPECT_EQ(c.status().code(), v1::TIMEOUT);
+    EXPECT_EQ(c.server_micros(), 1u);
+}
+
 TEST(LatencyHistogramTest, BucketsCoverEveryValueWithBoundedError) {
     std::mt19937_64 rng(7);
     for (int i = 0; i < 100000; ++i) {
