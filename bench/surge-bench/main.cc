@@ -27,11 +27,13 @@
 // could not be sent on time counts its wait — to its response. The last line printed is
 // `throughput: N txn/s`.
 #include <limits.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -64,7 +66,8 @@ struct Options {
     double duration = 10;
     double rate = 0;  ///< 0: closed loop
     int connections = 1;
-    int inflight = 0;  ///< 0: the mode's default
+    int inflight = 0;                      ///< 0: the mode's default
+    std::string cpu_scheduling = "batch";  ///< Linux policy of the bench's threads (as surged's)
     // voter
     std::string library;
     int64_t max_votes = 2;
@@ -83,7 +86,7 @@ struct Options {
 [[noreturn]] void Usage(const std::string& error) {
     if (!error.empty()) std::cerr << "surge-bench: " << error << "\n\n";
     std::cerr << "usage: surge-bench voter|kv [--servers HOST:PORT[,HOST:PORT...]] [--duration S] [--rate R]\n"
-                 "                            [--connections C] [--inflight N]\n"
+                 "                            [--connections C] [--inflight N] [--cpu-scheduling batch|normal]\n"
                  "  voter: [--library PATH] [--max-votes N] [--contestants N] [--export-target NAME]\n"
                  "  kv:    [--keys N] [--get-ratio F] [--value-bytes N]\n"
                  "  meters: [--meters N] [--concentrators N] [--library PATH] [--export-target NAME]\n"
@@ -91,7 +94,8 @@ struct Options {
                  "Closed loop without --rate (keeps up to --inflight calls outstanding, default 2000, refilled\n"
                  "whenever a tenth is answered); open loop\n"
                  "at R calls/s with --rate (latency from each call's intended send time). The last line\n"
-                 "is `throughput: N txn/s`.\n";
+                 "is `throughput: N txn/s`. --cpu-scheduling: the bench's threads run under SCHED_BATCH\n"
+                 "(default; a thread that wakes does not preempt a running one) or SCHED_OTHER (normal).\n";
     std::exit(error.empty() ? 0 : 2);
 }
 
@@ -131,6 +135,9 @@ Options Parse(int argc, char** argv) {
                 o.connections = std::stoi(v);
             } else if (a == "--inflight") {
                 o.inflight = std::stoi(v);
+            } else if (a == "--cpu-scheduling") {
+                if (v != "batch" && v != "normal") Usage("--cpu-scheduling is batch or normal");
+                o.cpu_scheduling = v;
             } else if (a == "--library") {
                 o.library = v;
             } else if (a == "--max-votes") {
@@ -539,6 +546,12 @@ double Kv(std::vector<std::unique_ptr<Client>>& clients, const Options& o) {
 
 int main(int argc, char** argv) {
     Options o = Parse(argc, argv);
+    if (o.cpu_scheduling == "batch") {  // before any thread starts: they inherit it
+        sched_param param{};
+        if (sched_setscheduler(0, SCHED_BATCH, &param) != 0) {
+            std::cerr << "surge-bench: cannot set SCHED_BATCH (" << std::strerror(errno) << "); going on\n";
+        }
+    }
     std::vector<std::unique_ptr<Client>> clients;
     for (int i = 0; i < o.connections; ++i) {
         const std::string& server = o.servers[static_cast<size_t>(i) % o.servers.size()];

@@ -1,10 +1,13 @@
 // surged: the SurgeDB server. Parses options, builds the partitions, loads an optional schema,
 // serves gRPC until SIGTERM/SIGINT or @Shutdown, then drains and exits.
 #include <grpcpp/grpcpp.h>
+#include <sched.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -51,6 +54,16 @@ int main(int argc, char** argv) {
     spdlog::set_level(spdlog::level::from_str(opts.log_level));
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
     if (opts.partitions == 0) opts.partitions = std::max(1u, std::thread::hardware_concurrency());
+
+    // The scheduling policy, like the signal mask below, is set before any thread starts: every
+    // thread inherits it.
+    if (opts.cpu_scheduling == "batch") {
+        sched_param param{};
+        if (sched_setscheduler(0, SCHED_BATCH, &param) != 0) {
+            spdlog::warn("cpu-scheduling batch: cannot set SCHED_BATCH ({}); threads run under the default policy",
+                         std::strerror(errno));
+        }
+    }
 
     // Signals go to one thread that waits for them; block them before any thread starts.
     sigset_t signals;

@@ -62,6 +62,11 @@ Status Apply(ServerOptions* o, const std::string& name, const std::string& value
         return ParseNumber<uint64_t>("export-disk-budget-mb", value, 1, uint64_t{1} << 30, &o->export_disk_budget_mb);
     } else if (name == "ttl-interval-ms") {
         return ParseNumber<uint64_t>("ttl-interval-ms", value, 0, 3'600'000, &o->ttl_interval_ms);
+    } else if (name == "cpu-scheduling") {
+        if (value != "batch" && value != "normal") {
+            return Bad("cpu-scheduling is batch or normal; got \"" + value + "\"");
+        }
+        o->cpu_scheduling = value;
     } else if (name == "log-level") {
         if (value != "trace" && value != "debug" && value != "info" && value != "warn" && value != "error") {
             return Bad("log-level is one of trace, debug, info, warn, error; got \"" + value + "\"");
@@ -209,6 +214,11 @@ holds. Options come from built-in defaults, then --config FILE, then flags.
                            export more are refused with OVERLOADED (default 10240)
   --ttl-interval-ms N      how often tables created USING TTL delete expired rows, in batches
                            (default 1000; 0: never)
+  --cpu-scheduling POLICY  batch (default): surged's threads run under Linux's SCHED_BATCH, so a
+                           thread that wakes (a network or partition thread given work) does not
+                           preempt one that is running; it waits for that one to block or for
+                           its time slice to end. Fewer context switches when the cores are
+                           busy (docs/adr/0014). normal: SCHED_OTHER, the kernel's default.
   --log-level LEVEL        trace, debug, info, warn or error (default info)
   --help                   this text
   --version                the version

@@ -29,6 +29,9 @@ struct ServerOptions {
     uint64_t ttl_interval_ms = 1000;         ///< how often TTL tables delete expired rows; 0: never
     /// Export targets ([export.targets.NAME] tables of the config file).
     std::vector<exports::TargetConfig> export_targets;
+    /// Linux scheduling policy of surged's threads: batch (SCHED_BATCH: a thread that wakes does
+    /// not preempt a running one) or normal (SCHED_OTHER).
+    std::string cpu_scheduling = "batch";
     std::string log_level = "info";
     bool help = false;
     bool version = false;

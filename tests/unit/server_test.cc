@@ -24,13 +24,20 @@ TEST(OptionsTest, DefaultsFlagsAndErrors) {
     EXPECT_EQ(o->host, "127.0.0.1");
     EXPECT_EQ(o->data_dir, "./surgedb-data");
     EXPECT_EQ(o->partitions, 0u);
-    o = ParseOptions({"--port", "9000", "--partitions=4", "--schema", "s.sql"});
+    EXPECT_EQ(o->cpu_scheduling, "batch");
+    o = ParseOptions({"--port", "9000", "--partitions=4", "--schema", "s.sql", "--cpu-scheduling", "normal"});
     ASSERT_TRUE(o.ok()) << o.status().ToString();
     EXPECT_EQ(o->port, 9000);
     EXPECT_EQ(o->partitions, 4u);
     EXPECT_EQ(o->schema_file, "s.sql");
-    for (auto bad : std::vector<std::vector<std::string>>{
-             {"--port", "0"}, {"--port", "x"}, {"--partitions", "0"}, {"--nope", "1"}, {"--port"}, {"stray"}}) {
+    EXPECT_EQ(o->cpu_scheduling, "normal");
+    for (auto bad : std::vector<std::vector<std::string>>{{"--port", "0"},
+                                                          {"--port", "x"},
+                                                          {"--partitions", "0"},
+                                                          {"--nope", "1"},
+                                                          {"--port"},
+                                                          {"stray"},
+                                                          {"--cpu-scheduling", "fifo"}}) {
         auto r = ParseOptions(bad);
         EXPECT_FALSE(r.ok()) << bad[0];
     }

@@ -165,9 +165,21 @@ Table Decode(const v1::Table& t) {
     return out;
 }
 
+// The status code's name ("OK", "SQL_ERROR", ...): looked up in the enum's descriptor once,
+// not per response. A code this client does not know (a newer server's) is "STATUS_<n>".
+std::string StatusName(v1::StatusCode code) {
+    static const std::vector<std::string> names = [] {
+        std::vector<std::string> n;
+        for (int c = v1::StatusCode_MIN; c <= v1::StatusCode_MAX; ++c) n.push_back(v1::StatusCode_Name(c));
+        return n;
+    }();
+    if (code >= v1::StatusCode_MIN && code <= v1::StatusCode_MAX) return names[static_cast<size_t>(code)];
+    return "STATUS_" + std::to_string(static_cast<int>(code));
+}
+
 Response FromWire(const v1::Response& r) {
     Response out;
-    out.status = v1::StatusCode_Name(r.status().code());
+    out.status = StatusName(r.status().code());
     out.message = r.status().message();
     out.sqlstate = r.status().sqlstate();
     out.server_micros = r.server_micros();
