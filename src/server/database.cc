@@ -670,13 +670,14 @@ Status Database::ApplyDdl(txn::MpContext& ctx, const std::string& text) {
 }
 
 void Database::Invoke(const v1::Invocation& invocation, v1::Response* response, std::function<void()> done) {
-    auto call = NewCall(invocation.procedure(), response, std::move(done));
-    auto plan = Admit(invocation, *call);
-    if (plan) Dispatch(std::move(plan), std::move(call));
+    AdmitAndDispatch(invocation, NewCall(invocation.procedure(), response, std::move(done)));
 }
 
 void Database::InvokeInto(const v1::Invocation& invocation, ResponseGroup* group) {
-    auto call = NewCall(invocation.procedure(), group);
+    AdmitAndDispatch(invocation, NewCall(invocation.procedure(), group));
+}
+
+void Database::AdmitAndDispatch(const v1::Invocation& invocation, std::shared_ptr<Call> call) {
     auto plan = Admit(invocation, *call);
     if (plan) Dispatch(std::move(plan), std::move(call));
 }

@@ -128,6 +128,8 @@ class Database {
     /// Checks and resolves an invocation for `call` (its parameters decoded into call.params);
     /// answers the call and returns null when it cannot run.
     std::shared_ptr<const proc::CallPlan> Admit(const v1::Invocation& invocation, Call& call);
+    /// Admit, then Dispatch what was admitted (Invoke and InvokeInto).
+    void AdmitAndDispatch(const v1::Invocation& invocation, std::shared_ptr<Call> call);
     // Snapshots (database_snapshot.cc).
     struct SnapshotRun;
     using SnapshotDone = std::function<void(const Status&, const durability::SnapshotManifest&)>;
@@ -186,6 +188,7 @@ class Database {
     std::shared_ptr<Call> NewCall(std::string procedure, v1::Response* response, std::function<void()> done);
     /// A stream's call that answers into `group`.
     std::shared_ptr<Call> NewCall(std::string procedure, ResponseGroup* group);
+    /// What the two above share: statistics, start time, command log and export captures.
     std::shared_ptr<Call> NewCall(std::string procedure);
     /// Runs a resolved call: system procedures here, others on their partition or the coordinator.
     void Dispatch(std::shared_ptr<const proc::CallPlan> plan, std::shared_ptr<Call> call);

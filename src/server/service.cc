@@ -26,17 +26,15 @@ class StreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grp
     }
 
     void OnReadDone(bool ok) override {
-        if (ok && !grpc::GenericDeserialize<grpc::ProtoBufferReader, v1::InvocationBatch>(&in_, &batch_).ok()) {
-            // Nothing of the message runs; the stream ends with the error once the calls before
-            // it are answered.
+        const bool malformed =
+            ok && !grpc::GenericDeserialize<grpc::ProtoBufferReader, v1::InvocationBatch>(&in_, &batch_).ok();
+        if (!ok || malformed) {
             std::lock_guard<std::mutex> lock(mu_);
-            end_status_ = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                       "malformed request: not a surge.v1.InvocationBatch message; the stream is "
-                                       "closed after answering the calls before it");
-            ok = false;
-        }
-        if (!ok) {
-            std::lock_guard<std::mutex> lock(mu_);
+            if (malformed) {  // none of it runs; the stream ends once the calls before it are answered
+                end_status_ = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                           "malformed request: not a surge.v1.InvocationBatch message; the stream "
+                                           "is closed after answering the calls before it");
+            }
             reads_done_ = true;
             MaybeFinishLocked();
             return;
