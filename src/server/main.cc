@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/huge_pages.h"
 #include "durability/faults.h"
 #include "server/database.h"
 #include "server/options.h"
@@ -64,6 +65,8 @@ int main(int argc, char** argv) {
                          std::strerror(errno));
         }
     }
+
+    surge::SetHugePages(opts.huge_pages);  // before any table or index is built
 
     // Signals go to one thread that waits for them; block them before any thread starts.
     sigset_t signals;

@@ -32,6 +32,8 @@ struct ServerOptions {
     /// Linux scheduling policy of surged's threads: batch (SCHED_BATCH: a thread that wakes does
     /// not preempt a running one) or normal (SCHED_OTHER).
     std::string cpu_scheduling = "batch";
+    /// Transparent huge pages for large indexes and table blocks (common/huge_pages.h).
+    bool huge_pages = true;
     std::string log_level = "info";
     bool help = false;
     bool version = false;

@@ -334,15 +334,6 @@ void Index::Clear() {
     key_bytes_ = 0;
 }
 
-bool Index::WouldConflict(const char* tuple, TuplePtr ignore) const {
-    if (!unique()) return false;
-    bool has_null;
-    BuildKey(tuple, &scratch_, &has_null);
-    if (has_null) return false;  // NULLs never equal each other
-    TuplePtr found = FindUnique(scratch_);
-    return found != nullptr && found != ignore;
-}
-
 void Index::ThrowDuplicate(const char* tuple) const {
     std::string values;
     Value v;

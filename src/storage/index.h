@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "catalog/catalog.h"
+#include "common/huge_pages.h"
 #include "storage/index_key.h"
 #include "storage/tuple.h"
 
@@ -155,11 +156,8 @@ class Index {
     void Erase(TuplePtr tuple);  ///< tuple's bytes must still hold the key it was inserted with
     void Clear();
 
-    /// Whether a tuple with these key bytes would violate uniqueness (for pre-checks).
-    bool WouldConflict(const char* tuple, TuplePtr ignore) const;
-
   private:
-    friend class Table;  // pre-checks throw the same duplicate-key error Insert does
+    friend class Table;  // an update's key check throws the same duplicate-key error Insert does
     friend struct HashEntryEq;
 
     static uint64_t HashOf(std::string_view key) { return Hash64(key) & ~HashEntry::kMulti; }
@@ -175,11 +173,11 @@ class Index {
     std::shared_ptr<const catalog::IndexDef> def_;
     const TupleLayout& layout_;
     std::unique_ptr<KeyExtractor> extractor_;
-    IndexCursor::Tree tree_;                                           // ordered indexes
-    absl::flat_hash_set<HashEntry, HashEntryHash, HashEntryEq> hash_;  // hash indexes
-    size_t hash_entries_ = 0;                                          // tuples in hash_
-    size_t hash_buckets_ = 0;                                          // entries with a HashBucket
-    size_t key_bytes_ = 0;                                             // ordered: heap bytes of keys
+    IndexCursor::Tree tree_;                                                                         // ordered indexes
+    absl::flat_hash_set<HashEntry, HashEntryHash, HashEntryEq, HugePageAllocator<HashEntry>> hash_;  // hash indexes
+    size_t hash_entries_ = 0;                                                                        // tuples in hash_
+    size_t hash_buckets_ = 0;  // entries with a HashBucket
+    size_t key_bytes_ = 0;     // ordered: heap bytes of keys
     // Reused by every lookup and maintenance call (single-threaded), so a warm index does not
     // allocate outside its containers.
     mutable std::string scratch_;

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <new>
 
+#include "common/huge_pages.h"
 #include "common/status.h"
 #include "storage/row_codec.h"
 
@@ -29,8 +30,6 @@ Table::Table(std::shared_ptr<const catalog::TableDef> def, std::vector<IndexSpec
       layout_(def_->columns, def_->ttl && !def_->ttl->migrate_target.empty()),
       stream_(def_->is_stream()) {
     const uint32_t size = layout_.size();
-    block_bytes_ = std::max<size_t>(kBlockBytes, size);
-    tuples_per_block_ = block_bytes_ / size;
     for (size_t c = 0; c < def_->columns.size(); ++c) {
         if (!def_->columns[c].nullable) not_null_columns_.push_back(static_cast<int>(c));
         if (layout_.is_var(static_cast<int>(c))) var_columns_.push_back(static_cast<int>(c));
@@ -40,7 +39,11 @@ Table::Table(std::shared_ptr<const catalog::TableDef> def, std::vector<IndexSpec
     for (auto& spec : indexes) {
         const bool has_expression =
             std::any_of(spec.def->key.begin(), spec.def->key.end(), [](const auto& p) { return p.column < 0; });
-        index_has_expression_.push_back(has_expression ? 1 : 0);
+        std::vector<int> columns;
+        if (!has_expression) {
+            for (const auto& part : spec.def->key) columns.push_back(part.column);
+        }
+        index_columns_.push_back(std::move(columns));
         indexes_.push_back(std::make_unique<Index>(std::move(spec.def), layout_, std::move(spec.extractor)));
     }
     old_keys_.resize(indexes_.size());
@@ -53,8 +56,8 @@ Table::~Table() {
     // var data is freed here all the same so nothing leaks.
     if (var_columns_.empty()) return;
     for (size_t b = 0; b < blocks_.size(); ++b) {
-        const size_t n = b + 1 == blocks_.size() ? used_in_last_block_ : tuples_per_block_;
-        const char* base = blocks_[b].get();
+        const size_t n = b + 1 == blocks_.size() ? used_in_last_block_ : blocks_[b].slots();
+        const char* base = blocks_[b].base();
         for (size_t s = 0; s < n; ++s) {
             const char* t = base + s * layout_.size();
             if (TupleLayout::Flags(t) != kTupleFree) FreeVarData(t);
@@ -63,7 +66,7 @@ Table::~Table() {
 }
 
 size_t Table::memory_bytes() const {
-    size_t bytes = blocks_.size() * block_bytes_ + var_bytes_;
+    size_t bytes = block_bytes_total_ + var_bytes_;
     for (const auto& index : indexes_) bytes += index->memory_bytes();
     return bytes;
 }
@@ -95,16 +98,6 @@ TuplePtr Table::Insert(const Value* values, UndoLog& undo) {
 
     TuplePtr tuple;
     try {
-        for (size_t i = 0; i < indexes_.size(); ++i) {
-            const Index& index = *indexes_[i];
-            if (index.unique()) {
-                if (index.WouldConflict(stage, nullptr)) index.ThrowDuplicate(stage);
-            } else if (index_has_expression_[i]) {
-                // An expression can fail (overflow); find out before anything changes.
-                bool has_null;
-                index.BuildKey(stage, &key_scratch_, &has_null);
-            }
-        }
         tuple = AllocateSlot();
     } catch (...) {
         FreeVarData(stage);
@@ -112,11 +105,14 @@ TuplePtr Table::Insert(const Value* values, UndoLog& undo) {
     }
     std::memcpy(tuple, stage, size);  // the slot now owns the staged var data
 
+    // Each index either takes the tuple or throws and stays as it was (a duplicate key, or an
+    // expression that fails), so the row is checked by inserting it: on a failure the indexes
+    // that took it give it back and the slot is freed, leaving the table as it was. (A separate
+    // uniqueness pre-check would probe every unique index twice on every insert.)
     size_t inserted = 0;
     try {
         for (; inserted < indexes_.size(); ++inserted) indexes_[inserted]->Insert(tuple);
     } catch (...) {
-        // Only reachable if an extractor is not deterministic or on a bug: the pre-checks passed.
         for (size_t i = 0; i < inserted; ++i) indexes_[i]->Erase(tuple);
         FreeVarData(tuple);
         FreeSlot(tuple);
@@ -149,6 +145,10 @@ void Table::Update(TuplePtr tuple, const Value* values, UndoLog& undo) {
     try {
         for (size_t i = 0; i < n; ++i) {
             const Index& index = *indexes_[i];
+            if (!index_columns_[i].empty() && SameColumns(tuple, stage, index_columns_[i])) {
+                key_changed_[i] = false;  // the key's columns hold the same values: no need to encode it
+                continue;
+            }
             bool old_null, new_null;
             index.BuildKey(tuple, &old_keys_[i], &old_null);
             index.BuildKey(stage, &new_keys_[i], &new_null);
@@ -239,8 +239,8 @@ void Table::Truncate(UndoLog& undo) {
 TuplePtr Table::NextLive(ScanCursor* cursor) const {
     const uint32_t size = layout_.size();
     while (cursor->block < blocks_.size()) {
-        const size_t n = cursor->block + 1 == blocks_.size() ? used_in_last_block_ : tuples_per_block_;
-        char* base = blocks_[cursor->block].get();
+        const size_t n = cursor->block + 1 == blocks_.size() ? used_in_last_block_ : blocks_[cursor->block].slots();
+        char* base = blocks_[cursor->block].base();
         while (cursor->slot < n) {
             char* t = base + cursor->slot * size;
             ++cursor->slot;
@@ -279,8 +279,8 @@ bool Table::SnapshotScan(std::string* out, size_t budget, uint64_t* rows) {
     const uint32_t size = layout_.size();
     ScanCursor& cur = cow_cursor_;
     while (cur.block < blocks_.size()) {
-        const size_t n = cur.block + 1 == blocks_.size() ? used_in_last_block_ : tuples_per_block_;
-        char* base = blocks_[cur.block].get();
+        const size_t n = cur.block + 1 == blocks_.size() ? used_in_last_block_ : blocks_[cur.block].slots();
+        char* base = blocks_[cur.block].base();
         while (cur.slot < n) {
             if (out->size() >= budget) return false;
             char* t = base + cur.slot * size;
@@ -363,17 +363,57 @@ void Table::ReleaseUpdate(TuplePtr tuple, const char* before) {
 
 // ---- helpers ------------------------------------------------------------------------------------
 
+bool Table::SameColumns(const char* a, const char* b, const std::vector<int>& columns) const {
+    for (const int c : columns) {
+        const bool null_a = layout_.IsNull(a, c);
+        if (null_a != layout_.IsNull(b, c)) return false;
+        if (null_a) continue;
+        // Equal slot bytes are equal values: a var column that WriteValues did not change keeps
+        // its VarData pointer. (Unequal bytes may still encode the same key; the caller compares
+        // the keys then.)
+        const uint32_t off = layout_.offset(c);
+        if (std::memcmp(a + off, b + off, SlotWidth(layout_.type(c))) != 0) return false;
+    }
+    return true;
+}
+
+Table::Block::Block(size_t bytes, uint32_t tuple_size) : bytes_(bytes), slots_(bytes / tuple_size) {
+    // Zero-filled (every flag kTupleFree) without a memset: calloc skips it for fresh pages from
+    // the OS, and a mapping is fresh. Writing the rows is then the only pass over a new block.
+    if (bytes >= kHugePageBytes) {
+        base_ = static_cast<char*>(MapLarge(bytes));
+    } else {
+        base_ = static_cast<char*>(std::calloc(1, bytes));
+        if (base_ == nullptr) throw std::bad_alloc();
+    }
+}
+
+Table::Block::Block(Block&& other) noexcept : base_(other.base_), bytes_(other.bytes_), slots_(other.slots_) {
+    other.base_ = nullptr;
+}
+
+Table::Block::~Block() {
+    if (base_ == nullptr) return;
+    if (bytes_ >= kHugePageBytes) {
+        UnmapLarge(base_, bytes_);
+    } else {
+        std::free(base_);
+    }
+}
+
 TuplePtr Table::AllocateSlot() {
     if (!free_slots_.empty()) {
         TuplePtr t = free_slots_.back();
         free_slots_.pop_back();
         return t;
     }
-    if (blocks_.empty() || used_in_last_block_ == tuples_per_block_) {
-        blocks_.push_back(std::make_unique<char[]>(block_bytes_));  // zeroed: every flag kTupleFree
+    if (blocks_.empty() || used_in_last_block_ == blocks_.back().slots()) {
+        const size_t bytes = blocks_.size() < kSmallBlocks ? kBlockBytes : kHugePageBytes;
+        blocks_.emplace_back(std::max<size_t>(bytes, layout_.size()), layout_.size());
+        block_bytes_total_ += blocks_.back().bytes();
         used_in_last_block_ = 0;
     }
-    return blocks_.back().get() + used_in_last_block_++ * layout_.size();
+    return blocks_.back().base() + used_in_last_block_++ * layout_.size();
 }
 
 void Table::FreeSlot(TuplePtr tuple) {

@@ -7,6 +7,7 @@
 // Only the partition's thread touches a Table: there are no locks.
 #pragma once
 
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <string>
@@ -95,8 +96,8 @@ class Table {
     /// layout().size() bytes from the returned address, live or not (TupleLayout::Flags).
     size_t block_count() const { return blocks_.size(); }
     TuplePtr block(size_t b, size_t* slots) const {
-        *slots = b + 1 == blocks_.size() ? used_in_last_block_ : tuples_per_block_;
-        return blocks_[b].get();
+        *slots = b + 1 == blocks_.size() ? used_in_last_block_ : blocks_[b].slots();
+        return blocks_[b].base();
     }
     /// Next live tuple at or after cursor, advancing it; nullptr at the end.
     TuplePtr NextLive(ScanCursor* cursor) const;
@@ -161,6 +162,8 @@ class Table {
     }
     void PreserveSlow(TuplePtr tuple);
     VarData* NewVar(std::string_view bytes);
+    /// Whether tuples a and b hold the same values (NULL or the same slot bytes) in every column.
+    bool SameColumns(const char* a, const char* b, const std::vector<int>& columns) const;
     void FreeVar(VarData* v);
 
     std::shared_ptr<const catalog::TableDef> def_;
@@ -169,10 +172,29 @@ class Table {
     std::vector<TableListener*> listeners_;
     const bool stream_;
 
+    // Tuple storage: zero-filled blocks, each a whole number of slots. A table's first
+    // kSmallBlocks blocks are kBlockBytes; a table that outgrows them gets kHugePageBytes blocks,
+    // mapped for transparent huge pages (common/huge_pages.h): a small table stays small, and a
+    // large one's randomly accessed rows do not miss the TLB on every access.
     static constexpr size_t kBlockBytes = 256 * 1024;
-    size_t block_bytes_;  // kBlockBytes, or one tuple if a tuple is larger
-    size_t tuples_per_block_;
-    std::vector<std::unique_ptr<char[]>> blocks_;
+    static constexpr size_t kSmallBlocks = 8;
+    class Block {
+      public:
+        Block(size_t bytes, uint32_t tuple_size);
+        Block(Block&& other) noexcept;
+        Block& operator=(Block&&) = delete;
+        ~Block();
+        char* base() const { return base_; }
+        size_t bytes() const { return bytes_; }
+        size_t slots() const { return slots_; }
+
+      private:
+        char* base_;
+        size_t bytes_;
+        size_t slots_;
+    };
+    std::vector<Block> blocks_;
+    size_t block_bytes_total_ = 0;
     size_t used_in_last_block_ = 0;  // slots handed out in blocks_.back()
     std::vector<TuplePtr> free_slots_;
     size_t live_rows_ = 0;
@@ -188,7 +210,8 @@ class Table {
 
     std::vector<int> not_null_columns_;
     std::vector<int> var_columns_;
-    std::vector<uint8_t> index_has_expression_;
+    // Per index, the columns its key is made of, in order; empty when a part is an expression.
+    std::vector<std::vector<int>> index_columns_;
     // An update's before-image is the tuple bytes followed by a bitmap over var_columns_: bit set
     // when the update replaced that column's VarData, so the image owns the old pointer. Release
     // frees exactly those; comparing pointers at release time instead would free twice a pointer
@@ -200,7 +223,6 @@ class Table {
     std::vector<std::string> old_keys_;
     std::vector<std::string> new_keys_;
     std::vector<uint8_t> key_changed_;
-    std::string key_scratch_;
 };
 
 }  // namespace surge::storage

@@ -1,7 +1,12 @@
-// Tests for common/: Status, Result, SQLSTATE mapping, hashing stability.
+// Tests for common/: Status, Result, SQLSTATE mapping, hashing stability, huge-page mappings.
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
 #include "common/hash.h"
+#include "common/huge_pages.h"
 #include "common/status.h"
 
 namespace surge {
@@ -46,6 +51,39 @@ TEST(HashTest, StableAcrossVersions) {
     EXPECT_EQ(Hash64("surge"), Hash64(std::string_view("surge")));
     EXPECT_NE(Hash64("a"), Hash64("b"));
     EXPECT_EQ(Hash64("", 0), 0x2D06800538D394C2ull);
+}
+
+TEST(HugePagesTest, LargeMappingsAreAlignedZeroedAndWritable) {
+    for (const bool on : {true, false}) {
+        SetHugePages(on);
+        EXPECT_EQ(HugePagesEnabled(), on);
+        for (const size_t bytes : {kHugePageBytes, kHugePageBytes + 1, 3 * kHugePageBytes + 4096 * 5}) {
+            auto* p = static_cast<unsigned char*>(MapLarge(bytes));
+            ASSERT_NE(p, nullptr);
+            EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % kHugePageBytes, 0u) << bytes;
+            EXPECT_EQ(p[0], 0);
+            EXPECT_EQ(p[bytes - 1], 0);
+            std::memset(p, 0xAB, bytes);  // every byte is ours
+            EXPECT_EQ(p[bytes / 2], 0xAB);
+            UnmapLarge(p, bytes);
+        }
+    }
+    SetHugePages(true);
+}
+
+TEST(HugePagesTest, AllocatorServesSmallAndLargeRequests) {
+    // Through a container, as the hash indexes use it: small capacities from operator new, large
+    // ones mapped; growth moves the elements across both.
+    std::vector<uint64_t, HugePageAllocator<uint64_t>> v;
+    for (uint64_t i = 0; i < 1'000'000; ++i) v.push_back(i * 3);  // 8 MB: well past kHugePageBytes
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(v.data()) % kHugePageBytes, 0u);
+    uint64_t sum = 0;
+    for (const uint64_t x : v) sum += x;
+    EXPECT_EQ(sum, 3 * (999'999ull * 1'000'000ull / 2));
+    std::vector<uint64_t, HugePageAllocator<uint64_t>> small(10, 7);
+    EXPECT_EQ(small[9], 7u);
+    HugePageAllocator<char> rebound(HugePageAllocator<uint64_t>{});
+    EXPECT_TRUE(rebound == HugePageAllocator<uint64_t>{});
 }
 
 }  // namespace

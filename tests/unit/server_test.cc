@@ -25,19 +25,23 @@ TEST(OptionsTest, DefaultsFlagsAndErrors) {
     EXPECT_EQ(o->data_dir, "./surgedb-data");
     EXPECT_EQ(o->partitions, 0u);
     EXPECT_EQ(o->cpu_scheduling, "batch");
-    o = ParseOptions({"--port", "9000", "--partitions=4", "--schema", "s.sql", "--cpu-scheduling", "normal"});
+    EXPECT_TRUE(o->huge_pages);
+    o = ParseOptions(
+        {"--port", "9000", "--partitions=4", "--schema", "s.sql", "--cpu-scheduling", "normal", "--huge-pages=off"});
     ASSERT_TRUE(o.ok()) << o.status().ToString();
     EXPECT_EQ(o->port, 9000);
     EXPECT_EQ(o->partitions, 4u);
     EXPECT_EQ(o->schema_file, "s.sql");
     EXPECT_EQ(o->cpu_scheduling, "normal");
+    EXPECT_FALSE(o->huge_pages);
     for (auto bad : std::vector<std::vector<std::string>>{{"--port", "0"},
                                                           {"--port", "x"},
                                                           {"--partitions", "0"},
                                                           {"--nope", "1"},
                                                           {"--port"},
                                                           {"stray"},
-                                                          {"--cpu-scheduling", "fifo"}}) {
+                                                          {"--cpu-scheduling", "fifo"},
+                                                          {"--huge-pages", "yes"}}) {
         auto r = ParseOptions(bad);
         EXPECT_FALSE(r.ok()) << bad[0];
     }

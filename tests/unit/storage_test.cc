@@ -381,7 +381,9 @@ TEST(TableTest, ManyRowsSpanBlocks) {
     auto def = MakeDef("t", {Col("id", TypeId::kBigInt, false), Col("s", TypeId::kVarchar)});
     auto table = MakeTable(def, Spec(MakeIndexDef(*def, "pk_t", IndexKind::kOrdered, Uniqueness::kPrimaryKey, {0})));
     UndoLog undo;
-    const int n = 30000;  // > one 256 KiB block of 24-byte tuples
+    // 24-byte tuples: the first 8 blocks of 256 KiB hold 87,376 rows, then 2 MiB blocks (mapped for
+    // huge pages) follow: 200,000 rows take both kinds.
+    const int n = 200000;
     for (int i = 0; i < n; ++i) {
         std::vector<Value> row = {Big(i), Str(std::to_string(i))};
         table->Insert(row.data(), undo);
@@ -390,8 +392,38 @@ TEST(TableTest, ManyRowsSpanBlocks) {
     EXPECT_EQ(table->row_count(), static_cast<size_t>(n));
     ScanCursor cursor;
     size_t count = 0;
-    while (table->NextLive(&cursor)) ++count;
+    int64_t expect = 0;
+    while (TuplePtr t = table->NextLive(&cursor)) {
+        EXPECT_EQ(table->Get(t, 0).AsInt(), expect++);  // slots are handed out in order
+        ++count;
+    }
     EXPECT_EQ(count, static_cast<size_t>(n));
+    ASSERT_EQ(table->block_count(), 10u);  // 8 x 256 KiB (10,922 slots each), then 2 x 2 MiB
+    size_t slots_total = 0, large_slots = 0;
+    for (size_t b = 0; b < table->block_count(); ++b) {
+        size_t slots;
+        TuplePtr base = table->block(b, &slots);
+        ASSERT_NE(base, nullptr);
+        if (b >= 8) {
+            EXPECT_EQ(reinterpret_cast<uintptr_t>(base) % (2u << 20), 0u) << b;  // huge-page aligned
+            if (b + 1 < table->block_count()) {
+                EXPECT_EQ(slots, (2u << 20) / 24) << b;
+            }
+            large_slots += slots;
+        } else {
+            EXPECT_EQ(slots, (256u << 10) / 24) << b;
+        }
+        slots_total += slots;
+    }
+    EXPECT_EQ(slots_total, static_cast<size_t>(n));
+    EXPECT_GT(large_slots, 0u);
+    EXPECT_GE(table->memory_bytes(), 8 * (256u << 10) + 2 * (2u << 20));
+    // Rows in the large blocks are found through the index and their var data reads back.
+    for (int i : {0, 87375, 87376, 150000, n - 1}) {
+        TuplePtr t = table->index(0).FindUnique(Key(table->index(0), {Big(i)}));
+        ASSERT_NE(t, nullptr) << i;
+        EXPECT_EQ(table->Get(t, 1).AsString(), std::to_string(i));
+    }
     EXPECT_EQ(table->primary_key(), &table->index(0));
     EXPECT_EQ(table->FindIndex("pk_t"), &table->index(0));
     EXPECT_EQ(table->FindIndex("nope"), nullptr);
