@@ -705,13 +705,12 @@ TEST(RangeScanTest, PrefixBoundsOnMultiColumnKeys) {
 // ---- hash indexes -------------------------------------------------------------------------------
 
 TEST(IndexKeyTest, InlineAndHeapKeysCopyMoveAndOrderLikeBytes) {
-    std::vector<std::string> texts = {"",
-                                      std::string(1, '\0'),
-                                      "a",
-                                      std::string(IndexKey::kInline, 'x'),
-                                      std::string(IndexKey::kInline + 1, 'x'),
-                                      std::string(100, '\xff'),
-                                      std::string("\x80") + "abc"};
+    std::vector<std::string> texts = {
+        "", std::string(1, '\0'), "a", std::string(IndexKey::kInline, 'x'), std::string(IndexKey::kInline + 1, 'x'),
+        std::string(100, '\xff'), std::string("\x80") + "abc",
+        // Differences inside and after the first 8-byte word.
+        "abcdefgh1", "abcdefgh2", "abcdefgi", "abcdefgh", std::string("\x01\x02\x03\x04\x05\x06\x07\x08\x09", 9),
+        std::string("\x01\x02\x03\x04\x05\x06\x07\x09", 8), std::string("\x02\x01\x00\x00\x00\x00\x00\x00\xff", 9)};
     std::vector<IndexKey> keys;
     for (const auto& t : texts) keys.emplace_back(t);
     for (size_t i = 0; i < texts.size(); ++i) {
@@ -726,12 +725,12 @@ TEST(IndexKeyTest, InlineAndHeapKeysCopyMoveAndOrderLikeBytes) {
         EXPECT_EQ(copy.view(), texts[i]);
         for (size_t j = 0; j < texts.size(); ++j) {
             // Unsigned byte order, as memcmp and the key encoding need.
-            EXPECT_EQ(
-                IndexKeyLess()(keys[i], keys[j]),
-                std::memcmp(texts[i].data(), texts[j].data(), std::min(texts[i].size(), texts[j].size())) < 0 ||
-                    (std::memcmp(texts[i].data(), texts[j].data(), std::min(texts[i].size(), texts[j].size())) == 0 &&
-                     texts[i].size() < texts[j].size()))
-                << i << " vs " << j;
+            const int want = std::string_view(texts[i]).compare(texts[j]);
+            const absl::weak_ordering got = IndexKeyLess()(keys[i], keys[j]);
+            EXPECT_EQ(got < 0, want < 0) << i << " vs " << j;
+            EXPECT_EQ(got == 0, want == 0) << i << " vs " << j;
+            EXPECT_EQ(got > 0, want > 0) << i << " vs " << j;
+            EXPECT_EQ(CompareKeys(texts[i], texts[j]) < 0, want < 0) << i << " vs " << j;
             EXPECT_EQ(IndexKeyEq()(keys[i], std::string_view(texts[j])), i == j);
         }
         EXPECT_EQ(IndexKeyHash()(keys[i]), IndexKeyHash()(std::string_view(texts[i])));
