@@ -481,7 +481,8 @@ NativeOutcome NativeProcedure::Run(NativeTarget target, std::span<const Value> p
                     converted_[i] = params[i].is_null() ? Value::Null(TypeId::kBoolean) : params[i];
                     continue;
                 }
-                converted_[i] = CoerceForColumn(params[i], param_types_[i], "");
+                converted_[i] = params[i];  // reuses the slot's string buffer; usually the type already matches
+                CoerceForColumnInPlace(&converted_[i], param_types_[i], "");
             } catch (const SqlError& e) {
                 out.kind = NativeOutcome::Kind::kError;
                 out.invalid_parameter = true;
