@@ -115,7 +115,7 @@ TuplePtr Table::Insert(const Value* values, UndoLog& undo) {
     } catch (...) {
         for (size_t i = 0; i < inserted; ++i) indexes_[i]->Erase(tuple);
         FreeVarData(tuple);
-        FreeSlot(tuple);
+        ReturnSlot(tuple);
         throw;
     }
     tuple[0] = static_cast<char>(kTupleLive | parity_);  // a new row is not part of a running snapshot
@@ -414,6 +414,20 @@ TuplePtr Table::AllocateSlot() {
         used_in_last_block_ = 0;
     }
     return blocks_.back().base() + used_in_last_block_++ * layout_.size();
+}
+
+void Table::ReturnSlot(TuplePtr tuple) {
+    if (blocks_.empty() || used_in_last_block_ == 0 ||
+        tuple != blocks_.back().base() + (used_in_last_block_ - 1) * layout_.size()) {
+        FreeSlot(tuple);  // it came from the free list
+        return;
+    }
+    tuple[0] = static_cast<char>(kTupleFree);
+    if (--used_in_last_block_ == 0) {  // the block was made for this row: give it back too
+        block_bytes_total_ -= blocks_.back().bytes();
+        blocks_.pop_back();
+        used_in_last_block_ = blocks_.empty() ? 0 : blocks_.back().slots();
+    }
 }
 
 void Table::FreeSlot(TuplePtr tuple) {

@@ -1,10 +1,10 @@
 // Table: one partition's rows of one table, their indexes, and the hooks that keep materialized
 // views current.
 //
-// Rows live in fixed-size blocks (tuple slots of layout().size() bytes); freed slots go on a free
-// list and are reused. Var-length values live out of line (VarData, malloc'd) and are counted in
-// memory_bytes(). A TuplePtr stays valid while its row lives, so indexes point straight at slots.
-// Only the partition's thread touches a Table: there are no locks.
+// Rows live in blocks of tuple slots (layout().size() bytes each): 256 KiB blocks first, 2 MiB
+// blocks on huge pages once a table is large; freed slots go on a free list and are reused. Var-length values live out
+// of line (VarData, malloc'd) and are counted in memory_bytes(). A TuplePtr stays valid while its row lives, so indexes
+// point straight at slots. Only the partition's thread touches a Table: there are no locks.
 #pragma once
 
 #include <cstdlib>
@@ -144,6 +144,10 @@ class Table {
   private:
     TuplePtr AllocateSlot();
     void FreeSlot(TuplePtr tuple);
+    /// Undoes the AllocateSlot that returned tuple just now: a slot from the end of the last block
+    /// lowers its high-water mark again (and a block made for it goes), any other returns to the
+    /// free list.
+    void ReturnSlot(TuplePtr tuple);
     /// Writes values into tuple's null bitmap and slots; flags untouched. Var columns get fresh
     /// VarData, except that when share_from is given, a var column whose bytes equal share_from's
     /// keeps share_from's pointer. If it throws, every VarData it allocated is freed (var slots it

@@ -430,6 +430,47 @@ TEST(TableTest, ManyRowsSpanBlocks) {
     ExpectIndexesConsistent(*table);
 }
 
+TEST(TableTest, FailedInsertIntoAFullBlockLeavesNoNewBlock) {
+    auto def = MakeDef("f", {Col("id", TypeId::kBigInt, false)});
+    auto table = MakeTable(def, Spec(MakeIndexDef(*def, "pk_f", IndexKind::kHash, Uniqueness::kPrimaryKey, {0})));
+    UndoLog undo;
+    // Fill the first block exactly: the next row would need a new one.
+    size_t per_block = 0;
+    for (int64_t i = 0;; ++i) {
+        std::vector<Value> row = {Big(i)};
+        table->Insert(row.data(), undo);
+        size_t slots;
+        table->block(0, &slots);
+        if (table->block_count() > 1) FAIL() << "the first block should fill before a second one starts";
+        if (slots == table->row_count() && slots * table->layout().size() + table->layout().size() > (256u << 10)) {
+            per_block = slots;
+            break;
+        }
+    }
+    undo.Release();
+    const size_t memory = table->memory_bytes();
+    std::vector<Value> dup = {Big(7)};
+    EXPECT_EQ(CodeOf([&] { table->Insert(dup.data(), undo); }), ErrorCode::kUniqueViolation);
+    EXPECT_EQ(table->block_count(), 1u);
+    EXPECT_EQ(table->memory_bytes(), memory);
+    EXPECT_EQ(table->row_count(), per_block);
+    // The next row starts the second block, in its first slot.
+    std::vector<Value> next = {Big(-1)};
+    TuplePtr t = table->Insert(next.data(), undo);
+    size_t slots;
+    EXPECT_EQ(table->block(1, &slots), t);
+    EXPECT_EQ(slots, 1u);
+    // A failed insert that reused a freed slot puts it back on the free list: the next row gets it.
+    undo.Release();
+    TuplePtr freed = table->index(0).FindUnique(Key(table->index(0), {Big(3)}));
+    table->Delete(freed, undo);
+    undo.Release();
+    EXPECT_EQ(CodeOf([&] { table->Insert(dup.data(), undo); }), ErrorCode::kUniqueViolation);
+    std::vector<Value> again = {Big(3)};
+    EXPECT_EQ(table->Insert(again.data(), undo), freed);
+    ExpectIndexesConsistent(*table);
+}
+
 // ---- constraint violations leave no trace ----------------------------------------------------
 
 struct KvFixture : ::testing::Test {
