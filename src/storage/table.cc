@@ -107,7 +107,7 @@ TuplePtr Table::Insert(const Value* values, UndoLog& undo) {
 
     // Each index either takes the tuple or throws and stays as it was (a duplicate key, or an
     // expression that fails), so the row is checked by inserting it: on a failure the indexes
-    // that took it give it back and the slot is freed, leaving the table as it was. (A separate
+    // that took it give it back and the slot is returned, leaving the table as it was. (A separate
     // uniqueness pre-check would probe every unique index twice on every insert.)
     size_t inserted = 0;
     try {
