@@ -45,7 +45,8 @@ struct HugePageAllocator {
         if (bytes >= kHugePageBytes) {
             UnmapLarge(p, bytes);
         } else {
-            ::operator delete (p, bytes, std::align_val_t{alignof(T)});
+            // The unsized form: clang declares sized deallocation only with -fsized-deallocation.
+            ::operator delete (p, std::align_val_t{alignof(T)});
         }
     }
     template <class U>
