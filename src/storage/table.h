@@ -2,9 +2,10 @@
 // views current.
 //
 // Rows live in blocks of tuple slots (layout().size() bytes each): 256 KiB blocks first, 2 MiB
-// blocks on huge pages once a table is large; freed slots go on a free list and are reused. Var-length values live out
-// of line (VarData, malloc'd) and are counted in memory_bytes(). A TuplePtr stays valid while its row lives, so indexes
-// point straight at slots. Only the partition's thread touches a Table: there are no locks.
+// blocks on huge pages once a table is large; freed slots go on a free list and are reused.
+// Var-length values live out of line (VarData, malloc'd) and are counted in memory_bytes(). A
+// TuplePtr stays valid while its row lives, so indexes point straight at slots. Only the
+// partition's thread touches a Table: there are no locks.
 #pragma once
 
 #include <cstdlib>
