@@ -351,8 +351,8 @@ void EngineState::Run(PreparedStatement& stmt, std::span<const Value> params, Re
         }
         if (modified >= 0) {
             if (out->columns.size() != 1 || out->columns[0].name != "modified_tuples") out->columns = p.columns;
-            out->values.clear();
-            out->values.push_back(Value::BigInt(modified));
+            out->values.resize(1);  // a result set reused for the same statement keeps its one value
+            out->values[0].SetInt(TypeId::kBigInt, modified);
         }
     } catch (...) {
         running_ = false;

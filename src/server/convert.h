@@ -40,8 +40,9 @@ struct ResponseHead {
     uint64_t txn_id = 0;
     uint64_t server_micros = 0;
 };
-/// Appends one `ResponseBatch.responses` field: the head, then `results` (AppendResultWire
-/// fields) unless the status is an error.
+/// Appends one `ResponseBatch.responses` field: the head with `results` (AppendResultWire
+/// fields) in field order, without the results when the status is an error. Both write the bytes
+/// protobuf would serialize for the same messages.
 void AppendResponseWire(const ResponseHead& head, std::string_view results, std::string* out);
 v1::StatusCode StatusCodeOf(ErrorCode code);
 

@@ -13,6 +13,7 @@
 #include "server/options.h"
 #include "server/stats.h"
 #include "sql/parser.h"
+#include "types/decimal.h"
 
 namespace surge::server {
 namespace {
@@ -156,6 +157,68 @@ TEST(ConvertTest, SerializedAnswersParseAsAResponseBatch) {
     const v1::Response& c = batch.responses(2);
     EXPECT_EQ(c.status().code(), v1::TIMEOUT);
     EXPECT_EQ(c.server_micros(), 1u);
+}
+
+// The answers are written straight to the wire format; they must be the bytes protobuf serializes
+// for the same messages (every column kind, NULLs, empty strings, negative and large integers,
+// no rows, a column without a name).
+TEST(ConvertTest, WireAnswersAreTheBytesProtobufSerializes) {
+    exec::ResultSet rs;
+    rs.columns = {{"i", SqlType::Of(TypeId::kBigInt)},     {"t", SqlType::Of(TypeId::kTinyInt)},
+                  {"f", SqlType::Of(TypeId::kFloat)},      {"s", SqlType{TypeId::kVarchar, 300}},
+                  {"b", SqlType{TypeId::kVarbinary, 300}}, {"d", SqlType::Of(TypeId::kDecimal)},
+                  {"ts", SqlType::Of(TypeId::kTimestamp)}, {"ok", SqlType::Of(TypeId::kBoolean)},
+                  {"", SqlType::Of(TypeId::kInteger)}};
+    const int64_t ints[] = {0, -1, 1, INT64_MIN, INT64_MAX, 300, -300};
+    for (int r = 0; r < 21; ++r) {
+        const bool null = r % 5 == 2;
+        auto or_null = [&](TypeId t, Value v) { return null ? Value::Null(t) : v; };
+        rs.values.push_back(or_null(TypeId::kBigInt, Value::BigInt(ints[r % 7])));
+        rs.values.push_back(Value::Int(TypeId::kTinyInt, r - 10));
+        rs.values.push_back(or_null(TypeId::kFloat, Value::Float(r * -1.25)));
+        rs.values.push_back(Value::Varchar(std::string(r * 13 % 200, static_cast<char>('a' + r))));
+        rs.values.push_back(or_null(TypeId::kVarbinary, Value::Varbinary(std::string(r % 3, '\0'))));
+        rs.values.push_back(or_null(TypeId::kDecimal, Value::Dec(Decimal::Parse(std::to_string(r) + ".25"))));
+        rs.values.push_back(Value::Timestamp(1'700'000'000'000'000 + r));
+        rs.values.push_back(Value::Bool(r % 2 == 0));
+        rs.values.push_back(Value::Integer(r));
+    }
+    exec::ResultSet empty;
+    empty.columns = {{"n", SqlType::Of(TypeId::kInteger)}, {"s", SqlType{TypeId::kVarchar, 5}}};
+
+    for (const exec::ResultSet* table : {&rs, &empty}) {
+        std::string wire;
+        AppendResultWire(*table, &wire);
+        v1::Response expected;
+        EncodeResult(*table, expected.add_results());
+        EXPECT_EQ(wire, expected.SerializeAsString());
+    }
+
+    std::string results;
+    AppendResultWire(rs, &results);
+    AppendResultWire(empty, &results);
+    const Status ok = Status::Ok();
+    const Status dup(ErrorCode::kUniqueViolation, "duplicate key (7) in index pk");
+    const ResponseHead heads[] = {{41, &ok, v1::OK, 9001, 250},
+                                  {0, &ok, v1::OK, 0, 0},
+                                  {1ull << 40, &dup, v1::OK, 17, 3},
+                                  {43, &ok, v1::TIMEOUT, 0, 1}};
+    for (const ResponseHead& head : heads) {
+        std::string wire;
+        AppendResponseWire(head, results, &wire);
+        v1::ResponseBatch expected;
+        v1::Response* r = expected.add_responses();
+        r->set_client_handle(head.client_handle);
+        EncodeStatus(*head.status, r->mutable_status());
+        if (head.code != v1::OK) r->mutable_status()->set_code(head.code);
+        if (head.status->ok()) {
+            EncodeResult(rs, r->add_results());
+            EncodeResult(empty, r->add_results());
+        }
+        r->set_server_micros(head.server_micros);
+        r->set_txn_id(head.txn_id);
+        EXPECT_EQ(wire, expected.SerializeAsString()) << head.client_handle;
+    }
 }
 
 TEST(LatencyHistogramTest, BucketsCoverEveryValueWithBoundedError) {
