@@ -3,6 +3,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -243,25 +244,19 @@ class Client::Impl::Stream : public grpc::ClientBidiReactor<v1::InvocationBatch,
   public:
     // Lifetime: a hold, taken before StartCall, keeps OnDone (which deletes the stream) from
     // running while a caller may still start an operation on it. It is removed once the read side
-    // has ended (dead_) and no caller is between choosing this stream and starting its write.
+    // has ended (kDead in state_) and no caller is between choosing this stream and starting its write.
     explicit Stream(Impl* owner) : owner_(owner) {
         owner_->stub->async()->Stream(&ctx_, this);
         AddHold();
         StartRead(&in_);
     }
     void Begin() { StartCall(); }
-    bool dead() const { return dead_; }
-    void EnterLocked() { ++starting_; }
-    /// After a caller's Start: drops the hold if the stream has ended meanwhile.
+    void EnterLocked() { state_.fetch_add(kStarting); }
+    /// After a caller's Start: drops the hold if the stream has ended meanwhile. One atomic step,
+    /// no lock: whichever of the last caller and the ended read side comes second sees the other
+    /// and releases (and only it may touch the stream afterwards).
     void Leave() {
-        bool release = false;
-        {
-            std::lock_guard<std::mutex> lock(owner_->mu);
-            --starting_;
-            release = dead_ && starting_ == 0 && !released_;
-            if (release) released_ = true;
-        }
-        if (release) RemoveHold();
+        if (state_.fetch_sub(kStarting) == (kStarting | kDead)) RemoveHold();
     }
     // Enqueue and Close are called with owner_->mu held; they return what to start once it is
     // released (gRPC operations are never started under the lock, so a reaction that needs the
@@ -299,15 +294,11 @@ class Client::Impl::Stream : public grpc::ClientBidiReactor<v1::InvocationBatch,
     }
     void OnReadDone(bool ok) override {
         if (!ok) {
-            bool release = false;
             {
                 std::lock_guard<std::mutex> lock(owner_->mu);
-                dead_ = true;
                 if (owner_->stream == this) owner_->stream = nullptr;  // new calls open a new stream
-                release = starting_ == 0 && !released_;
-                if (release) released_ = true;
             }
-            if (release) RemoveHold();
+            if (state_.fetch_or(kDead) == 0) RemoveHold();  // no caller between EnterLocked and Leave
             return;
         }
         // One lock to take the batch's callbacks, one to say they ran.
@@ -394,9 +385,9 @@ class Client::Impl::Stream : public grpc::ClientBidiReactor<v1::InvocationBatch,
     bool writing_ = false;
     bool closing_ = false;
     bool done_writing_ = false;
-    bool dead_ = false;      // the read side has ended
-    bool released_ = false;  // the hold is removed
-    int starting_ = 0;       // callers between EnterLocked and Leave
+    // kDead once the read side has ended, plus kStarting per caller between EnterLocked and Leave.
+    static constexpr uint64_t kDead = 1, kStarting = 2;
+    std::atomic<uint64_t> state_{0};
 };
 
 Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
