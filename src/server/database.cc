@@ -87,8 +87,12 @@ exec::ResultSet PlanTable(const std::string& text) {
 // One single-partition call: runs its procedure in a transaction of its own on the partition.
 class Database::CallTask final : public txn::Task {
   public:
+    /// A task that owns its plan.
     CallTask(Database* db, uint32_t partition, std::shared_ptr<const proc::CallPlan> plan, std::shared_ptr<Call> call)
-        : db_(db), partition_(partition), plan_(std::move(plan)), call_(std::move(call)) {}
+        : db_(db), partition_(partition), plan_(plan.get()), owner_(std::move(plan)), call_(std::move(call)) {}
+    /// A task whose plan its holder keeps alive (a BatchTask holds its calls' plans).
+    CallTask(Database* db, uint32_t partition, const proc::CallPlan* plan, std::shared_ptr<Call> call)
+        : db_(db), partition_(partition), plan_(plan), call_(std::move(call)) {}
 
     void Run(exec::Engine& engine, uint64_t token) override {
         Call& c = *call_;
@@ -135,7 +139,8 @@ class Database::CallTask final : public txn::Task {
 
     Database* db_;
     uint32_t partition_;
-    std::shared_ptr<const proc::CallPlan> plan_;
+    const proc::CallPlan* plan_;
+    std::shared_ptr<const proc::CallPlan> owner_;  // empty when the holder keeps the plan
     std::shared_ptr<Call> call_;
 };
 
@@ -145,7 +150,14 @@ class Database::CallTask final : public txn::Task {
 class Database::BatchTask final : public txn::Task {
   public:
     explicit BatchTask(txn::Partition* partition, size_t expected) : partition_(partition) { calls_.reserve(expected); }
-    void Add(CallTask call) { calls_.push_back(std::move(call)); }
+    /// Adds a call of `plan`. The task holds one reference per distinct plan, not one per call:
+    /// calls are added on a gRPC thread and destroyed on the partition's, and a per-call count
+    /// on a plan shared by every call would move its cache line between the two each time.
+    void Add(Database* db, uint32_t partition, const std::shared_ptr<const proc::CallPlan>& plan,
+             std::shared_ptr<Call> call) {
+        if (plans_.empty() || plans_.back() != plan) plans_.push_back(plan);
+        calls_.emplace_back(db, partition, plan.get(), std::move(call));
+    }
     size_t size() const { return calls_.size(); }
     /// Transaction ids and timestamps from the given first ones, in order.
     void Stamp(uint64_t txn_id, int64_t timestamp) {
@@ -192,6 +204,7 @@ class Database::BatchTask final : public txn::Task {
 
   private:
     txn::Partition* partition_;
+    std::vector<std::shared_ptr<const proc::CallPlan>> plans_;  // the calls' plans (before them: outlive them)
     std::vector<CallTask> calls_;
 };
 
@@ -939,7 +952,7 @@ void Database::SubmitSingle(uint32_t partition, std::shared_ptr<const proc::Call
         }
         auto& batch = replay_batches_[partition];
         if (!batch) batch = std::make_unique<BatchTask>(partitions_[partition].get(), kBatchCalls);
-        batch->Add(CallTask(this, partition, std::move(plan), std::move(call)));
+        batch->Add(this, partition, plan, std::move(call));
         return;
     }
     call->txn_id = next_txn_id_.fetch_add(1);
@@ -978,25 +991,33 @@ void Database::InvokeBatch(const v1::InvocationBatch& batch, ResponseSink* sink)
         for (uint32_t p = 0; p < pending.size(); ++p) flush(p);
     };
     const auto start = std::chrono::steady_clock::now();
+    // The plan of the previous call's procedure: a batch usually calls one or a few procedures,
+    // so it is resolved again only when the name changes.
+    std::shared_ptr<const proc::CallPlan> plan;
+    std::string_view plan_name;
     for (const v1::Invocation& inv : batch.invocations()) {
         // A single-partition procedure whose parameters decode and route joins its partition's
         // task; anything else (refusals included) is answered alone through Invoke.
-        std::shared_ptr<const proc::CallPlan> plan;
         std::vector<Value> params;
         uint32_t p = 0;
+        bool routed = false;
         if (accepting_.load(std::memory_order_relaxed) &&
             !(log_ && (log_failed_.load(std::memory_order_relaxed) || log_->Saturated()))) {
-            auto resolved = Resolve(inv.procedure());
-            if (resolved.ok() && (*resolved)->partition_param && (*resolved)->kind != proc::CallPlan::Kind::kSystem &&
-                (*resolved)->name != "@TtlDelete" && DecodeParams(inv.params(), &params).ok()) {
-                auto value = proc::PartitionValue(**resolved, params);
+            if (!plan || inv.procedure() != plan_name) {
+                auto resolved = Resolve(inv.procedure());
+                plan = resolved.ok() ? std::move(*resolved) : nullptr;
+                plan_name = inv.procedure();
+            }
+            if (plan && plan->partition_param && plan->kind != proc::CallPlan::Kind::kSystem &&
+                plan->name != "@TtlDelete" && DecodeParams(inv.params(), &params).ok()) {
+                auto value = proc::PartitionValue(*plan, params);
                 if (value.ok()) {
                     p = router_.Partition(*value);
-                    plan = std::move(*resolved);
+                    routed = true;
                 }
             }
         }
-        if (!plan) {
+        if (!routed) {
             flush_all();  // what came before is handed over first
             auto* group = new ResponseGroup(sink, 1);
             InvokeInto(inv, group);
@@ -1014,7 +1035,7 @@ void Database::InvokeBatch(const v1::InvocationBatch& batch, ResponseSink* sink)
         call->params = std::move(params);
         call->shard = p;
         call->partition = p;
-        b.task->Add(CallTask(this, p, std::move(plan), std::move(call)));
+        b.task->Add(this, p, plan, std::move(call));
         if (b.task->size() == kBatchCalls) flush(p);
     }
     flush_all();
