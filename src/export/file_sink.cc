@@ -87,7 +87,12 @@ Status FileSink::PrepareDir() {
     // are written again.
     for (const auto& entry : fs::directory_iterator(dir_, ec)) {
         const std::string name = entry.path().filename().string();
-        if (name.rfind(kTempPrefix, 0) == 0) fs::remove(entry.path(), ec);
+        if (name.rfind(kTempPrefix, 0) != 0) continue;
+        std::error_code rm;
+        fs::remove(entry.path(), rm);
+        if (rm)
+            return Status(ErrorCode::kIoError,
+                          "file export: cannot remove " + entry.path().string() + ": " + rm.message());
     }
     if (ec) return Status(ErrorCode::kIoError, "file export: cannot list " + dir_ + ": " + ec.message());
     dir_ready_ = true;

@@ -139,7 +139,8 @@ ExportManager::~ExportManager() { Stop(); }
 Status ExportManager::LoadStreams() {
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(options_.dir, ec)) {
-        if (!entry.is_directory()) continue;
+        std::error_code entry_ec;  // not ec: that one reports the listing's own failure
+        if (!entry.is_directory(entry_ec)) continue;
         const std::string dir = entry.path().string();
         auto meta = ReadKeyValues(dir + "/STREAM");
         if (meta["stream"].empty()) {
@@ -153,7 +154,8 @@ Status ExportManager::LoadStreams() {
         st->parts.resize(options_.partitions);
         for (uint32_t p = 0; p < options_.partitions; ++p) {
             const std::string pdir = dir + "/p" + std::to_string(p);
-            if (!fs::is_directory(pdir, ec)) continue;
+            // A partition that never exported has no directory yet (it is made on its first row).
+            if (!fs::is_directory(pdir, entry_ec)) continue;
             std::string repaired;
             auto spool = Spool::Open(pdir, options_.segment_bytes, &repaired);
             if (!spool.ok()) return spool.status();

@@ -163,7 +163,8 @@ Result<std::unique_ptr<Spool>> Spool::Open(std::string dir, uint64_t segment_byt
     std::vector<std::pair<uint64_t, std::string>> found;
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
         uint64_t first = 0;
-        if (entry.is_regular_file() && ParseSegmentName(entry.path().filename().string(), &first)) {
+        std::error_code entry_ec;
+        if (entry.is_regular_file(entry_ec) && ParseSegmentName(entry.path().filename().string(), &first)) {
             found.emplace_back(first, entry.path().string());
         }
     }

@@ -802,6 +802,45 @@ TEST(ManagerTest, DeliversOnlyWhatTheLogHoldsAndResumesAfterRestart) {
     }
 }
 
+// A stream whose rows all came from one partition has no directory for the others (one is made
+// with a partition's first row); reopening it must not take their absence for a failed listing.
+TEST(ManagerTest, ReopensAStreamSomePartitionsNeverWrote) {
+    TempDir dir;
+    exec::Engine engine;
+    exec::ExportCapture cap(0);
+    engine.SetExportCapture(&cap);
+    exec::ResultSet rs;
+    ASSERT_TRUE(engine.Execute("CREATE STREAM ev EXPORT TO TARGET files (a INTEGER)", &rs).ok());
+    auto options = [&] {
+        ExportOptions o;
+        o.dir = dir.sub("export");
+        o.partitions = 2;
+        o.targets = {FileConfig(dir.sub("out"))};
+        o.last_lsn = [] { return uint64_t{10}; };
+        o.durable_lsn = [] { return uint64_t{0}; };
+        return o;
+    };
+    {
+        auto m = ExportManager::Open(options(), {&cap});
+        ASSERT_TRUE(m.ok()) << m.status().message();
+        (*m)->StartWriter();
+        ASSERT_TRUE(engine.Execute("INSERT INTO ev VALUES (1)", &rs).ok());
+        cap.Publish();
+        std::promise<Status> synced;
+        (*m)->Sync([&](const Status& s) { synced.set_value(s); });
+        ASSERT_TRUE(synced.get_future().get().ok());
+        (*m)->Stop();
+    }
+    ASSERT_TRUE(fs::is_directory(dir.sub("export/ev/p0")));
+    ASSERT_FALSE(fs::exists(dir.sub("export/ev/p1")));
+    auto m = ExportManager::Open(options(), {&cap});
+    ASSERT_TRUE(m.ok()) << m.status().message();
+    auto pos = (*m)->Positions();
+    ASSERT_EQ(pos["ev"].size(), 2u);
+    EXPECT_EQ(pos["ev"][0].spooled, 1u);
+    EXPECT_EQ(pos["ev"][1].spooled, 0u);
+}
+
 TEST(ManagerTest, BadTargetSettingsFailTheOpen) {
     TempDir dir;
     ExportOptions o;
