@@ -28,7 +28,7 @@ std::vector<Armed>& ArmedPoints() {
 const std::vector<std::string>& Faults::Points() {
     static const std::vector<std::string> points = {"cmdlog.write",     "cmdlog.fsync",   "cmdlog.short_write",
                                                     "cmdlog.torn_exit", "snapshot.write", "snapshot.fsync",
-                                                    "snapshot.corrupt", "snapshot.stall"};
+                                                    "snapshot.corrupt", "snapshot.stall", "snapshot.remove"};
     return points;
 }
 

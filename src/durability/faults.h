@@ -7,7 +7,8 @@
 // reaches the file, then the process exits at once, as a crash would), snapshot.write (a snapshot
 // file's write fails), snapshot.fsync (its fsync fails), snapshot.corrupt (a chunk's bytes reach
 // the file with a bit flipped after its checksum was taken: found when the snapshot is read),
-// snapshot.stall (the snapshot writer stops for 2 s before a write, as a stalled disk would).
+// snapshot.stall (the snapshot writer stops for 2 s before a write, as a stalled disk would),
+// snapshot.remove (removing a snapshot stops, failing, right after its MANIFEST is gone).
 #pragma once
 
 #include <cstdint>

@@ -449,12 +449,31 @@ Result<SnapshotManifest> ReadManifest(const std::string& dir) {
     return m;
 }
 
+Status RemoveSnapshot(const std::string& dir) {
+    std::error_code ec;
+    if (!std::filesystem::exists(dir, ec)) return Status::Ok();
+    // Without its MANIFEST the directory is an incomplete snapshot, which recovery skips and
+    // retention removes, whatever else a crash leaves of it.
+    if (std::filesystem::remove(dir + "/MANIFEST", ec)) {
+        Status s = SyncDirectory(dir, kWho);
+        if (!s.ok()) return s;
+    }
+    if (ec) return Status(ErrorCode::kIoError, "snapshot: cannot remove " + dir + "/MANIFEST: " + ec.message());
+    if (Faults::Fire("snapshot.remove")) {
+        return Status(ErrorCode::kIoError, "snapshot: cannot remove " + dir + ": injected fault snapshot.remove");
+    }
+    std::filesystem::remove_all(dir, ec);
+    if (ec) return Status(ErrorCode::kIoError, "snapshot: cannot remove " + dir + ": " + ec.message());
+    return Status::Ok();
+}
+
 Result<std::vector<SnapshotListing>> ListSnapshots(const std::string& root) {
     std::vector<SnapshotListing> out;
     std::error_code ec;
     if (!std::filesystem::exists(root, ec)) return out;
     for (const auto& entry : std::filesystem::directory_iterator(root, ec)) {
-        if (!entry.is_directory(ec)) continue;
+        std::error_code entry_ec;  // not ec: that one reports the listing's own failure
+        if (!entry.is_directory(entry_ec)) continue;
         SnapshotListing l;
         l.dir = entry.path().string();
         auto m = ReadManifest(l.dir);

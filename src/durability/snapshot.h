@@ -145,6 +145,9 @@ struct SnapshotListing {
 
 /// The snapshots under root (each subdirectory), oldest cut first; incomplete ones included.
 Result<std::vector<SnapshotListing>> ListSnapshots(const std::string& root);
+/// Removes a snapshot directory so that no crash in between leaves a snapshot that looks complete
+/// with some of its files gone: the MANIFEST goes first (durably), then the rest.
+Status RemoveSnapshot(const std::string& dir);
 /// Reads and checks a snapshot's MANIFEST.
 Result<SnapshotManifest> ReadManifest(const std::string& dir);
 /// Reads every file the manifest names and checks sizes, chunk checksums and row counts.

@@ -342,8 +342,10 @@ void Database::FailSnapshot(const std::shared_ptr<SnapshotRun>& run, const Statu
     if (run->writer) run->writer->Abandon();  // waits for a MANIFEST being written
     if (run->answered) return;                // it completed meanwhile
     spdlog::error("snapshot {} failed: {}", run->id, why.message());
-    std::error_code ec;
-    if (!run->dir.empty()) std::filesystem::remove_all(run->dir, ec);
+    if (!run->dir.empty()) {
+        Status r = durability::RemoveSnapshot(run->dir);
+        if (!r.ok()) spdlog::warn("snapshot {}: {}", run->id, r.message());
+    }
     {
         std::lock_guard<std::mutex> lock(snapshot_mu_);
         ++snapshot_counters_.failed;
@@ -405,20 +407,23 @@ void Database::ApplySnapshotRetention() {
         return;
     }
     std::vector<const durability::SnapshotListing*> complete;
-    std::error_code ec;
     for (const auto& l : *list) {
         if (l.complete) {
             complete.push_back(&l);
         } else {
             // Left by a crash or a failure mid-write (the running snapshot is the one just completed).
-            std::filesystem::remove_all(l.dir, ec);
-            spdlog::info("snapshot retention: removed incomplete snapshot {}", l.dir);
+            Status r = durability::RemoveSnapshot(l.dir);
+            if (r.ok()) {
+                spdlog::info("snapshot retention: removed incomplete snapshot {}", l.dir);
+            } else {
+                spdlog::warn("snapshot retention: {}", r.message());
+            }
         }
     }
     const size_t keep = std::max<size_t>(1, options_.snapshot_retain);
     while (complete.size() > keep) {
-        std::filesystem::remove_all(complete.front()->dir, ec);
-        if (ec) spdlog::warn("snapshot retention: cannot remove {}: {}", complete.front()->dir, ec.message());
+        Status r = durability::RemoveSnapshot(complete.front()->dir);
+        if (!r.ok()) spdlog::warn("snapshot retention: {}", r.message());
         complete.erase(complete.begin());
     }
     if (!log_ || complete.empty()) return;
@@ -887,8 +892,8 @@ void Database::RunSnapshotProcedure(const proc::CallPlan& plan, std::shared_ptr<
                     }
                 }
             }
-            std::filesystem::remove_all(dir, ec);
-            if (ec) return call->Finish(Status(ErrorCode::kIoError, "cannot remove " + dir + ": " + ec.message()));
+            Status r = durability::RemoveSnapshot(dir);
+            if (!r.ok()) return call->Finish(r);
             exec::ResultSet rs;
             rs.columns = {{"deleted", SqlType{TypeId::kVarchar, 4096}}};
             rs.values = {Value::Varchar(dir)};

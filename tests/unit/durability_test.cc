@@ -560,6 +560,31 @@ TEST_F(DurabilityTest, SnapshotsAreListedOldestCutFirstWithIncompleteOnesMarked)
     EXPECT_TRUE(ListSnapshots(dir.sub("none"))->empty());
 }
 
+// Removing a snapshot takes its MANIFEST first: stopped anywhere after that, what is left is an
+// incomplete snapshot (skipped by recovery, removed by retention), never a complete-looking one
+// with files missing.
+TEST_F(DurabilityTest, RemovingASnapshotMakesItIncompleteFirst) {
+    TempDir dir;
+    WriteSnapshot(dir.str(), "a", 10, {"x", "y"});
+    WriteSnapshot(dir.str(), "b", 20, {"x", "y"});
+    ASSERT_TRUE(Faults::Arm("snapshot.remove").ok());
+    Status s = RemoveSnapshot(dir.sub("a"));
+    EXPECT_NE(s.message().find("injected fault snapshot.remove"), std::string::npos) << s.message();
+    EXPECT_TRUE(fs::exists(dir.sub("a/p0-t0.rows")));
+    auto list = ListSnapshots(dir.str());
+    ASSERT_TRUE(list.ok());
+    ASSERT_EQ(list->size(), 2u);
+    EXPECT_FALSE((*list)[0].complete);
+    EXPECT_EQ((*list)[0].dir, dir.sub("a"));
+    EXPECT_TRUE((*list)[1].complete);
+    ASSERT_TRUE(RemoveSnapshot(dir.sub("a")).ok());
+    ASSERT_TRUE(RemoveSnapshot(dir.sub("b")).ok());
+    EXPECT_FALSE(fs::exists(dir.sub("a")));
+    EXPECT_FALSE(fs::exists(dir.sub("b")));
+    EXPECT_TRUE(ListSnapshots(dir.str())->empty());
+    EXPECT_TRUE(RemoveSnapshot(dir.sub("gone")).ok());
+}
+
 TEST_F(DurabilityTest, SnapshotWriteAndFsyncFailuresFailTheSnapshot) {
     for (const char* point : {"snapshot.write", "snapshot.fsync"}) {
         SCOPED_TRACE(point);
