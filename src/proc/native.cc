@@ -32,7 +32,9 @@ struct surge_call {
     size_t results_used = 0;
     std::vector<size_t> batch_start;
     std::deque<std::string> texts;  ///< DECIMAL cells as text, valid until the call ends
-    std::vector<surge::exec::ResultSet>* answer = nullptr;
+    /// What the procedure returns: answer[0 .. answer_used), reused from call to call.
+    std::vector<surge::exec::ResultSet> answer;
+    size_t answer_used = 0;
     surge::Status failure;         ///< the statement that failed last
     std::string error;             ///< call_error's text
     std::string message;           ///< set_message's text
@@ -323,11 +325,23 @@ int32_t HostQueue(surge_call* call, int32_t stmt, const surge_value* params, siz
     return 0;
 }
 
-exec::ResultSet& NextResult(surge_call* call) {
-    if (call->results_used == call->results.size()) call->results.emplace_back();
-    exec::ResultSet& rs = call->results[call->results_used++];
+// The next of a reused list of result sets, emptied (its vectors keep their capacity).
+exec::ResultSet& NextOf(std::vector<exec::ResultSet>& list, size_t* used) {
+    if (*used == list.size()) list.emplace_back();
+    exec::ResultSet& rs = list[(*used)++];
     rs.Clear();
     return rs;
+}
+
+exec::ResultSet& NextResult(surge_call* call) { return NextOf(call->results, &call->results_used); }
+
+// A reused result set that grew large gives its memory back rather than keep it for every later
+// call of the procedure.
+void Trim(std::vector<exec::ResultSet>& list, size_t used) {
+    constexpr size_t kKeepValues = 4096;
+    for (size_t i = 0; i < used && i < list.size(); ++i) {
+        if (list[i].values.capacity() > kKeepValues) list[i] = exec::ResultSet{};
+    }
 }
 
 int32_t HostExecute(surge_call* call, int64_t* batch) {
@@ -399,12 +413,13 @@ int32_t HostReturnResult(surge_call* call, int64_t batch, size_t result) {
         call->error = "Return: batch " + std::to_string(batch) + " has no result " + std::to_string(result);
         return -1;
     }
-    call->answer->push_back(*rs);
+    exec::ResultSet& out = NextOf(call->answer, &call->answer_used);
+    out.columns = rs->columns;
+    out.values = rs->values;
     return 0;
 }
 
 int32_t HostReturnValue(surge_call* call, const char* column, size_t len, const surge_value* value) {
-    exec::ResultSet rs;
     Value v;
     try {
         FromAbi(*value, &v);
@@ -414,9 +429,12 @@ int32_t HostReturnValue(surge_call* call, const char* column, size_t len, const 
     }
     SqlType type = SqlType::Of(v.type());
     if (IsString(v.type())) type.length = kMaxVarLength;
-    rs.columns.push_back({std::string(column ? column : "", column ? len : 0), type});
-    rs.values.push_back(std::move(v));
-    call->answer->push_back(std::move(rs));
+    exec::ResultSet& rs = NextOf(call->answer, &call->answer_used);
+    rs.columns.resize(1);
+    rs.columns[0].name.assign(column ? column : "", column ? len : 0);
+    rs.columns[0].type = type;
+    rs.values.resize(1);
+    rs.values[0] = std::move(v);
     return 0;
 }
 
@@ -456,7 +474,7 @@ NativeProcedure::~NativeProcedure() {
 }
 
 NativeOutcome NativeProcedure::Run(NativeTarget target, std::span<const Value> params, int64_t timestamp,
-                                   uint64_t txn_id, std::vector<exec::ResultSet>* results) {
+                                   uint64_t txn_id, std::span<const exec::ResultSet>* answer) {
     NativeOutcome out;
     std::span<const Value> args = params;
     if (params_declared_) {
@@ -499,12 +517,14 @@ NativeOutcome NativeProcedure::Run(NativeTarget target, std::span<const Value> p
     call.target = target;
     call.timestamp = timestamp;
     call.random_state = txn_id * 0xD1B54A32D192ED03ull + 0x8CB92BA72F3D8DD7ull;
+    Trim(call.results, call.results_used);
+    Trim(call.answer, call.answer_used);
     call.queued.clear();
     call.queued_params.clear();
     call.results_used = 0;
     call.batch_start.clear();
     call.texts.clear();
-    call.answer = results;
+    call.answer_used = 0;
     call.failure = Status::Ok();
     call.error.clear();
     call.message.clear();
@@ -527,7 +547,9 @@ NativeOutcome NativeProcedure::Run(NativeTarget target, std::span<const Value> p
             out.kind = NativeOutcome::Kind::kError;
             out.status = Status(ErrorCode::kInternal, "procedure " + name() + " threw an exception: " + call.message);
     }
-    if (out.kind != NativeOutcome::Kind::kOk) results->clear();
+    *answer = out.kind == NativeOutcome::Kind::kOk
+                  ? std::span<const exec::ResultSet>(call.answer.data(), call.answer_used)
+                  : std::span<const exec::ResultSet>();
     return out;
 }
 

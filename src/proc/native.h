@@ -62,9 +62,10 @@ class NativeProcedure {
     const std::vector<std::string>& statements() const { return statements_; }
 
     /// One call, inside a transaction the caller opened on the target (and commits unless the
-    /// outcome is an error). Answers go to `results`.
+    /// outcome is an error). *answer receives what the procedure returned (empty unless the
+    /// outcome is kOk); it stays valid until the next Run of this procedure.
     NativeOutcome Run(NativeTarget target, std::span<const Value> params, int64_t timestamp, uint64_t txn_id,
-                      std::vector<exec::ResultSet>* results);
+                      std::span<const exec::ResultSet>* answer);
 
   private:
     friend class NativeProcedures;

@@ -313,12 +313,12 @@ int64_t Database::NextTimestamps(size_t n) {
     return next;
 }
 
-std::shared_ptr<Database::Call> Database::NewCall(std::string procedure) {
+std::shared_ptr<Database::Call> Database::NewCall(std::string procedure, std::chrono::steady_clock::time_point start) {
     auto call = std::make_shared<Call>();
     call->stats = &stats_;
     call->procedure = std::move(procedure);
     call->shard = call->late_shard = partitions_.size() + 1;
-    call->start = std::chrono::steady_clock::now();
+    call->start = start;
     call->log = log_.get();
     call->captures = exports_ ? &captures_ : nullptr;
     return call;
@@ -336,8 +336,9 @@ std::shared_ptr<Database::Call> Database::NewCall(std::string procedure, v1::Res
     return call;
 }
 
-std::shared_ptr<Database::Call> Database::NewCall(std::string procedure, ResponseGroup* group) {
-    auto call = NewCall(std::move(procedure));
+std::shared_ptr<Database::Call> Database::NewCall(std::string procedure, ResponseGroup* group,
+                                                  std::chrono::steady_clock::time_point start) {
+    auto call = NewCall(std::move(procedure), start);
     call->group = group;
     group->Add();
     return call;
@@ -914,11 +915,11 @@ Database::Outcome Database::RunNative(const proc::NativeProcedures& set, const s
                                       proc::NativeTarget target, Call& c) {
     proc::NativeProcedure* p = set.Find(name);
     if (!p) return {Dropped(name), v1::UNKNOWN_PROCEDURE};
-    std::vector<exec::ResultSet> results;
-    proc::NativeOutcome o = p->Run(target, c.params, c.timestamp, c.txn_id, &results);
+    std::span<const exec::ResultSet> answer;
+    proc::NativeOutcome o = p->Run(target, c.params, c.timestamp, c.txn_id, &answer);
     switch (o.kind) {
         case proc::NativeOutcome::Kind::kOk:
-            for (const auto& rs : results) c.AddResult(rs);
+            for (const auto& rs : answer) c.AddResult(rs);
             return {Status::Ok()};
         case proc::NativeOutcome::Kind::kAbort:
             return {o.status, v1::USER_ABORT};
@@ -1029,8 +1030,7 @@ void Database::InvokeBatch(const v1::InvocationBatch& batch, ResponseSink* sink)
             b.task = std::make_unique<BatchTask>(partitions_[p].get(), kBatchCalls);
             b.group = new ResponseGroup(sink, std::min<size_t>(kBatchCalls, batch.invocations_size()));
         }
-        auto call = NewCall(plan->name, b.group);
-        call->start = start;
+        auto call = NewCall(plan->name, b.group, start);
         call->Tag(inv);
         call->params = std::move(params);
         call->shard = p;
