@@ -121,7 +121,11 @@ void Index::DeleteBuckets() {
     hash_buckets_ = 0;
 }
 
-bool HashEntryEq::operator()(const HashEntry& a, const HashProbe& b) const { return index->KeyIs(a.front(), b.key); }
+bool HashEntryEq::operator()(const HashEntry& a, const HashProbe& b) const {
+    // The table matched 7 bits of the hash; the entry keeps 63 of them, so a key is built from the
+    // tuple only when those agree too.
+    return a.hash() == b.hash && index->KeyIs(a.front(), b.key);
+}
 
 bool HashEntryEq::operator()(const HashEntry& a, const HashEntry& b) const {
     if (a.hash() != b.hash()) return false;
@@ -153,6 +157,23 @@ void Index::BuildKey(const char* tuple, std::string* out, bool* has_null) const 
     for (size_t i = 0; i < key.size(); ++i) {
         const auto& part = key[i];
         if (part.column >= 0) {
+            // Straight from the slot when the column's type is the key part's (an index on a
+            // column), without a Value in between.
+            const TypeId type = layout_.type(part.column);
+            if (type == part.type.id &&
+                (type == TypeId::kTinyInt || type == TypeId::kSmallInt || type == TypeId::kInteger ||
+                 type == TypeId::kBigInt || type == TypeId::kTimestamp || layout_.is_var(part.column))) {
+                if (layout_.IsNull(tuple, part.column)) {
+                    *has_null = true;
+                    EncodeNullKeyPart(out);
+                } else if (layout_.is_var(part.column)) {
+                    const VarData* v = layout_.GetVar(tuple, part.column);
+                    EncodeBytesKeyPart(std::string_view(v->bytes(), v->size), out);
+                } else {
+                    EncodeIntKeyPart(layout_.GetInt(tuple, part.column), out);
+                }
+                continue;
+            }
             layout_.Read(tuple, part.column, &scratch_value_);
         } else {
             extractor_->Extract(tuple, static_cast<int>(i), &scratch_value_);

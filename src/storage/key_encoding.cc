@@ -129,6 +129,18 @@ void EncodeKeyPart(const Value& v, TypeId key_type, std::string* out) {
     }
 }
 
+void EncodeNullKeyPart(std::string* out) { out->push_back(kNullMarker); }
+
+void EncodeIntKeyPart(int64_t v, std::string* out) {
+    out->push_back(kValueMarker);
+    EncodeInt(v, out);
+}
+
+void EncodeBytesKeyPart(std::string_view bytes, std::string* out) {
+    out->push_back(kValueMarker);
+    EncodeBytes(bytes, out);
+}
+
 std::string PrefixSuccessor(std::string_view prefix) {
     std::string s;
     s.reserve(prefix.size() + 1);

@@ -22,6 +22,11 @@ namespace surge::storage {
 /// Appends one key part. v must already have the key part's type (or be NULL); an integral key
 /// accepts any integral v. Throws kInternal on a type the encoding does not know.
 void EncodeKeyPart(const Value& v, TypeId key_type, std::string* out);
+/// The same parts as EncodeKeyPart, from what a row's slot holds (no Value in between): NULL,
+/// an integral key part's value, a VARCHAR/VARBINARY key part's bytes.
+void EncodeNullKeyPart(std::string* out);
+void EncodeIntKeyPart(int64_t v, std::string* out);
+void EncodeBytesKeyPart(std::string_view bytes, std::string* out);
 /// Smallest byte string greater than every key that starts with prefix.
 std::string PrefixSuccessor(std::string_view prefix);
 
