@@ -336,9 +336,8 @@ std::shared_ptr<Database::Call> Database::NewCall(std::string procedure, v1::Res
     return call;
 }
 
-std::shared_ptr<Database::Call> Database::NewCall(std::string procedure, ResponseGroup* group,
-                                                  std::chrono::steady_clock::time_point start) {
-    auto call = NewCall(std::move(procedure), start);
+std::shared_ptr<Database::Call> Database::NewCall(std::string procedure, ResponseGroup* group) {
+    auto call = NewCall(std::move(procedure));
     call->group = group;
     group->Add();
     return call;
@@ -983,6 +982,7 @@ void Database::InvokeBatch(const v1::InvocationBatch& batch, ResponseSink* sink)
         Pending& b = pending[p];
         if (!b.task) return;
         const size_t n = b.task->size();
+        b.group->Add(n);  // its calls, counted once (before any of them can answer)
         b.task->Stamp(next_txn_id_.fetch_add(n), NextTimestamps(n));
         SubmitBatch(p, std::move(b.task), false);
         b.group->Release();  // the builder's hold
@@ -1030,7 +1030,8 @@ void Database::InvokeBatch(const v1::InvocationBatch& batch, ResponseSink* sink)
             b.task = std::make_unique<BatchTask>(partitions_[p].get(), kBatchCalls);
             b.group = new ResponseGroup(sink, std::min<size_t>(kBatchCalls, batch.invocations_size()));
         }
-        auto call = NewCall(plan->name, b.group, start);
+        auto call = NewCall(plan->name, start);
+        call->group = b.group;  // counted in the group when the task is handed over
         call->Tag(inv);
         call->params = std::move(params);
         call->shard = p;

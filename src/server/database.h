@@ -186,11 +186,10 @@ class Database {
     void FlushReplayBatches();
     /// A call that answers into `response` (null: one of its own) and then calls `done`.
     std::shared_ptr<Call> NewCall(std::string procedure, v1::Response* response, std::function<void()> done);
-    /// A stream's call that answers into `group`; its latency counts from `start` (a batch's
-    /// calls share the time it arrived).
-    std::shared_ptr<Call> NewCall(std::string procedure, ResponseGroup* group,
-                                  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now());
-    /// What the two above share: statistics, start time, command log and export captures.
+    /// A stream's call that answers into `group`.
+    std::shared_ptr<Call> NewCall(std::string procedure, ResponseGroup* group);
+    /// What the two above share: statistics, start time (a batch's calls share the time it
+    /// arrived), command log and export captures.
     std::shared_ptr<Call> NewCall(std::string procedure,
                                   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now());
     /// Runs a resolved call: system procedures here, others on their partition or the coordinator.

@@ -27,8 +27,8 @@ namespace surge::server {
 struct Database::ResponseGroup {
     ResponseGroup(ResponseSink* s, size_t expected) : sink(s) { wire.reserve(expected * 48); }
 
-    /// One more call answers here (before the builder's Release).
-    void Add() { remaining.fetch_add(1, std::memory_order_relaxed); }
+    /// n more calls answer here (before the builder's Release, and before any of them can).
+    void Add(size_t n = 1) { remaining.fetch_add(n, std::memory_order_relaxed); }
     /// A call's answer (the calls of a group may finish on different threads: a partition and
     /// the command log's writer).
     void Answer(const ResponseHead& head, std::string_view results) {
