@@ -7,6 +7,7 @@
 #include "storage/index.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include "common/status.h"
 #include "storage/key_encoding.h"
@@ -19,6 +20,13 @@ namespace {
 constexpr size_t kOrderedEntryOverhead = sizeof(IndexKey) + sizeof(TuplePtr) + 16;
 // A Swiss-table slot (hash + tuple) plus its control byte.
 constexpr size_t kHashEntryOverhead = sizeof(HashEntry) + 1;
+
+// Hash indexes at least this large grow incrementally; entries moved per insert while they do. A
+// table full at C entries moves them within C / kMovesPerInsert inserts, long before its successor
+// (made for 2C) fills.
+constexpr size_t kDefaultIncrementalGrowthMinimum = 1 << 16;
+constexpr size_t kMovesPerInsert = 8;
+std::atomic<size_t> g_incremental_growth_minimum{kDefaultIncrementalGrowthMinimum};
 
 void AppendAddressSuffix(const char* tuple, std::string* out) {
     // Big-endian so entries with equal keys sort by address, a stable order.
@@ -98,7 +106,8 @@ Index::Index(std::shared_ptr<const catalog::IndexDef> def, const TupleLayout& la
     : def_(std::move(def)),
       layout_(layout),
       extractor_(std::move(extractor)),
-      hash_(0, HashEntryHash{}, HashEntryEq{this}) {
+      hash_(0, HashEntryHash{}, HashEntryEq{this}),
+      draining_(0, HashEntryHash{}, HashEntryEq{this}) {
     for (const auto& part : def_->key) {
         if (part.column < 0 && extractor_ == nullptr) {
             ThrowSqlError(ErrorCode::kInternal,
@@ -115,10 +124,55 @@ Index::~Index() { DeleteBuckets(); }
 
 void Index::DeleteBuckets() {
     if (hash_buckets_ == 0) return;
-    for (const HashEntry& e : hash_) {
-        if (e.multi()) delete e.bucket();
+    for (const HashSet* set : {&hash_, &draining_}) {
+        for (const HashEntry& e : *set) {
+            if (e.multi()) delete e.bucket();
+        }
     }
     hash_buckets_ = 0;
+}
+
+void Index::SetIncrementalGrowthMinimum(size_t entries) {
+    g_incremental_growth_minimum = entries == 0 ? kDefaultIncrementalGrowthMinimum : entries;
+}
+
+Index::Found Index::FindEntry(const HashProbe& probe) const {
+    auto* self = const_cast<Index*>(this);  // iterators of the sets, not changes to them
+    if (auto it = self->hash_.find(probe); it != self->hash_.end()) return {&self->hash_, it};
+    if (draining_.empty()) return {};
+    if (auto it = self->draining_.find(probe); it != self->draining_.end()) return {&self->draining_, it};
+    return {};
+}
+
+void Index::GrowStep() {
+    if (draining_.empty()) {
+        // absl grows a table in one step once its entries and deleted slots reach 7/8 of its
+        // capacity (deleted slots alone only make it rehash in place while the entries are at
+        // most 25/32); starting the move at 3/4 comes before either with a margin for deleted
+        // slots.
+        const size_t capacity = hash_.capacity();
+        if (hash_.size() < g_incremental_growth_minimum.load(std::memory_order_relaxed) ||
+            hash_.size() + 1 < capacity - capacity / 4) {
+            return;
+        }
+        draining_ = std::move(hash_);
+        hash_ = HashSet(0, HashEntryHash{}, HashEntryEq{this});
+        hash_.reserve(2 * draining_.size());
+        drain_next_ = draining_.begin();
+        return;
+    }
+    for (size_t i = 0; i < kMovesPerInsert && drain_next_ != draining_.end(); ++i) {
+        auto moving = drain_next_++;
+        hash_.insert(*moving);  // keys are in one of the two sets, never both: no key compare
+        draining_.erase(moving);
+    }
+    if (drain_next_ == draining_.end()) {
+        if (draining_.empty()) {
+            draining_ = HashSet(0, HashEntryHash{}, HashEntryEq{this});  // frees its memory
+        } else {
+            drain_next_ = draining_.begin();  // not expected (every entry was passed): go round again
+        }
+    }
 }
 
 bool HashEntryEq::operator()(const HashEntry& a, const HashProbe& b) const {
@@ -146,8 +200,8 @@ size_t Index::size() const { return ordered() ? tree_.size() : hash_entries_; }
 size_t Index::memory_bytes() const {
     if (ordered()) return key_bytes_ + tree_.size() * kOrderedEntryOverhead;
     // Tuples beyond the first of a key sit in its bucket.
-    return hash_.size() * kHashEntryOverhead + hash_buckets_ * sizeof(HashBucket) +
-           (hash_entries_ - hash_.size()) * sizeof(TuplePtr);
+    const size_t keys = hash_.size() + draining_.size();
+    return keys * kHashEntryOverhead + hash_buckets_ * sizeof(HashBucket) + (hash_entries_ - keys) * sizeof(TuplePtr);
 }
 
 void Index::BuildKey(const char* tuple, std::string* out, bool* has_null) const {
@@ -193,15 +247,16 @@ TuplePtr Index::FindUnique(std::string_view key) const {
         auto it = tree_.find(key);
         return it == tree_.end() ? nullptr : it->second;
     }
-    auto it = hash_.find(HashProbe{key, HashOf(key)});
-    return it == hash_.end() ? nullptr : it->front();
+    const Found f = FindEntry(HashProbe{key, HashOf(key)});
+    return f.set ? f.it->front() : nullptr;
 }
 
 void Index::ScanPrefix(std::string_view prefix, IndexCursor* cursor) const {
     cursor->mode_ = IndexCursor::Mode::kEmpty;
     if (!ordered()) {
-        auto it = hash_.find(HashProbe{prefix, HashOf(prefix)});
-        if (it == hash_.end()) return;
+        const Found f = FindEntry(HashProbe{prefix, HashOf(prefix)});
+        if (!f.set) return;
+        const HashEntry* it = &*f.it;
         if (!it->multi()) {
             cursor->mode_ = IndexCursor::Mode::kSingle;
             cursor->single_ = it->front();
@@ -287,11 +342,18 @@ void Index::Insert(TuplePtr tuple) {
         return;
     }
     const uint64_t h = HashOf(scratch_);
+    GrowStep();
     bool added = false;
-    auto it = hash_.lazy_emplace(HashProbe{scratch_, h}, [&](const auto& construct) {
-        added = true;
-        construct(HashEntry{h, reinterpret_cast<uintptr_t>(tuple)});
-    });
+    const HashEntry* it = nullptr;
+    if (!draining_.empty()) {
+        if (const Found f = FindEntry(HashProbe{scratch_, h}); f.set) it = &*f.it;
+    }
+    if (!it) {
+        it = &*hash_.lazy_emplace(HashProbe{scratch_, h}, [&](const auto& construct) {
+            added = true;
+            construct(HashEntry{h, reinterpret_cast<uintptr_t>(tuple)});
+        });
+    }
     if (!added) {
         if (must_be_unique) ThrowDuplicate(tuple);  // the key is taken
         if (it->multi()) {
@@ -323,11 +385,14 @@ void Index::Erase(TuplePtr tuple) {
         tree_.erase(it);
         return;
     }
-    auto it = hash_.find(HashProbe{scratch_, HashOf(scratch_)});
-    if (it != hash_.end()) {
+    if (const Found f = FindEntry(HashProbe{scratch_, HashOf(scratch_)}); f.set) {
+        const HashEntry* it = &*f.it;
         if (!it->multi()) {
             if (it->front() == tuple) {
-                hash_.erase(it);
+                if (f.set == &draining_ && f.it == drain_next_) ++drain_next_;
+                f.set->erase(f.it);
+                if (f.set == &draining_ && draining_.empty())
+                    draining_ = HashSet(0, HashEntryHash{}, HashEntryEq{this});
                 --hash_entries_;
                 return;
             }
@@ -351,6 +416,7 @@ void Index::Clear() {
     tree_.clear();
     DeleteBuckets();
     hash_.clear();
+    draining_ = HashSet(0, HashEntryHash{}, HashEntryEq{this});
     hash_entries_ = 0;
     key_bytes_ = 0;
 }

@@ -5,7 +5,9 @@
 // Hash indexes map the full key to the tuples that have it (one, unless non-unique or NULL); they
 // do not store keys: an entry is the key's hash and its tuple (or bucket of tuples), and a probe
 // compares against the key built from the entry's tuple (16 bytes an entry, and growing the table
-// moves entries without rehashing keys).
+// moves entries without rehashing keys). A large hash index grows incrementally: when its table is
+// full, a table twice the size takes new entries and every insert moves a few entries of the old
+// one across, lookups looking in both meanwhile, so no insert stops the partition to move millions.
 #pragma once
 
 #include <absl/container/btree_map.h>
@@ -156,11 +158,29 @@ class Index {
     void Erase(TuplePtr tuple);  ///< tuple's bytes must still hold the key it was inserted with
     void Clear();
 
+    /// Hash indexes with at least this many entries grow incrementally (smaller ones grow in one
+    /// step, which is quick). Tests lower it to exercise the move; 0 restores the default.
+    static void SetIncrementalGrowthMinimum(size_t entries);
+    /// True while entries are being moved to a larger table (tests).
+    bool growing() const { return !draining_.empty(); }
+
   private:
     friend class Table;  // an update's key check throws the same duplicate-key error Insert does
     friend struct HashEntryEq;
 
+    using HashSet = absl::flat_hash_set<HashEntry, HashEntryHash, HashEntryEq, HugePageAllocator<HashEntry>>;
+
     static uint64_t HashOf(std::string_view key) { return Hash64(key) & ~HashEntry::kMulti; }
+    /// Where an entry is: the set holding it (null: nowhere) and its position there.
+    struct Found {
+        HashSet* set = nullptr;
+        HashSet::iterator it;
+    };
+    /// The entry with the probe's key, in the table new entries go to or the one being drained.
+    Found FindEntry(const HashProbe& probe) const;
+    /// Before an insert: starts moving to a table twice the size when this one is full, or moves
+    /// the next few entries of the move under way.
+    void GrowStep();
     /// Whether the key built from tuple is `key` (hash probes).
     bool KeyIs(const char* tuple, std::string_view key) const;
     void DeleteBuckets();
@@ -173,11 +193,13 @@ class Index {
     std::shared_ptr<const catalog::IndexDef> def_;
     const TupleLayout& layout_;
     std::unique_ptr<KeyExtractor> extractor_;
-    IndexCursor::Tree tree_;                                                                         // ordered indexes
-    absl::flat_hash_set<HashEntry, HashEntryHash, HashEntryEq, HugePageAllocator<HashEntry>> hash_;  // hash indexes
-    size_t hash_entries_ = 0;                                                                        // tuples in hash_
-    size_t hash_buckets_ = 0;  // entries with a HashBucket
-    size_t key_bytes_ = 0;     // ordered: heap bytes of keys
+    IndexCursor::Tree tree_;        // ordered indexes
+    HashSet hash_;                  // hash indexes: the table new entries go to
+    HashSet draining_;              // while growing: the full table whose entries move to hash_
+    HashSet::iterator drain_next_;  // the next of draining_'s entries to move
+    size_t hash_entries_ = 0;       // tuples in hash_ and draining_
+    size_t hash_buckets_ = 0;       // entries with a HashBucket
+    size_t key_bytes_ = 0;          // ordered: heap bytes of keys
     // Reused by every lookup and maintenance call (single-threaded), so a warm index does not
     // allocate outside its containers.
     mutable std::string scratch_;

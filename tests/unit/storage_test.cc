@@ -874,6 +874,68 @@ TEST(HashIndexTest, UniqueAndNonUniqueLookups) {
     EXPECT_EQ(g.size(), 0u);
 }
 
+// Sets Index's incremental-growth minimum for a scope.
+struct GrowthMinimum {
+    explicit GrowthMinimum(size_t n) { Index::SetIncrementalGrowthMinimum(n); }
+    ~GrowthMinimum() { Index::SetIncrementalGrowthMinimum(0); }
+};
+
+// A large hash index grows by moving its entries to a table twice the size a few per insert;
+// meanwhile lookups, duplicates, deletes (also of the entry the move would take next), buckets and
+// undo see one index.
+TEST(HashIndexTest, GrowsIncrementallyWithoutLosingEntries) {
+    GrowthMinimum minimum(32);
+    auto def = MakeDef("hg", {Col("id", TypeId::kBigInt, false), Col("g", TypeId::kVarchar)});
+    auto table = MakeTable(def, Spec(MakeIndexDef(*def, "hg_id", IndexKind::kHash, Uniqueness::kPrimaryKey, {0})),
+                           Spec(MakeIndexDef(*def, "hg_g", IndexKind::kHash, Uniqueness::kNone, {1})));
+    const Index& pk = table->index(0);
+    const Index& g = table->index(1);
+    UndoLog undo;
+    std::map<int64_t, TuplePtr> rows;
+    std::mt19937_64 rng(7);
+    size_t growing_inserts = 0, growing_deletes = 0, growing_duplicates = 0;
+    for (int i = 0; i < 20000; ++i) {
+        std::vector<Value> row = {Big(i), Str("g" + std::to_string(i % 13))};
+        const bool growing = pk.growing();
+        rows[i] = table->Insert(row.data(), undo);
+        growing_inserts += growing;
+        if (i % 5 == 4) {  // delete an earlier row, at random
+            auto it = rows.begin();
+            std::advance(it, static_cast<long>(rng() % rows.size()));
+            growing_deletes += pk.growing();
+            table->Delete(it->second, undo);
+            rows.erase(it);
+        }
+        if (i % 97 == 0 && !rows.empty()) {  // a key that exists, wherever its entry is now
+            std::vector<Value> dup = {Big(rows.begin()->first), Str("x")};
+            growing_duplicates += pk.growing();
+            const size_t before = pk.size();
+            EXPECT_EQ(CodeOf([&] { table->Insert(dup.data(), undo); }), ErrorCode::kUniqueViolation);
+            EXPECT_EQ(pk.size(), before);
+        }
+    }
+    EXPECT_GT(growing_inserts, 1000u);
+    EXPECT_GT(growing_deletes, 100u);
+    EXPECT_GT(growing_duplicates, 5u);
+    for (const auto& [id, t] : rows) ASSERT_EQ(pk.FindUnique(Key(pk, {Big(id)})), t) << id;
+    EXPECT_EQ(pk.FindUnique(Key(pk, {Big(20000)})), nullptr);
+    size_t in_groups = 0;
+    for (int k = 0; k < 13; ++k) {
+        IndexCursor c;
+        g.ScanPrefix(Key(g, {Str("g" + std::to_string(k))}), &c);
+        while (TuplePtr t = c.Next()) {
+            EXPECT_EQ(table->Get(t, 0).AsInt() % 13, k);
+            ++in_groups;
+        }
+    }
+    EXPECT_EQ(in_groups, rows.size());
+    ExpectIndexesConsistent(*table);
+    undo.UndoAll();
+    EXPECT_EQ(table->row_count(), 0u);
+    EXPECT_EQ(pk.size(), 0u);
+    EXPECT_EQ(g.size(), 0u);
+}
+
 // Hash entries hold no key: one tuple, or a bucket once a key has several (non-unique keys, NULLs
 // in a unique index); probes compare against keys built from the tuples, also while the table grows.
 TEST(HashIndexTest, EntriesMoveBetweenOneTupleAndBucketsAndSurviveGrowth) {
@@ -1329,6 +1391,7 @@ struct ModelRow {
 using Model = std::map<int64_t, ModelRow>;
 
 TEST(RandomizedTest, MatchesAStdMapModel) {
+    GrowthMinimum minimum(4);  // the hash indexes grow incrementally from a few entries on
     // r(id BIGINT NOT NULL PK ordered, a INTEGER, s VARCHAR UNIQUE hash) + ordered (a, s)
     // non-unique + hash a non-unique + ordered unique s.
     auto def =
