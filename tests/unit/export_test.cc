@@ -725,23 +725,38 @@ TEST(FileSinkTest, RollsBySizeAndRejectsBadSettings) {
 
 // ---- the manager: capture -> spool -> target -> files ------------------------------------------
 
-TEST(ManagerTest, DeliversOnlyWhatTheLogHoldsAndResumesAfterRestart) {
-    TempDir dir;
-    exec::Engine engine;
-    exec::ExportCapture cap(0);
-    engine.SetExportCapture(&cap);
-    exec::ResultSet rs;
-    ASSERT_TRUE(engine.Execute("CREATE STREAM ev EXPORT TO TARGET files (a INTEGER)", &rs).ok());
-    std::atomic<uint64_t> last{10}, durable{0};
-    auto options = [&] {
+// Partition 0's engine with stream ev exporting to target "files", and the manager's options for
+// a data directory `dir` with `partitions` partitions (log positions from the given counters).
+struct EvStream {
+    explicit EvStream(const TempDir& d) : dir(d) {
+        engine.SetExportCapture(&cap);
+        EXPECT_TRUE(engine.Execute("CREATE STREAM ev EXPORT TO TARGET files (a INTEGER)", &rs).ok());
+    }
+    ExportOptions Options(uint32_t partitions, std::map<std::string, std::string> target_settings = {}) const {
         ExportOptions o;
         o.dir = dir.sub("export");
-        o.partitions = 1;
-        o.targets = {FileConfig(dir.sub("out"), {{"roll_seconds", "3600"}})};
-        o.last_lsn = [&] { return last.load(); };
-        o.durable_lsn = [&] { return durable.load(); };
+        o.partitions = partitions;
+        o.targets = {FileConfig(dir.sub("out"), std::move(target_settings))};
+        o.last_lsn = [this] { return last.load(); };
+        o.durable_lsn = [this] { return durable.load(); };
         return o;
-    };
+    }
+
+    const TempDir& dir;
+    exec::Engine engine;
+    exec::ExportCapture cap{0};
+    exec::ResultSet rs;
+    std::atomic<uint64_t> last{10}, durable{0};
+};
+
+TEST(ManagerTest, DeliversOnlyWhatTheLogHoldsAndResumesAfterRestart) {
+    TempDir dir;
+    EvStream ev(dir);
+    exec::Engine& engine = ev.engine;
+    exec::ExportCapture& cap = ev.cap;
+    exec::ResultSet& rs = ev.rs;
+    auto& durable = ev.durable;
+    auto options = [&] { return ev.Options(1, {{"roll_seconds", "3600"}}); };
     auto count_rows = [&] {
         size_t rows = 0;
         if (!fs::exists(dir.sub("out"))) return rows;  // created with the first file
@@ -806,20 +821,11 @@ TEST(ManagerTest, DeliversOnlyWhatTheLogHoldsAndResumesAfterRestart) {
 // with a partition's first row); reopening it must not take their absence for a failed listing.
 TEST(ManagerTest, ReopensAStreamSomePartitionsNeverWrote) {
     TempDir dir;
-    exec::Engine engine;
-    exec::ExportCapture cap(0);
-    engine.SetExportCapture(&cap);
-    exec::ResultSet rs;
-    ASSERT_TRUE(engine.Execute("CREATE STREAM ev EXPORT TO TARGET files (a INTEGER)", &rs).ok());
-    auto options = [&] {
-        ExportOptions o;
-        o.dir = dir.sub("export");
-        o.partitions = 2;
-        o.targets = {FileConfig(dir.sub("out"))};
-        o.last_lsn = [] { return uint64_t{10}; };
-        o.durable_lsn = [] { return uint64_t{0}; };
-        return o;
-    };
+    EvStream ev(dir);
+    exec::Engine& engine = ev.engine;
+    exec::ExportCapture& cap = ev.cap;
+    exec::ResultSet& rs = ev.rs;
+    auto options = [&] { return ev.Options(2); };
     {
         auto m = ExportManager::Open(options(), {&cap});
         ASSERT_TRUE(m.ok()) << m.status().message();

@@ -326,12 +326,11 @@ std::shared_ptr<TableDef> AllTypesDef() {
                            Col("vc", TypeId::kVarchar), Col("vb", TypeId::kVarbinary), Col("ts", TypeId::kTimestamp)});
 }
 
-TEST(TableTest, InsertAndReadAllTypesIncludingNullsAndLongStrings) {
-    auto table = MakeTable(AllTypesDef());
-    UndoLog undo;
+// Rows of AllTypesDef: the extremes of every width, NULs inside strings, a long string (row 1,
+// column 6), a row of NULLs and a mixed one.
+std::vector<std::vector<Value>> AllTypesRows(const std::string& long_string) {
     using namespace std::string_literals;
-    const std::string long_string(200000, 'x');
-    std::vector<std::vector<Value>> rows = {
+    return {
         {Value::Int(TypeId::kTinyInt, -128), Value::Int(TypeId::kSmallInt, -32768), Int(-2147483648LL),
          Big(std::numeric_limits<int64_t>::min()), Value::Float(-0.5), Dec(-123456789012345678), Str("h\0llo"s),
          Value::Varbinary("\x00\xff\x01"s), Value::Timestamp(-1)},
@@ -345,6 +344,14 @@ TEST(TableTest, InsertAndReadAllTypesIncludingNullsAndLongStrings) {
          Value::Float(std::numeric_limits<double>::infinity()), Null(TypeId::kDecimal), Str(""),
          Null(TypeId::kVarbinary), Null(TypeId::kTimestamp)},
     };
+}
+
+TEST(TableTest, InsertAndReadAllTypesIncludingNullsAndLongStrings) {
+    auto table = MakeTable(AllTypesDef());
+    UndoLog undo;
+    using namespace std::string_literals;
+    const std::string long_string(200000, 'x');
+    const std::vector<std::vector<Value>> rows = AllTypesRows(long_string);
     std::vector<TuplePtr> tuples;
     for (const auto& r : rows) tuples.push_back(table->Insert(r.data(), undo));
     undo.Release();
@@ -389,21 +396,7 @@ TEST(IndexKeyTest, KeysFromSlotsEqualKeysFromValues) {
     auto table =
         MakeTable(def, idx(0), idx(1), idx(2), idx(3), idx(4), idx(5), idx(6), idx(7), idx(8), std::move(multi));
     UndoLog undo;
-    using namespace std::string_literals;
-    std::vector<std::vector<Value>> rows = {
-        {Value::Int(TypeId::kTinyInt, -128), Value::Int(TypeId::kSmallInt, -32768), Int(-2147483648LL),
-         Big(std::numeric_limits<int64_t>::min()), Value::Float(-0.0), Dec(-123456789012345678), Str("h\0llo"s),
-         Value::Varbinary("\x00\xff\x01"s), Value::Timestamp(-1)},
-        {Value::Int(TypeId::kTinyInt, 127), Value::Int(TypeId::kSmallInt, 32767), Int(2147483647),
-         Big(std::numeric_limits<int64_t>::max()), Value::Float(1e308), Dec(1), Str(std::string(300, 'x')),
-         Value::Varbinary(""), Value::Timestamp(1700000000000000)},
-        {Null(TypeId::kTinyInt), Null(TypeId::kSmallInt), Null(TypeId::kInteger), Null(TypeId::kBigInt),
-         Null(TypeId::kFloat), Null(TypeId::kDecimal), Null(TypeId::kVarchar), Null(TypeId::kVarbinary),
-         Null(TypeId::kTimestamp)},
-        {Value::Int(TypeId::kTinyInt, 0), Value::Int(TypeId::kSmallInt, -1), Int(-7), Big(0), Value::Float(2.5), Dec(0),
-         Str(""), Value::Varbinary("\x00"s), Value::Timestamp(0)},
-    };
-    for (const auto& r : rows) {
+    for (const auto& r : AllTypesRows(std::string(300, 'x'))) {
         TuplePtr t = table->Insert(r.data(), undo);
         for (size_t i = 0; i < table->index_count(); ++i) {
             const Index& index = table->index(i);
