@@ -90,9 +90,10 @@ Status FileSink::PrepareDir() {
         if (name.rfind(kTempPrefix, 0) != 0) continue;
         std::error_code rm;
         fs::remove(entry.path(), rm);
-        if (rm)
+        if (rm) {
             return Status(ErrorCode::kIoError,
                           "file export: cannot remove " + entry.path().string() + ": " + rm.message());
+        }
     }
     if (ec) return Status(ErrorCode::kIoError, "file export: cannot list " + dir_ + ": " + ec.message());
     dir_ready_ = true;
