@@ -106,8 +106,8 @@ Index::Index(std::shared_ptr<const catalog::IndexDef> def, const TupleLayout& la
     : def_(std::move(def)),
       layout_(layout),
       extractor_(std::move(extractor)),
-      hash_(0, HashEntryHash{}, HashEntryEq{this}),
-      draining_(0, HashEntryHash{}, HashEntryEq{this}) {
+      hash_(EmptyHashSet()),
+      draining_(EmptyHashSet()) {
     for (const auto& part : def_->key) {
         if (part.column < 0 && extractor_ == nullptr) {
             ThrowSqlError(ErrorCode::kInternal,
@@ -156,7 +156,7 @@ void Index::GrowStep() {
             return;
         }
         draining_ = std::move(hash_);
-        hash_ = HashSet(0, HashEntryHash{}, HashEntryEq{this});
+        hash_ = EmptyHashSet();
         hash_.reserve(2 * draining_.size());
         drain_next_ = draining_.begin();
         return;
@@ -168,7 +168,7 @@ void Index::GrowStep() {
     }
     if (drain_next_ == draining_.end()) {
         if (draining_.empty()) {
-            draining_ = HashSet(0, HashEntryHash{}, HashEntryEq{this});  // frees its memory
+            draining_ = EmptyHashSet();  // frees its memory
         } else {
             drain_next_ = draining_.begin();  // not expected (every entry was passed): go round again
         }
@@ -345,8 +345,8 @@ void Index::Insert(TuplePtr tuple) {
     GrowStep();
     bool added = false;
     const HashEntry* it = nullptr;
-    if (!draining_.empty()) {
-        if (const Found f = FindEntry(HashProbe{scratch_, h}); f.set) it = &*f.it;
+    if (!draining_.empty()) {  // a key still in the table being drained (lazy_emplace looks in hash_)
+        if (auto d = draining_.find(HashProbe{scratch_, h}); d != draining_.end()) it = &*d;
     }
     if (!it) {
         it = &*hash_.lazy_emplace(HashProbe{scratch_, h}, [&](const auto& construct) {
@@ -391,8 +391,7 @@ void Index::Erase(TuplePtr tuple) {
             if (it->front() == tuple) {
                 if (f.set == &draining_ && f.it == drain_next_) ++drain_next_;
                 f.set->erase(f.it);
-                if (f.set == &draining_ && draining_.empty())
-                    draining_ = HashSet(0, HashEntryHash{}, HashEntryEq{this});
+                if (f.set == &draining_ && draining_.empty()) draining_ = EmptyHashSet();
                 --hash_entries_;
                 return;
             }
@@ -416,7 +415,7 @@ void Index::Clear() {
     tree_.clear();
     DeleteBuckets();
     hash_.clear();
-    draining_ = HashSet(0, HashEntryHash{}, HashEntryEq{this});
+    draining_ = EmptyHashSet();
     hash_entries_ = 0;
     key_bytes_ = 0;
 }

@@ -181,6 +181,8 @@ class Index {
     /// Before an insert: starts moving to a table twice the size when this one is full, or moves
     /// the next few entries of the move under way.
     void GrowStep();
+    /// An empty hash set of this index (holds no memory).
+    HashSet EmptyHashSet() { return HashSet(0, HashEntryHash{}, HashEntryEq{this}); }
     /// Whether the key built from tuple is `key` (hash probes).
     bool KeyIs(const char* tuple, std::string_view key) const;
     void DeleteBuckets();

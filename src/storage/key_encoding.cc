@@ -79,11 +79,20 @@ bool IsIntLike(TypeId t) {
 
 }  // namespace
 
+void EncodeNullKeyPart(std::string* out) { out->push_back(kNullMarker); }
+
+void EncodeIntKeyPart(int64_t v, std::string* out) {
+    out->push_back(kValueMarker);
+    EncodeInt(v, out);
+}
+
+void EncodeBytesKeyPart(std::string_view bytes, std::string* out) {
+    out->push_back(kValueMarker);
+    EncodeBytes(bytes, out);
+}
+
 void EncodeKeyPart(const Value& v, TypeId key_type, std::string* out) {
-    if (v.is_null()) {
-        out->push_back(kNullMarker);
-        return;
-    }
+    if (v.is_null()) return EncodeNullKeyPart(out);
     const TypeId vt = v.type();
     switch (key_type) {
         case TypeId::kBoolean:
@@ -93,9 +102,7 @@ void EncodeKeyPart(const Value& v, TypeId key_type, std::string* out) {
         case TypeId::kBigInt:
         case TypeId::kTimestamp:
             if (!IsIntLike(vt)) ThrowCannotEncode(vt, key_type);
-            out->push_back(kValueMarker);
-            EncodeInt(v.AsInt(), out);
-            return;
+            return EncodeIntKeyPart(v.AsInt(), out);
         case TypeId::kFloat:
             out->push_back(kValueMarker);
             if (vt == TypeId::kFloat) {
@@ -121,24 +128,10 @@ void EncodeKeyPart(const Value& v, TypeId key_type, std::string* out) {
         case TypeId::kVarchar:
         case TypeId::kVarbinary:
             if (vt != TypeId::kVarchar && vt != TypeId::kVarbinary) ThrowCannotEncode(vt, key_type);
-            out->push_back(kValueMarker);
-            EncodeBytes(v.AsString(), out);
-            return;
+            return EncodeBytesKeyPart(v.AsString(), out);
         default:
             ThrowCannotEncode(vt, key_type);
     }
-}
-
-void EncodeNullKeyPart(std::string* out) { out->push_back(kNullMarker); }
-
-void EncodeIntKeyPart(int64_t v, std::string* out) {
-    out->push_back(kValueMarker);
-    EncodeInt(v, out);
-}
-
-void EncodeBytesKeyPart(std::string_view bytes, std::string* out) {
-    out->push_back(kValueMarker);
-    EncodeBytes(bytes, out);
 }
 
 std::string PrefixSuccessor(std::string_view prefix) {
