@@ -151,13 +151,22 @@ void Index::GrowStep() {
         // most 25/32); starting the move at 3/4 comes before either with a margin for deleted
         // slots.
         const size_t capacity = hash_.capacity();
-        if (hash_.size() < g_incremental_growth_minimum.load(std::memory_order_relaxed) ||
-            hash_.size() + 1 < capacity - capacity / 4) {
+        const size_t size = hash_.size() + 1;  // with the entry about to be inserted
+        if (hash_.size() < g_incremental_growth_minimum.load(std::memory_order_relaxed)) return;
+        const size_t move_at = capacity - capacity / 4;
+        const size_t prepare_at = capacity / 2 + capacity / 8;
+        if (size < move_at) {
+            if (size >= prepare_at) PrepareNextTable(capacity, size - prepare_at, move_at - prepare_at);
             return;
         }
         draining_ = std::move(hash_);
         hash_ = EmptyHashSet();
-        hash_.reserve(2 * draining_.size());
+        {
+            ScopedLargeHandOff hand_off(&next_table_);
+            hash_.reserve(2 * draining_.size());
+            if (hand_off.taken()) ++moves_into_reserved_;
+        }
+        next_table_.Release();  // one the table did not fit in
         drain_next_ = draining_.begin();
         return;
     }
@@ -172,6 +181,23 @@ void Index::GrowStep() {
         } else {
             drain_next_ = draining_.begin();  // not expected (every entry was passed): go round again
         }
+    }
+}
+
+void Index::PrepareNextTable(size_t capacity, size_t done, size_t window) {
+    if (next_table_.empty()) {
+        // Reserving 2 x 3/4 x capacity entries makes a table of 2 x capacity + 1 slots (absl's
+        // capacities are 2^k - 1 and it fills them to 7/8): one slot and one control byte each,
+        // plus a few bytes of header and cloned control bytes. Small tables come from operator
+        // new, not MapLarge: nothing to prepare.
+        const size_t bytes = (2 * capacity + 1) * kHashEntryOverhead + 64;
+        if (bytes < kHugePageBytes) return;
+        next_table_.Map(bytes);
+    }
+    // Parts faulted in so far should be in proportion to the window passed, one ahead.
+    const size_t parts = next_table_.parts();
+    const size_t due = std::min(parts, (done + 1) * parts / window + 1);
+    while (next_table_.touched_parts() < due && next_table_.TouchNext()) {
     }
 }
 
@@ -413,6 +439,7 @@ void Index::Erase(TuplePtr tuple) {
 
 void Index::Clear() {
     tree_.clear();
+    next_table_.Release();
     DeleteBuckets();
     hash_.clear();
     draining_ = EmptyHashSet();

@@ -163,6 +163,10 @@ class Index {
     static void SetIncrementalGrowthMinimum(size_t entries);
     /// True while entries are being moved to a larger table (tests).
     bool growing() const { return !draining_.empty(); }
+    /// The next table's memory mapped ahead of a move, and how much of it is faulted in (tests).
+    const LargeReservation& next_table() const { return next_table_; }
+    /// Moves whose new table was the memory mapped ahead (tests).
+    size_t moves_into_reserved_tables() const { return moves_into_reserved_; }
 
   private:
     friend class Table;  // an update's key check throws the same duplicate-key error Insert does
@@ -181,6 +185,9 @@ class Index {
     /// Before an insert: starts moving to a table twice the size when this one is full, or moves
     /// the next few entries of the move under way.
     void GrowStep();
+    /// From 5/8 of capacity until the move: maps the next table and faults in its parts evenly
+    /// over the inserts left (`done` of `window` are made).
+    void PrepareNextTable(size_t capacity, size_t done, size_t window);
     /// An empty hash set of this index (holds no memory).
     HashSet EmptyHashSet() { return HashSet(0, HashEntryHash{}, HashEntryEq{this}); }
     /// Whether the key built from tuple is `key` (hash probes).
@@ -199,9 +206,11 @@ class Index {
     HashSet hash_;                  // hash indexes: the table new entries go to
     HashSet draining_;              // while growing: the full table whose entries move to hash_
     HashSet::iterator drain_next_;  // the next of draining_'s entries to move
-    size_t hash_entries_ = 0;       // tuples in hash_ and draining_
-    size_t hash_buckets_ = 0;       // entries with a HashBucket
-    size_t key_bytes_ = 0;          // ordered: heap bytes of keys
+    LargeReservation next_table_;   // before a move: its new table's memory, faulted in ahead
+    size_t moves_into_reserved_ = 0;
+    size_t hash_entries_ = 0;  // tuples in hash_ and draining_
+    size_t hash_buckets_ = 0;  // entries with a HashBucket
+    size_t key_bytes_ = 0;     // ordered: heap bytes of keys
     // Reused by every lookup and maintenance call (single-threaded), so a warm index does not
     // allocate outside its containers.
     mutable std::string scratch_;

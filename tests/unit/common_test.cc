@@ -71,6 +71,63 @@ TEST(HugePagesTest, LargeMappingsAreAlignedZeroedAndWritable) {
     SetHugePages(true);
 }
 
+TEST(HugePagesTest, ReservationIsFaultedInPartByPartAndHandedToMapLarge) {
+    LargeReservation r;
+    EXPECT_TRUE(r.empty());
+    EXPECT_FALSE(r.TouchNext());
+    const size_t bytes = 3 * kHugePageBytes + 5000;
+    r.Map(bytes);
+    ASSERT_FALSE(r.empty());
+    EXPECT_EQ(r.bytes(), 3 * kHugePageBytes + 8192);  // whole 4 KiB pages
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(r.data()) % kHugePageBytes, 0u);
+    EXPECT_EQ(r.parts(), 4u);
+    for (size_t i = 1; i <= 4; ++i) {
+        ASSERT_TRUE(r.TouchNext());
+        EXPECT_EQ(r.touched_parts(), i);
+    }
+    EXPECT_FALSE(r.TouchNext());
+    const void* reserved = r.data();
+
+    void* elsewhere = MapLarge(kHugePageBytes);  // no hand-off in scope: a mapping of its own
+    EXPECT_NE(elsewhere, reserved);
+    UnmapLarge(elsewhere, kHugePageBytes);
+
+    void* p = nullptr;
+    {
+        ScopedLargeHandOff hand_off(&r);
+        EXPECT_FALSE(hand_off.taken());
+        p = MapLarge(2 * kHugePageBytes + 1);  // fits: trimmed to its 4 KiB pages
+        EXPECT_TRUE(hand_off.taken());
+    }
+    EXPECT_EQ(p, reserved);
+    EXPECT_TRUE(r.empty());
+    auto* bytes_p = static_cast<unsigned char*>(p);
+    EXPECT_EQ(bytes_p[0], 0);
+    EXPECT_EQ(bytes_p[2 * kHugePageBytes], 0);
+    std::memset(p, 0xCD, 2 * kHugePageBytes + 1);
+    UnmapLarge(p, 2 * kHugePageBytes + 1);
+
+    // A request the reservation cannot hold gets its own mapping; the reservation is released.
+    r.Map(kHugePageBytes);
+    {
+        ScopedLargeHandOff hand_off(&r);
+        p = MapLarge(4 * kHugePageBytes);
+        EXPECT_FALSE(hand_off.taken());
+    }
+    EXPECT_TRUE(r.empty());
+    std::memset(p, 0xEF, 4 * kHugePageBytes);
+    UnmapLarge(p, 4 * kHugePageBytes);
+
+    // Moving hands the mapping over; the moved-from reservation holds nothing.
+    r.Map(kHugePageBytes);
+    r.TouchNext();
+    LargeReservation moved(std::move(r));
+    EXPECT_TRUE(r.empty());  // NOLINT(bugprone-use-after-move)
+    EXPECT_EQ(moved.touched_parts(), 1u);
+    moved.Release();
+    EXPECT_TRUE(moved.empty());
+}
+
 TEST(HugePagesTest, AllocatorServesSmallAndLargeRequests) {
     // Through a container, as the hash indexes use it: small capacities from operator new, large
     // ones mapped; growth moves the elements across both.

@@ -876,6 +876,38 @@ struct GrowthMinimum {
 // A large hash index grows by moving its entries to a table twice the size a few per insert;
 // meanwhile lookups, duplicates, deletes (also of the entry the move would take next), buckets and
 // undo see one index.
+TEST(HashIndexTest, NextTableIsFaultedInAheadOfTheMove) {
+    // The new table of a move is mapped from 5/8 of the old one's capacity and faulted in a part
+    // at a time, all of it by the move, which then builds its table in that memory. Tables of
+    // 131 071 and 262 143 slots grow into ones large enough to be mapped (>= 2 MiB).
+    GrowthMinimum minimum(32);
+    auto def = MakeDef("nt", {Col("id", TypeId::kBigInt, false)});
+    auto table = MakeTable(def, Spec(MakeIndexDef(*def, "nt_id", IndexKind::kHash, Uniqueness::kPrimaryKey, {0})));
+    const Index& pk = table->index(0);
+    UndoLog undo;
+    size_t reservations_seen = 0, largest_step = 0;
+    int64_t i = 0;
+    for (; i < 400'000 && pk.moves_into_reserved_tables() < 2; ++i) {
+        const size_t parts = pk.next_table().parts(), touched = pk.next_table().touched_parts();
+        const bool was_growing = pk.growing();
+        std::vector<Value> row = {Big(i)};
+        table->Insert(row.data(), undo);
+        if (pk.growing() && !was_growing && parts > 0) {  // this insert began a move
+            EXPECT_EQ(touched, parts) << i;               // all faulted in before it
+            EXPECT_TRUE(pk.next_table().empty()) << i;    // and taken by the new table
+            ++reservations_seen;
+        } else if (!pk.next_table().empty()) {
+            largest_step = std::max(largest_step, pk.next_table().touched_parts() - (parts ? touched : 0));
+        }
+    }
+    EXPECT_EQ(pk.moves_into_reserved_tables(), 2u);
+    EXPECT_EQ(reservations_seen, 2u);
+    EXPECT_LE(largest_step, 1u);  // one part per insert at most: the cost is spread
+    for (int64_t k = 0; k < i; k += 997) ASSERT_NE(pk.FindUnique(Key(pk, {Big(k)})), nullptr) << k;
+    ExpectIndexesConsistent(*table);
+    undo.Release();
+}
+
 TEST(HashIndexTest, GrowsIncrementallyWithoutLosingEntries) {
     GrowthMinimum minimum(32);
     auto def = MakeDef("hg", {Col("id", TypeId::kBigInt, false), Col("g", TypeId::kVarchar)});
