@@ -467,7 +467,6 @@ void Client::CallAsync(const std::string& procedure, std::vector<Value> params, 
         fresh = true;
     }
     Impl::Stream* stream = impl_->stream;
-    stream->EnterLocked();
     // Encoded in place, under the lock: the batch's messages are reused from the last write.
     v1::Invocation* inv = stream->AddLocked();
     inv->set_procedure(procedure);
@@ -476,6 +475,11 @@ void Client::CallAsync(const std::string& procedure, std::vector<Value> params, 
         inv->set_timeout_ms(static_cast<uint32_t>(impl_->options.async_timeout_ms));
     inv->set_client_handle(handle);
     auto next = stream->EnqueuedLocked();
+    // Most calls join a batch whose write is in flight (its completion sends them) and do not
+    // touch the stream once the lock is released: only a caller that starts something on it
+    // takes a hold on its lifetime (an atomic step on a line the other callers share).
+    if (!fresh && next == Impl::Stream::Next::kNothing) return;
+    stream->EnterLocked();
     lock.unlock();
     if (fresh) stream->Begin();
     stream->Start(next);
