@@ -326,9 +326,14 @@ int32_t HostQueue(surge_call* call, int32_t stmt, const surge_value* params, siz
 }
 
 // The next of a reused list of result sets, emptied (its vectors keep their capacity).
-exec::ResultSet& NextOf(std::vector<exec::ResultSet>& list, size_t* used) {
+/// The next reused result set of list, as the last call left it.
+exec::ResultSet& NextSlot(std::vector<exec::ResultSet>& list, size_t* used) {
     if (*used == list.size()) list.emplace_back();
-    exec::ResultSet& rs = list[(*used)++];
+    return list[(*used)++];
+}
+
+exec::ResultSet& NextOf(std::vector<exec::ResultSet>& list, size_t* used) {
+    exec::ResultSet& rs = NextSlot(list, used);
     rs.Clear();
     return rs;
 }
@@ -429,10 +434,14 @@ int32_t HostReturnValue(surge_call* call, const char* column, size_t len, const 
     }
     SqlType type = SqlType::Of(v.type());
     if (IsString(v.type())) type.length = kMaxVarLength;
-    exec::ResultSet& rs = NextOf(call->answer, &call->answer_used);
-    rs.columns.resize(1);
-    rs.columns[0].name.assign(column ? column : "", column ? len : 0);
-    rs.columns[0].type = type;
+    // A procedure returns the same column call after call: kept as it is, not rewritten.
+    exec::ResultSet& rs = NextSlot(call->answer, &call->answer_used);
+    const std::string_view name(column ? column : "", column ? len : 0);
+    if (rs.columns.size() != 1 || rs.columns[0].name != name || rs.columns[0].type != type) {
+        rs.columns.resize(1);
+        rs.columns[0].name.assign(name);
+        rs.columns[0].type = type;
+    }
     rs.values.resize(1);
     rs.values[0] = std::move(v);
     return 0;
