@@ -19,18 +19,8 @@ constexpr size_t kSmallPageBytes = 4096;
 // The innermost live ScopedLargeHandOff of this thread.
 thread_local ScopedLargeHandOff* t_hand_off = nullptr;
 
-}  // namespace
-
-void SetHugePages(bool on) { g_huge_pages.store(on, std::memory_order_relaxed); }
-bool HugePagesEnabled() { return g_huge_pages.load(std::memory_order_relaxed); }
-
-void* MapLarge(size_t bytes) {
-    if (ScopedLargeHandOff* h = t_hand_off; h && !h->reservation_->empty()) {
-        if (void* p = h->reservation_->Take(bytes)) {
-            h->taken_ = true;
-            return p;
-        }
-    }
+// A new mapping (MapLarge without the hand-off).
+void* MapFresh(size_t bytes) {
     const size_t size = RoundUp(bytes, kSmallPageBytes);
     // Map a huge page more than needed and trim both ends, so the block starts on a 2 MiB
     // boundary: only aligned 2 MiB ranges can be backed by a huge page.
@@ -47,6 +37,21 @@ void* MapLarge(size_t bytes) {
     // is then ordinary pages.
     if (HugePagesEnabled()) madvise(p, size, MADV_HUGEPAGE);
     return p;
+}
+
+}  // namespace
+
+void SetHugePages(bool on) { g_huge_pages.store(on, std::memory_order_relaxed); }
+bool HugePagesEnabled() { return g_huge_pages.load(std::memory_order_relaxed); }
+
+void* MapLarge(size_t bytes) {
+    if (ScopedLargeHandOff* h = t_hand_off; h && !h->reservation_->empty()) {
+        if (void* p = h->reservation_->Take(bytes)) {
+            h->taken_ = true;
+            return p;
+        }
+    }
+    return MapFresh(bytes);
 }
 
 void UnmapLarge(void* p, size_t bytes) noexcept { munmap(p, RoundUp(bytes, kSmallPageBytes)); }
@@ -68,8 +73,9 @@ LargeReservation& LargeReservation::operator=(LargeReservation&& other) noexcept
 
 void LargeReservation::Map(size_t bytes) {
     Release();
+    // Never another reservation's memory, even inside a hand-off.
+    base_ = static_cast<char*>(MapFresh(bytes));
     bytes_ = RoundUp(bytes, kSmallPageBytes);
-    base_ = static_cast<char*>(MapLarge(bytes_));
 }
 
 bool LargeReservation::TouchNext() {

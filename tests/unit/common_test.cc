@@ -107,6 +107,18 @@ TEST(HugePagesTest, ReservationIsFaultedInPartByPartAndHandedToMapLarge) {
     std::memset(p, 0xCD, 2 * kHugePageBytes + 1);
     UnmapLarge(p, 2 * kHugePageBytes + 1);
 
+    // A reservation mapped inside a hand-off is new memory, not the handed-off one's.
+    r.Map(kHugePageBytes);
+    {
+        ScopedLargeHandOff hand_off(&r);
+        LargeReservation inner;
+        inner.Map(kHugePageBytes);
+        EXPECT_NE(inner.data(), r.data());
+        EXPECT_FALSE(hand_off.taken());
+        EXPECT_FALSE(r.empty());
+    }
+    r.Release();
+
     // A request the reservation cannot hold gets its own mapping; the reservation is released.
     r.Map(kHugePageBytes);
     {
