@@ -185,6 +185,9 @@ void Index::GrowStep() {
 }
 
 void Index::PrepareNextTable(size_t capacity, size_t done, size_t window) {
+    if (!next_table_.empty() && next_table_for_ != capacity) {
+        next_table_.Release();  // made for another capacity (Abseil grew the table itself)
+    }
     if (next_table_.empty()) {
         // Reserving 2 x 3/4 x capacity entries makes a table of 2 x capacity + 1 slots (absl's
         // capacities are 2^k - 1 and it fills them to 7/8): one slot and one control byte each,
@@ -193,6 +196,7 @@ void Index::PrepareNextTable(size_t capacity, size_t done, size_t window) {
         const size_t bytes = (2 * capacity + 1) * kHashEntryOverhead + 64;
         if (bytes < kHugePageBytes) return;
         next_table_.Map(bytes);
+        next_table_for_ = capacity;
     }
     // Parts faulted in so far should be in proportion to the window passed, one ahead.
     const size_t parts = next_table_.parts();

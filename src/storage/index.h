@@ -207,6 +207,7 @@ class Index {
     HashSet draining_;              // while growing: the full table whose entries move to hash_
     HashSet::iterator drain_next_;  // the next of draining_'s entries to move
     LargeReservation next_table_;   // before a move: its new table's memory, faulted in ahead
+    size_t next_table_for_ = 0;     // the capacity of hash_ next_table_ was made for
     size_t moves_into_reserved_ = 0;
     size_t hash_entries_ = 0;  // tuples in hash_ and draining_
     size_t hash_buckets_ = 0;  // entries with a HashBucket
