@@ -1,5 +1,6 @@
-// The window operator: ROW_NUMBER, RANK, DENSE_RANK and COUNT/SUM/MIN/MAX/AVG OVER (PARTITION BY
-// ... ORDER BY ...), with integer keys sorted by radix passes (docs/adr/0012-scan-fast-paths.md).
+// The window operator: ROW_NUMBER, RANK, DENSE_RANK, LAG, LEAD and COUNT/SUM/MIN/MAX/AVG OVER
+// (PARTITION BY ... ORDER BY ...), with integer keys sorted by radix passes
+// (docs/adr/0012-scan-fast-paths.md).
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -37,7 +38,7 @@ class WindowOp : public Operator {
         std::vector<bool> need = kept;
         for (const auto& w : plan_.windows) {
             if (!MarkAll(w.partition_by, &need) || !MarkAll(w.order_by, &need) ||
-                (w.arg && !MarkColumns(*w.arg, &need))) {
+                (w.arg && !MarkColumns(*w.arg, &need)) || (w.default_value && !MarkColumns(*w.default_value, &need))) {
                 return;
             }
         }
@@ -99,10 +100,11 @@ class WindowOp : public Operator {
     struct Keys {
         size_t nk = 0;
         bool ints = true;
-        std::vector<int64_t> ivals;  ///< ints: nk per row
-        std::vector<TypeId> types;   ///< ints: nk per row; kNull marks NULL
-        std::vector<Value> vals;     ///< !ints: nk per row
-        std::vector<Value> args;     ///< functions with an argument: one per row
+        std::vector<int64_t> ivals;   ///< ints: nk per row
+        std::vector<TypeId> types;    ///< ints: nk per row; kNull marks NULL
+        std::vector<Value> vals;      ///< !ints: nk per row
+        std::vector<Value> args;      ///< functions with an argument: one per row
+        std::vector<Value> defaults;  ///< LAG and LEAD with a default: one per row
         std::vector<Value> scratch;
 
         void Reset(const sql::WindowFunc& w) {
@@ -112,6 +114,7 @@ class WindowOp : public Operator {
             types.clear();
             vals.clear();
             args.clear();
+            defaults.clear();
             scratch.resize(nk);
         }
         void Add(const sql::WindowFunc& w, const EvalRow& r, ExecContext& ctx) {
@@ -143,10 +146,15 @@ class WindowOp : public Operator {
                 }
             }
             if (w.arg) args.push_back(Eval(*w.arg, r, ctx));
+            if (w.default_value) defaults.push_back(Eval(*w.default_value, r, ctx));
         }
         const Value& Arg(size_t i) const {
             static const Value kNone;
             return args.empty() ? kNone : args[i];
+        }
+        const Value& Default(size_t i) const {
+            static const Value kNone;
+            return defaults.empty() ? kNone : defaults[i];
         }
     };
 
@@ -173,9 +181,22 @@ class WindowOp : public Operator {
         } else {
             out->values.resize(n);
         }
+        const bool offset = w.kind == sql::WindowFuncKind::kLag || w.kind == sql::WindowFuncKind::kLead;
         for (size_t i = 0; i < n;) {
             size_t j = i + 1;
             while (j < n && !(starts[j] & 1)) ++j;
+            if (offset) {  // row by row in the partition's order (ties keep input order)
+                const auto back = w.kind == sql::WindowFuncKind::kLag;
+                const auto step = static_cast<uint64_t>(w.offset);
+                for (size_t r = i; r < j; ++r) {
+                    const uint64_t before = r - i, after = j - 1 - r;
+                    const bool there = back ? step <= before : step <= after;
+                    const size_t from = there ? (back ? r - step : r + step) : r;
+                    out->values[order[r]] = there ? keys.Arg(order[from]) : keys.Default(order[r]);
+                }
+                i = j;
+                continue;
+            }
             Running acc(w);
             int64_t dense = 0;
             for (size_t p = i; p < j;) {

@@ -21,8 +21,8 @@ const std::vector<std::string>& Keywords() {
         "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "FLOAT", "DECIMAL", "VARCHAR", "VARBINARY", "TIMESTAMP", "BOOLEAN",
         // functions (docs/functions.md)
         "ABS", "AVG", "CEILING", "CHAR_LENGTH", "COALESCE", "CONCAT", "COUNT", "CURRENT_TIMESTAMP", "DATEADD",
-        "DENSE_RANK", "EXP", "EXTRACT", "FLOOR", "LN", "LOWER", "MAX", "MIN", "MOD", "NOW", "NULLIF", "POSITION",
-        "POWER", "RANK", "ROUND", "ROW_NUMBER", "SINCE_EPOCH", "SQRT", "SUBSTRING", "SUM", "TIME_WINDOW",
+        "DENSE_RANK", "EXP", "EXTRACT", "FLOOR", "LAG", "LEAD", "LN", "LOWER", "MAX", "MIN", "MOD", "NOW", "NULLIF",
+        "POSITION", "POWER", "RANK", "ROUND", "ROW_NUMBER", "SINCE_EPOCH", "SQRT", "SUBSTRING", "SUM", "TIME_WINDOW",
         "TO_TIMESTAMP", "TRIM", "UPPER"};
     return kWords;
 }

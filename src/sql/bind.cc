@@ -121,6 +121,29 @@ BoundExprPtr Planner::Impl::BindWindow(const Expr& e, Scope& scope, BindMode mod
                  : e.name == "rank"     ? WindowFuncKind::kRank
                                         : WindowFuncKind::kDenseRank;
         w.type = SqlType::Of(TypeId::kBigInt);
+    } else if (e.name == "lag" || e.name == "lead") {
+        if (star || nargs < 1 || nargs > 3) {
+            ThrowSqlError(ErrorCode::kUndefinedFunction,
+                          e.name + "() OVER takes 1 to 3 arguments (value [, offset [, default]])" + At(e.pos));
+        }
+        w.kind = e.name == "lag" ? WindowFuncKind::kLag : WindowFuncKind::kLead;
+        w.arg = Bind(*e.args[0], scope, mode);
+        w.type = w.arg->type;
+        if (nargs >= 2) {
+            const BoundExprPtr offset = Bind(*e.args[1], scope, mode);
+            if (offset->kind != BoundKind::kConstant || offset->constant.is_null() ||
+                !IsIntegral(offset->constant.type()) || offset->constant.AsInt() < 0) {
+                ThrowSqlError(
+                    ErrorCode::kInvalidParameter,
+                    "the offset of " + e.name + "() must be a non-negative integer constant" + At(e.args[1]->pos));
+            }
+            w.offset = offset->constant.AsInt();
+        }
+        if (nargs == 3) {
+            w.default_value = Bind(*e.args[2], scope, mode);
+            CheckComparable(*w.arg, *w.default_value, e.args[2]->pos);
+            if (w.type.id == TypeId::kNull) w.type = w.default_value->type;
+        }
     } else if (e.name == "count" && star) {
         w.kind = WindowFuncKind::kCountStar;
         w.type = SqlType::Of(TypeId::kBigInt);
@@ -148,7 +171,7 @@ BoundExprPtr Planner::Impl::BindWindow(const Expr& e, Scope& scope, BindMode mod
     } else {
         ThrowSqlError(ErrorCode::kUndefinedFunction,
                       "unknown window function " + e.name +
-                          "() (ROW_NUMBER, RANK, DENSE_RANK, COUNT, SUM, MIN, MAX, AVG)" + At(e.pos));
+                          "() (ROW_NUMBER, RANK, DENSE_RANK, LAG, LEAD, COUNT, SUM, MIN, MAX, AVG)" + At(e.pos));
     }
     for (const Expr* p : e.over->partition_by) w.partition_by.push_back(Bind(*p, scope, mode));
     for (const OrderItem& o : e.over->order_by) {

@@ -117,13 +117,27 @@ struct AggSpec {
     SqlType type;      ///< result type
 };
 
-enum class WindowFuncKind : uint8_t { kRowNumber, kRank, kDenseRank, kCountStar, kCount, kSum, kMin, kMax, kAvg };
+enum class WindowFuncKind : uint8_t {
+    kRowNumber,
+    kRank,
+    kDenseRank,
+    kCountStar,
+    kCount,
+    kSum,
+    kMin,
+    kMax,
+    kAvg,
+    kLag,   ///< arg of the row `offset` rows before in the partition's order, else default_value
+    kLead,  ///< the same, `offset` rows after
+};
 
 /// One window function of a kWindow node. Its frame is the SQL default: the whole partition
 /// without ORDER BY; with ORDER BY, the partition's rows up to the current row and its peers.
 struct WindowFunc {
     WindowFuncKind kind;
-    BoundExprPtr arg;  ///< over the input row; null for ROW_NUMBER, RANK, DENSE_RANK, COUNT(*)
+    BoundExprPtr arg;            ///< over the input row; null for ROW_NUMBER, RANK, DENSE_RANK, COUNT(*)
+    int64_t offset = 1;          ///< LAG, LEAD: rows back or ahead (a constant >= 0)
+    BoundExprPtr default_value;  ///< LAG, LEAD: over the input row, when there is no such row; null: NULL
     std::vector<BoundExprPtr> partition_by;
     std::vector<BoundExprPtr> order_by;
     std::vector<bool> order_descending;
