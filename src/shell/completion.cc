@@ -14,9 +14,9 @@ const std::vector<std::string>& Keywords() {
         "CONSTRAINT", "CREATE", "CROSS", "DEFAULT", "DELETE", "DESC", "DISTINCT", "DROP", "ELSE", "END", "ESCAPE",
         "EXCEPT", "EXISTS", "FALSE", "FIRST", "FROM", "FULL", "GROUP", "HASH", "HAVING", "IF", "IN", "INDEX", "INNER",
         "INSERT", "INTERSECT", "INTO", "IS", "JOIN", "KEY", "LAST", "LEFT", "LIBRARY", "LIKE", "LIMIT", "MATERIALIZED",
-        "NOT", "NULL", "NULLS", "OFFSET", "ON", "OR", "ORDER", "OUTER", "OVER", "PARAMETER", "PARTITION", "PRIMARY",
-        "PROCEDURE", "REPLACE", "RIGHT", "SELECT", "SET", "TABLE", "THEN", "TRUE", "TRUNCATE", "UNION", "UNIQUE",
-        "UPDATE", "UPSERT", "USING", "VALUES", "VIEW", "WHEN", "WHERE", "WITH",
+        "NATURAL", "NOT", "NULL", "NULLS", "OFFSET", "ON", "OR", "ORDER", "OUTER", "OVER", "PARAMETER", "PARTITION",
+        "PRIMARY", "PROCEDURE", "REPLACE", "RIGHT", "SELECT", "SET", "TABLE", "THEN", "TRUE", "TRUNCATE", "UNION",
+        "UNIQUE", "UPDATE", "UPSERT", "USING", "VALUES", "VIEW", "WHEN", "WHERE", "WITH",
         // types
         "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "FLOAT", "DECIMAL", "VARCHAR", "VARBINARY", "TIMESTAMP", "BOOLEAN",
         // functions (docs/functions.md)

@@ -95,6 +95,7 @@ struct TableRef {
     TableRef* right = nullptr;
     Expr* on = nullptr;  ///< kJoin condition (null for CROSS / comma)
     std::vector<std::string> using_columns;
+    bool natural = false;            ///< kJoin: NATURAL (USING the column names both sides have)
     SelectStmt* subquery = nullptr;  ///< kSubquery
 };
 

@@ -112,6 +112,8 @@ seltablist(A) ::= seltablist(L) COMMA table_ref(X). { A = b->AppendFrom(L, X); }
 table_ref(A) ::= table_primary(X). { A = X; }
 table_ref(A) ::= table_ref(L) join_kw(J) table_primary(R) ON expr(E). { A = b->Join(L, J, R, E, nullptr); }
 table_ref(A) ::= table_ref(L) join_kw(J) table_primary(R) USING LP idlist(C) RP. { A = b->Join(L, J, R, nullptr, C); }
+// NATURAL: USING every column name the right table shares with the tables on its left.
+table_ref(A) ::= table_ref(L) NATURAL join_kw(J) table_primary(R). { A = b->Join(L, J, R, nullptr, nullptr); A->natural = true; }
 table_ref(A) ::= table_ref(L) CROSS JOIN table_primary(R). { A = b->Join(L, static_cast<int>(JoinType::kCross), R, nullptr, nullptr); }
 table_primary(A) ::= nm(N) as(Y). { A = b->TableName(N, Y); }
 table_primary(A) ::= LP(P) select(S) RP as(Y). { A = b->DerivedTable(P, S, Y); }

@@ -299,6 +299,7 @@ struct Leaf {
     JoinType join = JoinType::kInner;
     const Expr* on = nullptr;
     const std::vector<std::string>* using_columns = nullptr;
+    bool natural = false;
 };
 
 bool HasOuterJoin(const TableRef* r) {
@@ -314,6 +315,12 @@ void Flatten(const TableRef* r, std::vector<Leaf>* leaves) {
     }
     Flatten(r->left, leaves);
     if (r->right->kind == TableRef::Kind::kJoin) {
+        if (r->natural) {
+            ThrowSqlError(ErrorCode::kFeatureNotSupported,
+                          "NATURAL JOIN with a parenthesized join on its right is not supported; name the "
+                          "columns with USING (...)" +
+                              At(r->pos));
+        }
         if ((r->join_type != JoinType::kInner && r->join_type != JoinType::kCross) || HasOuterJoin(r->right)) {
             ThrowSqlError(ErrorCode::kFeatureNotSupported,
                           "an outer join whose right side is a parenthesized join is not supported yet" + At(r->pos));
@@ -323,7 +330,7 @@ void Flatten(const TableRef* r, std::vector<Leaf>* leaves) {
         (*leaves)[first].on = r->on;  // inner joins: every ON condition joins the WHERE pool
         return;
     }
-    Leaf leaf{r->right, r->join_type, r->on, r->using_columns.empty() ? nullptr : &r->using_columns};
+    Leaf leaf{r->right, r->join_type, r->on, r->using_columns.empty() ? nullptr : &r->using_columns, r->natural};
     leaves->push_back(leaf);
 }
 
@@ -613,8 +620,22 @@ PlanPtr Planner::Impl::PlanBlock(const SelectStmt& s, Scope* parent, bool apply_
             }
             SplitConjuncts(std::move(b), &on);
         }
-        if (leaves[i].using_columns) {
-            for (const auto& col : *leaves[i].using_columns) {
+        std::vector<std::string> natural_columns;
+        if (leaves[i].natural) {  // the right table's columns that a table on its left has too
+            for (const auto& c : scope.tables[i].columns) {
+                for (size_t k = 0; k < i; ++k) {
+                    const auto& left = scope.tables[k].columns;
+                    if (std::any_of(left.begin(), left.end(), [&](const auto& l) { return l.name == c.name; })) {
+                        natural_columns.push_back(c.name);
+                        break;
+                    }
+                }
+            }
+        }
+        const std::vector<std::string>* using_columns = leaves[i].natural ? &natural_columns : leaves[i].using_columns;
+        const std::string what = leaves[i].natural ? "NATURAL JOIN column \"" : "USING column \"";
+        if (using_columns) {
+            for (const auto& col : *using_columns) {
                 Expr right_ref;
                 right_ref.kind = ExprKind::kColumnRef;
                 right_ref.table = scope.tables[i].name;
@@ -627,14 +648,14 @@ PlanPtr Planner::Impl::PlanBlock(const SelectStmt& s, Scope* parent, bool apply_
                     for (size_t c = 0; c < t.columns.size(); ++c) {
                         if (t.columns[c].name != col) continue;
                         if (left_slot >= 0) {
-                            ThrowSqlError(ErrorCode::kAmbiguousColumn, "USING column \"" + col + "\" is ambiguous");
+                            ThrowSqlError(ErrorCode::kAmbiguousColumn, what + col + "\" is ambiguous");
                         }
                         left_slot = t.offset + static_cast<int>(c);
                         left_type = t.columns[c].type;
                     }
                 }
                 if (left_slot < 0) {
-                    ThrowSqlError(ErrorCode::kUndefinedColumn, "USING column \"" + col + "\" not found on the left");
+                    ThrowSqlError(ErrorCode::kUndefinedColumn, what + col + "\" not found on the left");
                 }
                 auto eq = std::make_unique<BoundExpr>();
                 eq->kind = BoundKind::kBinary;

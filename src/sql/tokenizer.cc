@@ -75,6 +75,7 @@ constexpr Keyword kKeywords[] = {
     {"LIKE", TK_LIKE},
     {"LIMIT", TK_LIMIT},
     {"MATERIALIZED", TK_MATERIALIZED},
+    {"NATURAL", TK_NATURAL},
     {"NOT", TK_NOT},
     {"NULL", TK_NULL},
     {"NULLS", TK_NULLS},
