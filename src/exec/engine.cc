@@ -357,6 +357,7 @@ void EngineState::Run(PreparedStatement& stmt, std::span<const Value> params, Re
     } catch (...) {
         running_ = false;
         resolved_merged_.clear();
+        TrimOperators(p);
         if (spanning()) {
             for (size_t i = 0; i < parts_.size(); ++i) parts_[i]->undo_.UndoTo(span_marks_[i]);
         } else {
@@ -365,8 +366,17 @@ void EngineState::Run(PreparedStatement& stmt, std::span<const Value> params, Re
         throw;
     }
     running_ = false;
+    TrimOperators(p);
     AdoptMergedViews(p);
     if (!in_txn_ && !spanning()) undo_.Release();
+}
+
+void EngineState::TrimOperators(PreparedStatement::Impl& p) {
+    if (p.root) p.root->Trim();
+    for (auto& [node, sub] : p.subqueries) {
+        if (sub.op) sub.op->Trim();
+        TrimVector(sub.cached);  // an uncorrelated result is cached for one execution only
+    }
 }
 
 void EngineState::RunOnEveryCopy(PreparedStatement& stmt, std::span<const Value> params, ResultSet* out) {

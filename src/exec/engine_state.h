@@ -142,6 +142,8 @@ class EngineState : public TableResolver {
     void Replan(PreparedStatement& stmt);
     void Run(PreparedStatement& stmt, std::span<const Value> params, ResultSet* out);
     void RunQuery(PreparedStatement::Impl& p, ExecContext& ctx, ResultSet* out);
+    /// After a run: the statement's operators (and its subqueries') give back large buffers.
+    void TrimOperators(PreparedStatement::Impl& p);
     int64_t RunInsert(PreparedStatement::Impl& p, ExecContext& ctx);
     int64_t RunUpdate(PreparedStatement::Impl& p, ExecContext& ctx);
     int64_t RunDelete(PreparedStatement::Impl& p, ExecContext& ctx);

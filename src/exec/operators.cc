@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <optional>
 #include <tuple>
@@ -346,6 +347,7 @@ class FilterOp : public Operator {
     // correlated subquery) passes the scan's tuple through.
     storage::TuplePtr current_tuple() const override { return child_->current_tuple(); }
     size_t current_part() const override { return child_->current_part(); }
+    void Trim() override { child_->Trim(); }
 
   private:
     std::unique_ptr<Operator> child_;
@@ -387,6 +389,7 @@ class ProjectOp : public Operator {
         for (size_t i : computed_) (*row)[i] = Eval(*plan_.exprs[i], r, ctx);
         return true;
     }
+    void Trim() override { child_->Trim(); }
 
   private:
     std::unique_ptr<Operator> child_;
@@ -501,6 +504,15 @@ class NestedLoopJoinOp : public Operator {
         }
     }
 
+  public:
+    void Trim() override {
+        left_->Trim();
+        right_->Trim();
+        TrimVector(right_rows_);
+        TrimVector(right_matched_);
+    }
+
+  private:
     std::unique_ptr<Operator> left_, right_;
     std::vector<Value> left_row_, right_row_;
     bool have_left_ = false;
@@ -703,6 +715,17 @@ class HashJoinOp : public Operator {
         return true;
     }
 
+  public:
+    void Trim() override {
+        left_->Trim();
+        right_->Trim();
+        TrimHashed(table_);
+        if (int_table_.capacity() > TrimThreshold()) decltype(int_table_)().swap(int_table_);
+        TrimVector(next_);
+        TrimVector(right_values_);
+    }
+
+  private:
     std::unique_ptr<Operator> left_, right_;
     bool int_keys_ = false;  ///< the plan's key types allow the integer table
     bool use_ints_ = false;  ///< this execution uses it
@@ -733,6 +756,7 @@ class MaterializedOp : public Operator {
         *row = std::move(rows_[pos_++]);  // every subclass rebuilds rows_ at Open
         return true;
     }
+    void Trim() override { TrimVector(rows_); }
 
   protected:
     std::vector<std::vector<Value>> rows_;
@@ -883,6 +907,13 @@ class AggregateOp : public MaterializedOp {
         return v;
     }
 
+  public:
+    void Trim() override {
+        MaterializedOp::Trim();
+        child_->Trim();
+    }
+
+  private:
     std::unique_ptr<Operator> child_;
     std::vector<Value> in_;
 };
@@ -966,6 +997,13 @@ class SortOp : public MaterializedOp {
         for (auto& h : heap) rows_.push_back(std::move(h.row));
     }
 
+  public:
+    void Trim() override {
+        MaterializedOp::Trim();
+        child_->Trim();
+    }
+
+  private:
     std::unique_ptr<Operator> child_;
     int64_t budget_ = -1;
 };
@@ -1006,6 +1044,9 @@ class LimitOp : public Operator {
         return true;
     }
 
+  public:
+    void Trim() override { child_->Trim(); }
+
   private:
     std::unique_ptr<Operator> child_;
     int64_t limit_ = -1, skip_ = 0, produced_ = 0;
@@ -1034,6 +1075,12 @@ class DistinctOp : public Operator {
             if (seen_.insert(*row).second) return true;
         }
         return false;
+    }
+
+  public:
+    void Trim() override {
+        child_->Trim();
+        TrimHashed(seen_);
     }
 
   private:
@@ -1086,11 +1133,27 @@ class SetOpOp : public MaterializedOp {
         }
     }
 
+    void Trim() override {
+        MaterializedOp::Trim();
+        left_->Trim();
+        right_->Trim();
+    }
+
   private:
     std::unique_ptr<Operator> left_, right_;
 };
 
 }  // namespace
+
+namespace {
+constexpr size_t kDefaultTrimThreshold = size_t{1} << 18;
+std::atomic<size_t> g_trim_threshold{kDefaultTrimThreshold};
+}  // namespace
+
+size_t TrimThreshold() { return g_trim_threshold.load(std::memory_order_relaxed); }
+void SetTrimThreshold(size_t elements) {
+    g_trim_threshold.store(elements == 0 ? kDefaultTrimThreshold : elements, std::memory_order_relaxed);
+}
 
 std::unique_ptr<Operator> BuildOperator(const PlanNode& plan, TableResolver& tables) {
     switch (plan.kind) {

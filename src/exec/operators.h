@@ -34,6 +34,12 @@ class Operator {
     /// when this operator cannot skip rows by that column. Valid until the next Open, which
     /// clears it.
     virtual ScanBound* BoundColumn(size_t slot) { return nullptr; }
+    /// After a statement has run (or failed): gives back buffers with room for more than
+    /// TrimThreshold() elements (materialized and sorted rows, hash tables, window inputs), then
+    /// the children's, so a cached plan that once ran over millions of rows does not keep their
+    /// memory. Smaller ones are kept: the next run reuses them without allocating or faulting in
+    /// pages.
+    virtual void Trim() {}
     /// The tuple behind the last row, for scans (UPDATE and DELETE targets); else nullptr.
     virtual storage::TuplePtr current_tuple() const { return nullptr; }
     /// Which of the scanned TableSet's tables current_tuple() lives in.
@@ -46,6 +52,22 @@ class Operator {
     const sql::PlanNode& plan_;
     size_t width_;
 };
+
+/// Operator::Trim frees buffers with room for more elements than this: by default 256 Ki (a
+/// cached plan keeps what runs of up to a quarter of a million rows need, a few megabytes per
+/// buffer). 0 restores the default (tests lower it).
+size_t TrimThreshold();
+void SetTrimThreshold(size_t elements);
+/// Frees a vector's memory (and elements) when it has room for more than TrimThreshold().
+template <class V>
+void TrimVector(V& v) {
+    if (v.capacity() > TrimThreshold()) V().swap(v);
+}
+/// The same for a std::unordered_map/set (keeping its hasher and equality).
+template <class H>
+void TrimHashed(H& h) {
+    if (h.bucket_count() > TrimThreshold()) H(0, h.hash_function(), h.key_eq()).swap(h);
+}
 
 /// Builds the operator tree of a query plan (not DML nodes).
 std::unique_ptr<Operator> BuildOperator(const sql::PlanNode& plan, TableResolver& tables);

@@ -92,6 +92,26 @@ class WindowOp : public Operator {
         ++pos_;
         return true;
     }
+    void Trim() override {
+        child_->Trim();
+        TrimVector(vals_);
+        for (Out& o : outs_) {
+            TrimVector(o.ranks);
+            TrimVector(o.values);
+        }
+        for (Keys& k : keys_) {
+            TrimVector(k.ivals);
+            TrimVector(k.types);
+            TrimVector(k.vals);
+            TrimVector(k.args);
+            TrimVector(k.defaults);
+        }
+        TrimVector(recs_);
+        TrimVector(recs_tmp_);
+        TrimVector(counts_);
+        TrimVector(order_);
+        TrimVector(starts_);
+    }
 
   private:
     /// One function's partition and order keys and argument, per input row. Keys are held as
