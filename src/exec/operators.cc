@@ -720,7 +720,9 @@ class HashJoinOp : public Operator {
         left_->Trim();
         right_->Trim();
         TrimHashed(table_);
-        if (int_table_.capacity() > TrimThreshold()) decltype(int_table_)().swap(int_table_);
+        if (int_table_.capacity() * (sizeof(decltype(int_table_)::value_type) + 1) > TrimThreshold()) {
+            decltype(int_table_)().swap(int_table_);
+        }
         TrimVector(next_);
         TrimVector(right_values_);
     }
@@ -1146,13 +1148,13 @@ class SetOpOp : public MaterializedOp {
 }  // namespace
 
 namespace {
-constexpr size_t kDefaultTrimThreshold = size_t{1} << 18;
+constexpr size_t kDefaultTrimThreshold = size_t{64} << 20;
 std::atomic<size_t> g_trim_threshold{kDefaultTrimThreshold};
 }  // namespace
 
 size_t TrimThreshold() { return g_trim_threshold.load(std::memory_order_relaxed); }
-void SetTrimThreshold(size_t elements) {
-    g_trim_threshold.store(elements == 0 ? kDefaultTrimThreshold : elements, std::memory_order_relaxed);
+void SetTrimThreshold(size_t bytes) {
+    g_trim_threshold.store(bytes == 0 ? kDefaultTrimThreshold : bytes, std::memory_order_relaxed);
 }
 
 std::unique_ptr<Operator> BuildOperator(const PlanNode& plan, TableResolver& tables) {

@@ -34,8 +34,8 @@ class Operator {
     /// when this operator cannot skip rows by that column. Valid until the next Open, which
     /// clears it.
     virtual ScanBound* BoundColumn(size_t slot) { return nullptr; }
-    /// After a statement has run (or failed): gives back buffers with room for more than
-    /// TrimThreshold() elements (materialized and sorted rows, hash tables, window inputs), then
+    /// After a statement has run (or failed): gives back buffers larger than TrimThreshold()
+    /// bytes (materialized and sorted rows, hash tables, window inputs), then
     /// the children's, so a cached plan that once ran over millions of rows does not keep their
     /// memory. Smaller ones are kept: the next run reuses them without allocating or faulting in
     /// pages.
@@ -53,20 +53,23 @@ class Operator {
     size_t width_;
 };
 
-/// Operator::Trim frees buffers with room for more elements than this: by default 256 Ki (a
-/// cached plan keeps what runs of up to a quarter of a million rows need, a few megabytes per
-/// buffer). 0 restores the default (tests lower it).
+/// Operator::Trim frees buffers larger than this many bytes (their capacity times the element
+/// size): by default 64 MiB, so a cached plan keeps what runs of a million or two rows need (a
+/// warm run then neither allocates nor faults in pages) and gives back the memory of larger ones.
+/// 0 restores the default (tests lower it).
 size_t TrimThreshold();
-void SetTrimThreshold(size_t elements);
-/// Frees a vector's memory (and elements) when it has room for more than TrimThreshold().
+void SetTrimThreshold(size_t bytes);
+/// Frees a vector's memory (and elements) when its capacity exceeds TrimThreshold() bytes.
 template <class V>
 void TrimVector(V& v) {
-    if (v.capacity() > TrimThreshold()) V().swap(v);
+    if (v.capacity() * sizeof(typename V::value_type) > TrimThreshold()) V().swap(v);
 }
-/// The same for a std::unordered_map/set (keeping its hasher and equality).
+/// The same for a std::unordered_map/set (buckets plus elements, approximately; keeping its
+/// hasher and equality).
 template <class H>
 void TrimHashed(H& h) {
-    if (h.bucket_count() > TrimThreshold()) H(0, h.hash_function(), h.key_eq()).swap(h);
+    const size_t bytes = h.bucket_count() * sizeof(void*) + h.size() * sizeof(typename H::value_type);
+    if (bytes > TrimThreshold()) H(0, h.hash_function(), h.key_eq()).swap(h);
 }
 
 /// Builds the operator tree of a query plan (not DML nodes).

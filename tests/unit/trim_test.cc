@@ -56,7 +56,7 @@ constexpr int kRows = 100'000;
 class TrimTest : public ::testing::Test {
   protected:
     void SetUp() override {
-        SetTrimThreshold(4096);  // 256 Ki by default: more rows than a unit test should load
+        SetTrimThreshold(64 << 10);  // 64 MiB by default: more rows than a unit test should load
         Run("CREATE TABLE t (id INTEGER NOT NULL, g INTEGER, v INTEGER)");
         Run("CREATE TABLE u (id INTEGER NOT NULL, w INTEGER)");
         ResultSet rs;
