@@ -168,13 +168,12 @@ class WindowOp : public Operator {
             if (w.arg) args.push_back(Eval(*w.arg, r, ctx));
             if (w.default_value) defaults.push_back(Eval(*w.default_value, r, ctx));
         }
-        const Value& Arg(size_t i) const {
+        const Value& Arg(size_t i) const { return NthOrNull(args, i); }
+        const Value& Default(size_t i) const { return NthOrNull(defaults, i); }
+        /// Row i's value of a per-row list, or NULL when the function has none.
+        static const Value& NthOrNull(const std::vector<Value>& list, size_t i) {
             static const Value kNone;
-            return args.empty() ? kNone : args[i];
-        }
-        const Value& Default(size_t i) const {
-            static const Value kNone;
-            return defaults.empty() ? kNone : defaults[i];
+            return list.empty() ? kNone : list[i];
         }
     };
 
@@ -209,10 +208,9 @@ class WindowOp : public Operator {
                 const auto back = w.kind == sql::WindowFuncKind::kLag;
                 const auto step = static_cast<uint64_t>(w.offset);
                 for (size_t r = i; r < j; ++r) {
-                    const uint64_t before = r - i, after = j - 1 - r;
-                    const bool there = back ? step <= before : step <= after;
-                    const size_t from = there ? (back ? r - step : r + step) : r;
-                    out->values[order[r]] = there ? keys.Arg(order[from]) : keys.Default(order[r]);
+                    const bool there = back ? step <= r - i : step < j - r;  // inside the partition
+                    out->values[order[r]] =
+                        there ? keys.Arg(order[back ? r - step : r + step]) : keys.Default(order[r]);
                 }
                 i = j;
                 continue;

@@ -325,13 +325,13 @@ int32_t HostQueue(surge_call* call, int32_t stmt, const surge_value* params, siz
     return 0;
 }
 
-// The next of a reused list of result sets, emptied (its vectors keep their capacity).
-/// The next reused result set of list, as the last call left it.
+// The next of a reused list of result sets, as the last call left it.
 exec::ResultSet& NextSlot(std::vector<exec::ResultSet>& list, size_t* used) {
     if (*used == list.size()) list.emplace_back();
     return list[(*used)++];
 }
 
+// The same, emptied (its vectors keep their capacity).
 exec::ResultSet& NextOf(std::vector<exec::ResultSet>& list, size_t* used) {
     exec::ResultSet& rs = NextSlot(list, used);
     rs.Clear();

@@ -633,8 +633,8 @@ PlanPtr Planner::Impl::PlanBlock(const SelectStmt& s, Scope* parent, bool apply_
             }
         }
         const std::vector<std::string>* using_columns = leaves[i].natural ? &natural_columns : leaves[i].using_columns;
-        const std::string what = leaves[i].natural ? "NATURAL JOIN column \"" : "USING column \"";
         if (using_columns) {
+            const std::string what = leaves[i].natural ? "NATURAL JOIN column \"" : "USING column \"";
             for (const auto& col : *using_columns) {
                 Expr right_ref;
                 right_ref.kind = ExprKind::kColumnRef;
